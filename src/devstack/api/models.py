@@ -1,0 +1,97 @@
+"""Wire models of the daemon API, shared by the server, the CLI and (later) the TUI."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+API_VERSION = "v1"
+
+ServiceState = Literal[
+    "running",
+    "starting",
+    "unhealthy",
+    "waiting",
+    "stopped",
+    "exited",
+    "restarting",
+    "failed",
+    "orphan",
+]
+
+
+class ServiceStatus(BaseModel):
+    name: str
+    runtime: str
+    state: ServiceState
+    health: Literal["none", "starting", "healthy", "unhealthy"]
+    restarts: int
+    pid: int | None
+    ports: list[int]
+    spec_hash: str
+    url: str | None = None
+    replicas: int = 1
+    started_at: float | None = None
+    exit_code: int | None = None
+    reason: str | None = Field(default=None, description="Why the service is waiting or failed")
+
+
+class StackStatus(BaseModel):
+    stack: str
+    environment: str
+    manifest: str
+    daemon_pid: int
+    services: list[ServiceStatus]
+
+
+class PlanStep(BaseModel):
+    kind: str
+    target: str
+    cause: str
+    after: list[str] = Field(default_factory=list)
+
+
+class PlanResponse(BaseModel):
+    steps: list[PlanStep]
+    waiting: list[str] = Field(default_factory=list)
+    text: str
+
+
+class UpRequest(BaseModel):
+    environment: str | None = None
+    remove_orphans: bool = False
+    dry_run: bool = False
+
+
+class ErrorResponse(BaseModel):
+    error: str
+    problems: list[str] = Field(default_factory=list)
+
+
+class ActionResponse(BaseModel):
+    ok: bool = True
+    message: str = ""
+
+
+class LogLineModel(BaseModel):
+    seq: int
+    ts: float
+    service: str
+    replica: int
+    stream: Literal["stdout", "stderr", "event"]
+    text: str
+
+
+class ConfigVar(BaseModel):
+    name: str
+    value: str
+    source: str
+    secret: bool
+    masked: bool
+
+
+class ServiceConfig(BaseModel):
+    service: str
+    environment: str
+    variables: list[ConfigVar]

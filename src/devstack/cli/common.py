@@ -1,0 +1,82 @@
+"""What every command needs: the manifest path, a loaded stack, a client of its daemon."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from devstack.cli.output import EXIT_USAGE, fail
+from devstack.config.loader import LoadedStack, find_manifest, load_stack
+from devstack.config.problems import ManifestError
+from devstack.daemon.paths import StackPaths
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Context:
+    file: str | None = None
+
+    @property
+    def manifest(self) -> Path:
+        return find_manifest(self.file)
+
+    @property
+    def paths(self) -> StackPaths:
+        return StackPaths(self.manifest.resolve().parent)
+
+    def load(self) -> LoadedStack:
+        try:
+            return load_stack(self.manifest)
+        except ManifestError as exc:
+            return report_problems(exc)
+
+    def client(self) -> Any:
+        from devstack.api.client import Client
+
+        return Client(self.paths.socket)
+
+
+def report_problems(exc: ManifestError) -> NoReturn:
+    count = len(exc.problems)
+    fail(
+        f"{count} problem{'s' if count != 1 else ''} in the manifest:",
+        EXIT_USAGE,
+        [str(p) for p in exc.problems],
+    )
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+def file_option(func: F) -> F:
+    """`-f/--file` on every command (as well as on the group), like compose."""
+
+    def store(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+        if value is not None:
+            ctx.ensure_object(Context).file = value
+
+    return click.option(
+        "-f",
+        "--file",
+        "file_",
+        metavar="PATH",
+        expose_value=False,
+        callback=store,
+        help="Stack manifest (default: ./devstack.yaml).",
+        is_eager=True,
+    )(func)
+
+
+def env_option(func: F) -> F:
+    return click.option(
+        "--env",
+        "environment",
+        metavar="NAME",
+        default=None,
+        help="Environment to use (default: dev, or the running one).",
+    )(func)

@@ -1,0 +1,129 @@
+"""Commands that need no daemon: validate, schema, config show, completion."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.output import EXIT_USAGE, fail, style
+from devstack.config.problems import ManifestError, Problem
+
+MASK = "********"
+
+
+@click.command()
+@file_option
+@pass_context
+def validate(ctx: Context) -> None:
+    """Check the manifest and every environment; list every problem with its location."""
+    from devstack.config.resolve import resolve
+
+    loaded = ctx.load()
+    stack = loaded.stack
+    environments = sorted(set(stack.environments) | {"dev"})
+    problems: list[Problem] = []
+    for name in environments:
+        try:
+            resolve(loaded, name, os.environ)
+        except ManifestError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    if problems:
+        report_problems(ManifestError(problems))
+    click.echo(
+        f"{loaded.display_name}: stack {stack.name!r} is valid: {len(stack.services)} service(s), "
+        f"environments {', '.join(environments)}"
+    )
+
+
+@click.command()
+def schema() -> None:
+    """Print the manifest's JSON Schema (for yaml-language-server and editors)."""
+    from devstack.model.manifest import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@click.group("config")
+def config_group() -> None:
+    """Inspect the effective configuration."""
+
+
+@config_group.command("show")
+@click.argument("service")
+@env_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--show-secrets", is_flag=True, help="Print secret values instead of masking them.")
+@file_option
+@pass_context
+def config_show(
+    ctx: Context, service: str, environment: str | None, as_json: bool, show_secrets: bool
+) -> None:
+    """Print SERVICE's environment variables, each with the source of its value."""
+    from devstack.api.models import ConfigVar, ServiceConfig
+    from devstack.config.resolve import resolve
+
+    loaded = ctx.load()
+    env_name = environment or _running_environment(ctx) or "dev"
+    try:
+        desired = resolve(loaded, env_name, os.environ)
+    except ManifestError as exc:
+        report_problems(exc)
+    if service not in desired.services:
+        fail(
+            f"unknown service {service!r} (known: {', '.join(sorted(desired.services))})",
+            EXIT_USAGE,
+        )
+    variables = [
+        ConfigVar(
+            name=var.name,
+            value=MASK if var.secret and not show_secrets else var.value,
+            source=str(var.source),
+            secret=var.secret,
+            masked=var.secret and not show_secrets,
+        )
+        for var in sorted(desired.services[service].env, key=lambda v: v.name)
+    ]
+    view = ServiceConfig(service=service, environment=env_name, variables=variables)
+    if as_json:
+        click.echo(view.model_dump_json(indent=2))
+        return
+    width = max((len(v.name) + len(v.value) + 1 for v in variables), default=0)
+    for v in variables:
+        pair = f"{v.name}={v.value}"
+        click.echo(f"{pair:<{width}}  {style('# ' + v.source, 'bright_black')}")
+
+
+def _running_environment(ctx: Context) -> str | None:
+    """The environment of the running daemon, so `config show` shows what runs."""
+    from devstack.api.client import ApiError, Client, DaemonNotRunning
+
+    client: Client = ctx.client()
+    try:
+        return client.status().environment
+    except (DaemonNotRunning, ApiError, OSError):
+        return None
+    finally:
+        client.close()
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script: eval "$(devstack completion bash)"."""
+    from click.shell_completion import get_completion_class
+
+    from devstack.cli.main import cli
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "devstack", "_DEVSTACK_COMPLETE").source())
+
+
+def register(group: click.Group) -> None:
+    group.add_command(validate)
+    group.add_command(schema)
+    group.add_command(config_group)
+    group.add_command(completion)

@@ -1,0 +1,85 @@
+"""Terminal output: colours (off under NO_COLOR or when not a terminal), errors, log lines."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import NoReturn
+
+import click
+
+from devstack.api.models import LogLineModel
+
+PALETTE = (
+    "cyan",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "bright_cyan",
+    "bright_green",
+    "bright_blue",
+)
+STATE_COLOURS = {
+    "running": "green",
+    "starting": "yellow",
+    "waiting": "yellow",
+    "restarting": "yellow",
+    "unhealthy": "red",
+    "failed": "red",
+    "exited": "red",
+    "stopped": "bright_black",
+    "orphan": "magenta",
+}
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def colour_enabled(stream: object = None) -> bool:
+    target = stream or sys.stdout
+    return "NO_COLOR" not in os.environ and bool(getattr(target, "isatty", lambda: False)())
+
+
+def style(text: str, fg: str | None = None, bold: bool = False, err: bool = False) -> str:
+    if not colour_enabled(sys.stderr if err else sys.stdout):
+        return text
+    return click.style(text, fg=fg, bold=bold)
+
+
+def info(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def fail(message: str, code: int = EXIT_FAILURE, details: list[str] | None = None) -> NoReturn:
+    click.echo(f"{style('error:', 'red', bold=True, err=True)} {message}", err=True)
+    for line in details or []:
+        click.echo(f"  {line}", err=True)
+    sys.exit(code)
+
+
+class LogPrinter:
+    """Prefixed lines (`greeter  | text`), one colour per service, like compose."""
+
+    def __init__(self, names: list[str], timestamps: bool = False) -> None:
+        self.width = max((len(n) for n in names), default=8)
+        self.colours: dict[str, str] = {}
+        self.timestamps = timestamps
+
+    def line(self, line: LogLineModel) -> str:
+        name = line.service + (f"#{line.replica}" if line.replica else "")
+        self.width = max(self.width, len(name))
+        colour = self.colours.setdefault(line.service, PALETTE[len(self.colours) % len(PALETTE)])
+        prefix = style(f"{name:<{self.width}} |", colour)
+        stamp = ""
+        if self.timestamps:
+            stamp = (
+                time.strftime("%H:%M:%S", time.localtime(line.ts))
+                + f".{int(line.ts % 1 * 1000):03d} "
+            )
+        text = line.text
+        if line.stream == "event":
+            text = style(f"» {text}", "bright_black")
+        elif line.stream == "stderr":
+            text = style(text, "red") if colour_enabled() and "error" in text.lower() else text
+        return f"{prefix} {stamp}{text}"

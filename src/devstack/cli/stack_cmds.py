@@ -1,0 +1,294 @@
+"""Commands that drive a running stack through its daemon: up, down, status, logs, ..."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+from devstack.api.client import ApiError, Client, DaemonNotRunning
+from devstack.api.models import StackStatus, UpRequest
+from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.output import (
+    EXIT_FAILURE,
+    EXIT_USAGE,
+    STATE_COLOURS,
+    LogPrinter,
+    fail,
+    info,
+    style,
+)
+from devstack.config.problems import ManifestError
+
+F = TypeVar("F", bound=Callable[..., Any])
+FAILED_STATES = {"failed", "exited", "restarting", "unhealthy"}
+
+
+@contextmanager
+def daemon_call(ctx: Context) -> Iterator[Client]:
+    """A client whose errors become one clear line and the right exit code."""
+    client: Client = ctx.client()
+    try:
+        yield client
+    except DaemonNotRunning:
+        fail(f"no devstack daemon is running for {ctx.manifest} (start it with `devstack up`)")
+    except ApiError as exc:
+        code = EXIT_USAGE if exc.status in (404, 422) else EXIT_FAILURE
+        fail(exc.error, code, exc.problems)
+    finally:
+        client.close()
+
+
+@click.command()
+@env_option
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@click.option("--wait", is_flag=True, help="Return once every service is healthy (implies -d).")
+@click.option("--wait-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
+@click.option("-d", "--detach", is_flag=True, help="Return once the daemon runs the stack.")
+@click.option(
+    "--remove-orphans", is_flag=True, help="Stop instances of services no longer declared."
+)
+@click.option("--timestamps", "-t", is_flag=True, help="Show timestamps on attached logs.")
+@file_option
+@pass_context
+def up(
+    ctx: Context,
+    environment: str | None,
+    dry_run: bool,
+    wait: bool,
+    wait_timeout: float,
+    detach: bool,
+    remove_orphans: bool,
+    timestamps: bool,
+) -> None:
+    """Start the stack (or bring it in line with the manifest) and keep it there."""
+    from devstack.config.resolve import resolve
+
+    loaded = ctx.load()
+    paths = ctx.paths
+    try:
+        resolve(loaded, environment or "dev", os.environ)
+    except ManifestError as exc:
+        report_problems(exc)
+    client: Client = ctx.client()
+    if dry_run:
+        click.echo(_dry_run(ctx, client, environment, remove_orphans))
+        return
+    from devstack.api.launch import DaemonStartError, ensure_daemon
+
+    started = time.time()
+    try:
+        client = ensure_daemon(ctx.manifest.resolve(), environment, paths)
+    except DaemonStartError as exc:
+        fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
+    with daemon_call(ctx) as _:
+        plan = client.up(UpRequest(environment=environment, remove_orphans=remove_orphans))
+        for step in plan.steps:
+            info(style(f"» {step.kind} {step.target}: {step.cause}", "bright_black", err=True))
+        if wait:
+            _wait_healthy(client, wait_timeout)
+            return
+        if detach:
+            return
+        _attach(client, [*loaded.stack.services], started, timestamps)
+
+
+def _dry_run(ctx: Context, client: Client, environment: str | None, remove_orphans: bool) -> str:
+    request = UpRequest(environment=environment, remove_orphans=remove_orphans, dry_run=True)
+    if client.ping():
+        with daemon_call(ctx):
+            return client.up(request).text
+    # No daemon: plan against what the state file says runs, without starting anything.
+    from devstack.config.resolve import resolve
+    from devstack.engine.reconcile import project
+    from devstack.model.observed import ObservedState
+    from devstack.runtimes.process import peek
+
+    desired = resolve(ctx.load(), environment or "dev", os.environ, remove_orphans=remove_orphans)
+    observed = ObservedState(tuple(peek(ctx.paths.state_dir)))
+    return project(desired, observed, time.time()).render()
+
+
+def _wait_healthy(client: Client, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    status = client.status()
+    while time.monotonic() < deadline:
+        status = client.status()
+        wanted = [s for s in status.services if s.replicas > 0 and s.state != "orphan"]
+        broken = [s for s in wanted if s.state in FAILED_STATES]
+        if broken:
+            _report_failed(client, broken)
+        if all(s.state == "running" for s in wanted):
+            info(f"{len(wanted)} service(s) running and healthy")
+            return
+        time.sleep(0.05)
+    pending = [s for s in status.services if s.replicas > 0 and s.state != "running"]
+    _report_failed(client, pending, f"not healthy within {timeout:g}s")
+
+
+def _report_failed(client: Client, services: list[Any], why: str = "failed") -> None:
+    details = []
+    for s in services:
+        reason = f" ({s.reason})" if s.reason else ""
+        code = f", exit code {s.exit_code}" if s.exit_code is not None else ""
+        details.append(f"{s.name}: {s.state}{code}{reason}")
+        for line in list(client.logs([s.name], tail=10)):
+            details.append(f"  {s.name} | {line.text}")
+    fail(f"{', '.join(s.name for s in services)} {why}", EXIT_FAILURE, details)
+
+
+def _attach(client: Client, names: list[str], since: float, timestamps: bool) -> None:
+    """Stream logs until Ctrl-C, then stop the stack gracefully (a second Ctrl-C detaches)."""
+    printer = LogPrinter([*names, "devstack"], timestamps)
+    try:
+        for line in client.logs(since=since, follow=True):
+            click.echo(printer.line(line))
+    except KeyboardInterrupt:
+        info("\nstopping the stack gracefully (Ctrl-C again to detach and leave it running)")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            result = client.down()
+        except KeyboardInterrupt:
+            info("detached; the stack keeps running (`devstack down` stops it)")
+            sys.exit(130)
+        info(result.message)
+        sys.exit(0 if result.ok else EXIT_FAILURE)
+    info("the daemon stopped")
+
+
+@click.command()
+@file_option
+@pass_context
+def down(ctx: Context) -> None:
+    """Stop every service gracefully and stop the daemon."""
+    with daemon_call(ctx) as client:
+        result = client.down()
+    info(result.message)
+    if not result.ok:
+        sys.exit(EXIT_FAILURE)
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@file_option
+@pass_context
+def status(ctx: Context, as_json: bool) -> None:
+    """Show each service's state, health, restarts, pid and ports."""
+    with daemon_call(ctx) as client:
+        result = client.status()
+    if as_json:
+        click.echo(result.model_dump_json(indent=2))
+        return
+    click.echo(_status_table(result))
+
+
+def _status_table(status: StackStatus) -> str:
+    now = time.time()
+    rows = [("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "PID", "UPTIME", "URL")]
+    for s in status.services:
+        uptime = _ago(now - s.started_at) if s.started_at and s.pid else "-"
+        rows.append(
+            (
+                s.name,
+                s.runtime,
+                s.state,
+                s.health,
+                str(s.restarts),
+                str(s.pid or "-"),
+                uptime,
+                s.url or "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = [f"stack {status.stack} ({status.environment})"]
+    for index, row in enumerate(rows):
+        cells = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row)]
+        if index:
+            cells[2] = style(cells[2], STATE_COLOURS.get(row[2]))
+        lines.append("  ".join(cells).rstrip())
+    for s in status.services:
+        if s.reason:
+            lines.append(f"  {s.name}: {s.reason}")
+    return "\n".join(lines)
+
+
+def _ago(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@click.command()
+@click.argument("services", nargs=-1)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
+@click.option("--since", metavar="DURATION", help="Only lines newer than this (e.g. 30s, 5m).")
+@click.option("-n", "--tail", type=int, metavar="N", help="Only the last N lines.")
+@click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
+@click.option(
+    "--file",
+    "file_",
+    metavar="PATH",
+    expose_value=False,
+    is_eager=True,
+    callback=lambda c, _, v: setattr(c.ensure_object(Context), "file", v) if v else None,
+    help="Stack manifest (default: ./devstack.yaml).",
+)
+@pass_context
+def logs(
+    ctx: Context,
+    services: tuple[str, ...],
+    follow: bool,
+    since: str | None,
+    tail: int | None,
+    timestamps: bool,
+) -> None:
+    """Print the logs of SERVICES (all by default): one stream, prefixed by service."""
+    from devstack.model.manifest import parse_duration
+
+    since_ts = None
+    if since:
+        try:
+            since_ts = time.time() - parse_duration(since)
+        except ValueError as exc:
+            fail(str(exc), EXIT_USAGE)
+    printer = LogPrinter(list(services), timestamps)
+    with daemon_call(ctx) as client:
+        try:
+            for line in client.logs(list(services) or None, since_ts, tail, follow):
+                click.echo(printer.line(line))
+        except KeyboardInterrupt:
+            return
+
+
+def _service_action(verb: str, doc: str) -> click.Command:
+    @click.command(verb, help=doc)
+    @click.argument("service")
+    @file_option
+    @pass_context
+    def command(ctx: Context, service: str) -> None:
+        with daemon_call(ctx) as client:
+            result = client.action(service, verb)
+        info(result.message)
+        if not result.ok:
+            sys.exit(EXIT_FAILURE)
+
+    return command
+
+
+def register(group: click.Group) -> None:
+    for command in (up, down, status, logs):
+        group.add_command(command)
+    group.add_command(_service_action("restart", "Restart SERVICE (stop gracefully, then start)."))
+    group.add_command(
+        _service_action("stop", "Stop SERVICE and keep it stopped until start or up.")
+    )
+    group.add_command(_service_action("start", "Start SERVICE again after stop."))

@@ -1,0 +1,252 @@
+"""Manifest loading: YAML text -> validated `Stack`, or every problem at once, located."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from devstack.config.interpolate import InterpolationError, references
+from devstack.config.problems import ManifestError, Problem
+from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
+from devstack.model.graph import find_cycle
+from devstack.model.manifest import Stack
+
+DEFAULT_MANIFEST = "devstack.yaml"
+SERVICE_FIELDS = ("url", "port", "host")
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """A valid stack with the document it came from (for locating later problems)."""
+
+    stack: Stack
+    path: Path
+    doc: LoadedDocument
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def display_name(self) -> str:
+        return self.doc.file
+
+    def locate(self, *path: str | int) -> Problem:
+        """A Problem template located at a field path (message filled by the caller)."""
+        return Problem("", format_path(path), self.doc.locate(path))
+
+
+def find_manifest(file: str | None, cwd: Path | None = None) -> Path:
+    """The manifest path: `-f FILE`, else `devstack.yaml` in the current directory."""
+    base = cwd or Path.cwd()
+    path = Path(file) if file else base / DEFAULT_MANIFEST
+    if not path.is_absolute():
+        path = base / path
+    return path
+
+
+def load_stack(path: Path) -> LoadedStack:
+    """Read, parse and validate a manifest; raises ManifestError listing every problem."""
+    display = _display(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problem = Problem(f"{display}: no such file (use -f to name the manifest)")
+        raise ManifestError([problem]) from None
+    except OSError as exc:
+        raise ManifestError([Problem(f"{display}: cannot read: {exc.strerror}")]) from exc
+    try:
+        doc = load_yaml(raw, display)
+    except LoaderError as exc:
+        raise ManifestError([Problem(exc.message, location=exc.location)]) from exc
+    if not isinstance(doc.data, dict):
+        where = doc.locate(())
+        raise ManifestError(
+            [Problem("the manifest must be a mapping with name and services", "", where)]
+        )
+    data = _env_values_as_written(doc)
+    try:
+        stack = Stack.model_validate(data)
+    except ValidationError as exc:
+        raise ManifestError(_problems_from_pydantic(exc, doc, data)) from exc
+    loaded = LoadedStack(stack, path.resolve(), doc)
+    problems = check_semantics(loaded)
+    if problems:
+        raise ManifestError(problems)
+    return loaded
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _env_values_as_written(doc: LoadedDocument) -> Any:
+    """Variables keep the text the user wrote: `VERSION: 1.10` is "1.10", not 1.1.
+
+    YAML would turn unquoted scalars into numbers or booleans; an environment variable
+    is always a string, so we take the scalar's source text instead of its value.
+    """
+    data = doc.data
+
+    def fix(mapping: Any, base: tuple[str | int, ...]) -> None:
+        if not isinstance(mapping, dict):
+            return
+        for key, value in list(mapping.items()):
+            path = (*base, key)
+            if isinstance(value, dict) and "value" in value:
+                fix_scalar(value, "value", (*path, "value"))
+            else:
+                fix_scalar(mapping, key, path)
+
+    def fix_scalar(holder: dict[str, Any], key: str, path: tuple[str | int, ...]) -> None:
+        value = holder[key]
+        if value is None:
+            holder[key] = ""
+        elif isinstance(value, bool | int | float):
+            holder[key] = doc.raw_text.get(path, str(value))
+
+    for kind, inner in (("environments", "vars"), ("services", "env")):
+        section = data.get(kind)
+        if isinstance(section, dict):
+            for name, body in section.items():
+                if isinstance(body, dict):
+                    fix(body.get(inner), (kind, name, inner))
+    return data
+
+
+def _problems_from_pydantic(exc: ValidationError, doc: LoadedDocument, data: Any) -> list[Problem]:
+    by_path: dict[tuple[str | int, ...], list[str]] = {}
+    for err in exc.errors():
+        path = _data_path(err["loc"], data)
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = f"unknown key {path[-1]!r} (extensions must start with 'x-')"
+        elif err["type"] == "missing":
+            message = "required field is missing"
+        messages = by_path.setdefault(path, [])
+        if message not in messages:
+            messages.append(message)
+    problems = []
+    for path, messages in by_path.items():
+        location = doc.key_locations.get(path) if path and _is_unknown(messages) else None
+        problems.append(
+            Problem("; or ".join(messages), format_path(path), location or doc.locate(path))
+        )
+    return sorted(
+        problems, key=lambda p: (p.location.line, p.location.column) if p.location else (0, 0)
+    )
+
+
+def _is_unknown(messages: list[str]) -> bool:
+    return any(m.startswith("unknown key") for m in messages)
+
+
+def _data_path(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
+    """Pydantic's error location minus union-branch tags (`str`, `list[str]`, ...)."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[int(part)]
+            path.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and not _is_branch_tag(part):
+            path.append(part)  # a missing or unknown key: name it
+            node = None
+    return tuple(path)
+
+
+def _is_branch_tag(part: str) -> bool:
+    return (
+        "[" in part or part in {"str", "int", "float", "bool", "list", "dict"} or part[:1].isupper()
+    )
+
+
+def check_semantics(loaded: LoadedStack) -> list[Problem]:
+    """Cross-field rules: known dependencies, no cycles, valid references, free ports."""
+    stack = loaded.stack
+    problems: list[Problem] = []
+
+    def at(message: str, *path: str | int) -> None:
+        base = loaded.locate(*path)
+        problems.append(Problem(message, base.field, base.location))
+
+    edges: dict[str, list[str]] = {}
+    for name, service in stack.services.items():
+        deps = service.dependencies()
+        edges[name] = list(deps)
+        for index, dep in enumerate(deps):
+            path: tuple[str | int, ...] = ("services", name, "depends_on")
+            path = (*path, index) if isinstance(service.depends_on, list) else (*path, dep)
+            if dep == name:
+                at("a service cannot depend on itself", *path)
+            elif dep not in stack.services:
+                at(f"unknown service {dep!r}{_known(stack.services)}", *path)
+        if service.healthcheck and service.healthcheck.http and not service.ports:
+            at(
+                "an http healthcheck needs the service to declare ports",
+                "services",
+                name,
+                "healthcheck",
+                "http",
+            )
+    cycle = find_cycle(edges)
+    if cycle:
+        at(f"dependency cycle: {' -> '.join(cycle)}", "services", cycle[0], "depends_on")
+
+    owners: dict[str, str] = {}
+    for name, service in stack.services.items():
+        for index, port in enumerate(service.ports):
+            if port in owners:
+                at(
+                    f"port {port} is already used by service {owners[port]!r}",
+                    "services",
+                    name,
+                    "ports",
+                    index,
+                )
+            owners.setdefault(port, name)
+
+    for env_name, environment in stack.environments.items():
+        for var, value in environment.vars.items():
+            _check_refs(loaded, value, ("environments", env_name, "vars", var), at)
+    for name, service in stack.services.items():
+        for var, value in service.env.items():
+            _check_refs(loaded, value, ("services", name, "env", var), at)
+    return problems
+
+
+def _check_refs(loaded: LoadedStack, value: Any, path: tuple[str | int, ...], at: Any) -> None:
+    text = value if isinstance(value, str) else value.value
+    try:
+        names = references(text)
+    except InterpolationError as exc:
+        at(str(exc), *path)
+        return
+    services = loaded.stack.services
+    for ref in names:
+        parts = ref.split(".")
+        if parts[0] == "backing" and len(parts) > 1:
+            at(f"${{{ref}}}: backing services are not supported yet", *path)
+        elif parts[0] == "services" and len(parts) > 1:
+            if len(parts) != 3 or parts[2] not in SERVICE_FIELDS:
+                at(f"${{{ref}}}: expected ${{services.NAME.url|port|host}}", *path)
+            elif parts[1] not in services:
+                at(f"${{{ref}}}: unknown service {parts[1]!r}{_known(services)}", *path)
+            elif not services[parts[1]].ports:
+                at(f"${{{ref}}}: service {parts[1]!r} declares no ports", *path)
+        elif "." in ref:
+            at(f"${{{ref}}}: unknown reference (expected services.NAME.FIELD)", *path)
+
+
+def _known(names: Any) -> str:
+    listed = ", ".join(sorted(names))
+    return f" (known: {listed})" if listed else ""

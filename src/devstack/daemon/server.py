@@ -1,0 +1,175 @@
+"""The daemon's HTTP+JSON API (FastAPI, so the OpenAPI description comes for free).
+
+It listens on a Unix socket only, created with mode 0600: the file mode is the access
+control, as for dockerd's socket. Handlers are thin; the Daemon does the work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import uvicorn
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from devstack.api.models import (
+    ActionResponse,
+    ErrorResponse,
+    LogLineModel,
+    PlanResponse,
+    StackStatus,
+    UpRequest,
+)
+from devstack.config.problems import ManifestError
+from devstack.daemon.service import Daemon
+from devstack.engine.events import LogLine
+
+STOP_TIMEOUT = 120.0
+FOLLOW_QUEUE_LIMIT = 10_000
+
+
+def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
+    app = FastAPI(title="devstack daemon", version="1", docs_url=None, redoc_url=None)
+
+    @app.exception_handler(ManifestError)
+    async def manifest_error(_: Request, exc: ManifestError) -> JSONResponse:
+        body = ErrorResponse(error="invalid manifest", problems=[str(p) for p in exc.problems])
+        return JSONResponse(body.model_dump(), status_code=422)
+
+    @app.exception_handler(KeyError)
+    async def not_found(_: Request, exc: KeyError) -> JSONResponse:
+        body = ErrorResponse(error=str(exc.args[0]) if exc.args else "not found")
+        return JSONResponse(body.model_dump(), status_code=404)
+
+    @app.get("/v1/health")
+    def health() -> ActionResponse:
+        return ActionResponse(message=f"devstack daemon {os.getpid()}")
+
+    @app.get("/v1/status")
+    def status() -> StackStatus:
+        return daemon.status()
+
+    @app.post("/v1/up", responses={422: {"model": ErrorResponse}})
+    def up(request: UpRequest) -> PlanResponse:
+        if request.dry_run:
+            return daemon.plan(request.environment, request.remove_orphans)
+        return daemon.up(request.environment, request.remove_orphans)
+
+    @app.post("/v1/down")
+    def down() -> ActionResponse:
+        ok = daemon.down(STOP_TIMEOUT)
+        shutdown.set()
+        return ActionResponse(
+            ok=ok, message="stack stopped" if ok else "some services did not stop"
+        )
+
+    @app.post("/v1/services/{name}/stop", responses={404: {"model": ErrorResponse}})
+    def stop(name: str) -> ActionResponse:
+        ok = daemon.stop_service(name, STOP_TIMEOUT)
+        return ActionResponse(ok=ok, message=f"{name} stopped" if ok else f"{name} did not stop")
+
+    @app.post("/v1/services/{name}/start", responses={404: {"model": ErrorResponse}})
+    def start(name: str) -> ActionResponse:
+        daemon.start_service(name)
+        return ActionResponse(message=f"{name} starting")
+
+    @app.post("/v1/services/{name}/restart", responses={404: {"model": ErrorResponse}})
+    def restart(name: str) -> ActionResponse:
+        ok = daemon.restart_service(name, STOP_TIMEOUT)
+        return ActionResponse(ok=ok, message=f"{name} restarted")
+
+    @app.get("/v1/logs", response_model=None)
+    async def logs(
+        service: Annotated[list[str] | None, Query()] = None,
+        since: float | None = None,
+        tail: int | None = None,
+        follow: bool = False,
+    ) -> StreamingResponse:
+        """NDJSON: one LogLineModel per line; with follow, live lines after the backlog."""
+        for name in service or []:
+            if name not in daemon.loaded.stack.services and name != "devstack":
+                raise KeyError(f"unknown service {name!r}")
+        return StreamingResponse(
+            _log_stream(daemon, service, since, tail, follow), media_type="application/x-ndjson"
+        )
+
+    return app
+
+
+async def _log_stream(
+    daemon: Daemon, services: list[str] | None, since: float | None, tail: int | None, follow: bool
+) -> AsyncIterator[bytes]:
+    if not follow:
+        lines = daemon.logs.snapshot(services, since)
+        for line in lines[-tail:] if tail is not None else lines:
+            yield _ndjson(line)
+        return
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[LogLine] = asyncio.Queue()
+    wanted = set(services) if services else None
+
+    def deliver(line: LogLine) -> None:
+        if (wanted is None or line.service in wanted) and queue.qsize() < FOLLOW_QUEUE_LIMIT:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+
+    backlog, unsubscribe = daemon.logs.subscribe(deliver, services, since)
+    try:
+        for line in backlog[-tail:] if tail is not None else backlog:
+            yield _ndjson(line)
+        while True:
+            yield _ndjson(await queue.get())
+    finally:
+        unsubscribe()
+
+
+def _ndjson(line: LogLine) -> bytes:
+    model = LogLineModel(
+        seq=line.seq,
+        ts=line.ts,
+        service=line.service,
+        replica=line.replica,
+        stream=line.stream,
+        text=line.text,
+    )
+    return (json.dumps(model.model_dump()) + "\n").encode()
+
+
+def bind_socket(path: Path) -> socket.socket:
+    """A listening Unix socket that only its owner can connect to (mode 0600)."""
+    path.unlink(missing_ok=True)  # stale: the caller holds the stack's daemon lock
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)  # no window where the socket exists with wider permissions
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    path.chmod(0o600)
+    sock.listen(128)
+    return sock
+
+
+def serve(daemon: Daemon, path: Path) -> None:
+    """Serve until `down` asks to stop or the process gets SIGTERM/SIGINT."""
+    shutdown = threading.Event()
+    app = create_app(daemon, shutdown)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+
+    def watch_shutdown() -> None:
+        shutdown.wait()
+        server.should_exit = True
+
+    threading.Thread(target=watch_shutdown, name="shutdown", daemon=True).start()
+    sock = bind_socket(path)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        path.unlink(missing_ok=True)

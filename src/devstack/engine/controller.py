@@ -1,0 +1,216 @@
+"""The controller: a worker that reconciles whenever something marked the stack dirty.
+
+Events (an API call, a process exit, a health change, a backoff timer) never act
+themselves; they only mark work. The worker re-reads desired and observed state, plans,
+and executes. Duplicated or lost events therefore cannot leave the stack wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from devstack.config.problems import ManifestError
+from devstack.engine.events import LogStore
+from devstack.engine.executor import execute
+from devstack.engine.health import HealthMonitor
+from devstack.engine.plan import Operation, Plan
+from devstack.engine.ports import Probe, Runtime
+from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
+from devstack.model.desired import DesiredService, DesiredState
+from devstack.model.manifest import HealthCheck
+from devstack.model.observed import Health, ObservedState, RestartRecord, Workload
+
+ProbeFactory = Callable[[DesiredService, HealthCheck], Probe]
+
+
+@dataclass(frozen=True)
+class PassResult:
+    plan: Plan
+    errors: dict[str, str]
+
+
+class Controller:
+    def __init__(
+        self,
+        desired: Callable[[], DesiredState],
+        runtime: Runtime,
+        logs: LogStore,
+        probe_for: ProbeFactory,
+        clock: Callable[[], float],
+    ) -> None:
+        self._desired = desired
+        self._runtime = runtime
+        self._logs = logs
+        self._probe_for = probe_for
+        self._clock = clock
+        self.health = HealthMonitor(self._health_changed, clock)
+        self._lock = threading.Lock()  # guards records/errors/manual; never held while executing
+        self._records: dict[tuple[str, int], RestartRecord] = {}
+        self._seen_exits: set[tuple[str, int, float]] = set()
+        self._errors: dict[str, str] = {}
+        self._manual: list[Operation] = []
+        self._dirty = threading.Event()
+        self._idle = threading.Condition()
+        self._passes = 0
+        self._busy = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_plan = Plan()
+
+    # -- triggers ----------------------------------------------------------------------
+
+    def mark_dirty(self) -> None:
+        self._dirty.set()
+
+    def request(self, op: Operation) -> None:
+        """Queue an explicit operation (restart asked by the user) for the next pass."""
+        with self._lock:
+            self._manual.append(op)
+        self.mark_dirty()
+
+    def _health_changed(self, key: tuple[str, int], health: Health) -> None:
+        self._logs.event(f"{key[0]} is {health}", service=key[0])
+        self.mark_dirty()
+
+    # -- the worker --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="controller", daemon=True)
+        self._thread.start()
+        self.mark_dirty()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._dirty.set()
+        if self._thread:
+            self._thread.join(timeout=30)
+        self.health.close()
+
+    def _run(self) -> None:
+        requeue: float | None = None
+        while not self._stop.is_set():
+            timeout = None if requeue is None else max(0.0, requeue - self._clock())
+            self._dirty.wait(timeout)
+            if self._stop.is_set():
+                return
+            self._dirty.clear()
+            with self._idle:
+                self._busy = True
+            try:
+                result = self.run_pass()
+                requeue = result.plan.requeue_at
+            except ManifestError as exc:
+                # The manifest became invalid under us: keep the last good state running.
+                self._logs.event(f"manifest error, keeping the running stack: {exc}")
+                requeue = None
+            except Exception as exc:  # the worker must survive any single failed pass
+                self._logs.event(f"reconcile failed: {exc!r}")
+                requeue = self._clock() + 1.0
+            finally:
+                with self._idle:
+                    self._busy = False
+                    self._passes += 1
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until a pass that started after this call has finished and no work is queued."""
+        with self._idle:
+            target = self._passes + (2 if self._busy else 1)
+            return self._idle.wait_for(
+                lambda: self._passes >= target and not self._busy and not self._dirty.is_set(),
+                timeout,
+            )
+
+    def observed(self) -> ObservedState:
+        workloads = tuple(self._runtime.observe())
+        with self._lock:
+            return ObservedState(workloads, self.health.snapshot(), dict(self._records))
+
+    def run_pass(self) -> PassResult:
+        desired = self._desired()
+        with self._lock:
+            manual, self._manual = self._manual, []
+        self._account_exits(self._runtime.observe())
+        observed = self.observed()
+        plan = reconcile(desired, observed, self._clock())
+        if manual:
+            targets = {(op.service, op.replica) for op in manual}
+            kept = tuple(op for op in plan.operations if (op.service, op.replica) not in targets)
+            plan = replace(plan, operations=(*manual, *kept))
+        self.last_plan = plan
+        for op in plan.operations:
+            self._logs.event(f"{op.kind} {op.target}: {op.cause}", service=op.service)
+            if op.kind in ("stop", "restart", "remove"):
+                self.health.forget((op.service, op.replica))
+        results = execute(plan, desired, self._runtime, lambda s: _grace(desired, s))
+        errors: dict[str, str] = {}
+        for res in results:
+            op = res.operation
+            if res.error:
+                errors[op.service] = res.error
+                self._logs.event(f"{op.kind} {op.target} failed: {res.error}", service=op.service)
+            if op.kind == "start" and op.cause.startswith("exited"):
+                self._count_restart((op.service, op.replica))
+            if res.workload is not None:
+                self._watch(desired, res.workload)
+        with self._lock:
+            for op in plan.operations:
+                if op.service not in errors:
+                    self._errors.pop(op.service, None)
+            self._errors.update(errors)
+        self._sync_health(desired)
+        if plan.operations:
+            self.mark_dirty()  # the next pass checks what the operations changed
+        return PassResult(plan, errors)
+
+    def errors(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._errors)
+
+    def records(self) -> dict[tuple[str, int], RestartRecord]:
+        with self._lock:
+            return dict(self._records)
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _account_exits(self, workloads: list[Workload]) -> None:
+        """Count each exit once: consecutive failures drive the backoff."""
+        with self._lock:
+            for w in workloads:
+                if w.state != "exited":
+                    continue
+                mark = (w.service, w.replica, w.started_at)
+                if mark in self._seen_exits:
+                    continue
+                self._seen_exits.add(mark)
+                record = self._records.get(w.key, RestartRecord())
+                ran = (w.exited_at or w.started_at) - w.started_at
+                failures = 1 if ran >= BACKOFF_RESET_AFTER else record.failures + 1
+                self._records[w.key] = replace(record, failures=failures)
+
+    def _count_restart(self, key: tuple[str, int]) -> None:
+        with self._lock:
+            record = self._records.get(key, RestartRecord())
+            self._records[key] = replace(record, restarts=record.restarts + 1)
+
+    def _watch(self, desired: DesiredState, workload: Workload) -> None:
+        service = desired.services.get(workload.service)
+        if service is None or service.healthcheck is None or workload.state != "running":
+            return
+        probe = self._probe_for(service, service.healthcheck)
+        self.health.watch(workload.key, workload.started_at, service.healthcheck, probe)
+
+    def _sync_health(self, desired: DesiredState) -> None:
+        """Probe every running instance with a healthcheck (adopted ones included)."""
+        running = {w.key: w for w in self._runtime.observe() if w.state == "running"}
+        for key in self.health.keys() - running.keys():
+            self.health.forget(key)
+        for w in running.values():
+            self._watch(desired, w)
+
+
+def _grace(desired: DesiredState, service: str) -> float:
+    found = desired.services.get(service)
+    return found.stop_grace if found else 10.0

@@ -1,0 +1,58 @@
+"""The executor: one runtime call per operation, in parallel, and no decisions of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from devstack.engine.plan import Operation, Plan
+from devstack.engine.ports import Runtime, RuntimeError_
+from devstack.model.desired import DesiredState
+from devstack.model.observed import Workload
+
+MAX_PARALLEL = 32
+
+
+@dataclass(frozen=True)
+class OpResult:
+    operation: Operation
+    workload: Workload | None = None
+    error: str | None = None
+
+
+def execute(
+    plan: Plan,
+    desired: DesiredState,
+    runtime: Runtime,
+    grace_for: Callable[[str], float],
+) -> list[OpResult]:
+    """Run every operation of the plan; operations of one plan never share a target."""
+
+    def run(op: Operation) -> OpResult:
+        try:
+            if op.kind == "stop":
+                runtime.stop(op.service, op.replica, grace_for(op.service))
+                return OpResult(op)
+            if op.kind == "remove":
+                runtime.remove(op.service, op.replica)
+                return OpResult(op)
+            if op.kind == "restart":
+                runtime.stop(op.service, op.replica, grace_for(op.service))
+            return OpResult(op, runtime.start(desired.services[op.service], op.replica))
+        except RuntimeError_ as exc:
+            return OpResult(op, error=str(exc))
+
+    if len(plan.operations) == 1:
+        return [run(plan.operations[0])]
+    workers = min(MAX_PARALLEL, len(plan.operations)) or 1
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="op") as pool:
+        return list(pool.map(run, plan.operations))
+
+
+def _typecheck_protocol() -> None:  # pragma: no cover - a static check, never called
+    from devstack.runtimes.process import ProcessRuntime
+    from devstack.testing import FakeRuntime
+
+    _: Runtime = FakeRuntime()
+    __: type[Runtime] = ProcessRuntime

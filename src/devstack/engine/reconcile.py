@@ -1,0 +1,183 @@
+"""The reconciler: desired + observed -> plan. Pure: no I/O, no clock reads, no waiting.
+
+It is level-triggered: it looks only at the current desired and observed state, so a lost
+or duplicated event cannot make it wrong. Health gating falls out of that: a dependent is
+held back (not planned) while its dependency is unsettled, and the pass after the
+dependency turns healthy starts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from devstack.engine.plan import Operation, Plan, ProjectedPlan, Waiting
+from devstack.model.desired import DesiredService, DesiredState, changed_fields
+from devstack.model.observed import ObservedState, Workload
+
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 30.0
+BACKOFF_RESET_AFTER = 60.0  # a run this long counts as healthy: the next failure starts over
+
+
+def backoff_delay(failures: int) -> float:
+    """0.5 s, 1 s, 2 s, ... capped at 30 s, for the n-th consecutive failure."""
+    if failures <= 0:
+        return 0.0
+    return float(min(BACKOFF_BASE * 2.0 ** (failures - 1), BACKOFF_CAP))
+
+
+def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Plan:
+    ops: list[Operation] = []
+    waiting: list[Waiting] = []
+    requeue: list[float] = []
+
+    for w in observed.workloads:
+        if w.service not in desired.services and desired.remove_orphans:
+            cause = "orphan: not in the manifest"
+            if w.state == "running":
+                ops.append(Operation("stop", w.service, w.replica, cause))
+            else:
+                ops.append(Operation("remove", w.service, w.replica, cause))
+
+    for name in desired.order:
+        service = desired.services[name]
+        for w in observed.of(name):
+            if w.replica < service.replicas:
+                continue
+            if w.state != "running":
+                ops.append(Operation("remove", name, w.replica, "exited and no longer wanted"))
+                continue
+            holders = _running_dependents(desired, observed, name)
+            if holders:
+                waiting.append(Waiting(name, f"stops after {', '.join(holders)}"))
+                continue
+            cause = "stopped" if service.replicas == 0 else f"scaled down to {service.replicas}"
+            ops.append(Operation("stop", name, w.replica, cause))
+
+        for replica in range(service.replicas):
+            op, due = _instance_op(service, replica, observed.get(name, replica), observed, now)
+            if due is not None:
+                requeue.append(due)
+                waiting.append(Waiting(name, f"restart backoff until {due:.1f}"))
+            if op is None:
+                continue
+            blocked = unsettled_dependencies(desired, observed, service)
+            if blocked:
+                waiting.append(Waiting(name, f"waiting for {', '.join(blocked)}"))
+                continue
+            ops.append(op)
+
+    return Plan(tuple(ops), tuple(waiting), min(requeue) if requeue else None)
+
+
+def _instance_op(
+    service: DesiredService, replica: int, w: Workload | None, observed: ObservedState, now: float
+) -> tuple[Operation | None, float | None]:
+    name = service.name
+    if w is None:
+        return Operation("start", name, replica, "not running"), None
+    if w.state == "running":
+        if w.spec_hash == service.spec_hash:
+            return None, None
+        changed = changed_fields(w.digests, service.digests)
+        return Operation("restart", name, replica, f"spec-hash changed: {', '.join(changed)}"), None
+    # Exited: the restart policy decides, with exponential backoff between failures.
+    code = w.exit_code
+    if service.restart == "no" or (service.restart == "on-failure" and code == 0):
+        return None, None
+    record = observed.records.get(w.key)
+    failures = record.failures if record else 1
+    restarts = record.restarts if record else 0
+    delay = backoff_delay(failures)
+    due = (w.exited_at or now) + delay
+    if now < due:
+        return None, due
+    cause = f"exited with code {code}; restart {restarts + 1} after {delay:g}s backoff"
+    return Operation("start", name, replica, cause), None
+
+
+def unsettled_dependencies(
+    desired: DesiredState, observed: ObservedState, service: DesiredService
+) -> list[str]:
+    """Dependencies not yet running the desired spec (and healthy, where that is asked)."""
+    blocked = []
+    for dep, condition in service.depends_on.items():
+        target = desired.services.get(dep)
+        if target is None or target.replicas == 0:
+            blocked.append(f"{dep} (stopped)")
+            continue
+        for replica in range(target.replicas):
+            w = observed.get(dep, replica)
+            if w is None or w.state != "running" or w.spec_hash != target.spec_hash:
+                blocked.append(f"{dep} (starting)")
+                break
+            health = observed.health_of(w)
+            if condition == "service_healthy" and target.healthcheck and health != "healthy":
+                blocked.append(f"{dep} ({health if health != 'none' else 'starting'})")
+                break
+    return blocked
+
+
+def _running_dependents(desired: DesiredState, observed: ObservedState, name: str) -> list[str]:
+    """Dependents that are stopping too and still run: `name` must outlive them (like compose)."""
+    holders = []
+    for other, service in desired.services.items():
+        stopping = name in service.depends_on and service.replicas == 0
+        if stopping and any(w.state == "running" for w in observed.of(other)):
+            holders.append(other)
+    return sorted(holders)
+
+
+def project(desired: DesiredState, observed: ObservedState, now: float) -> ProjectedPlan:
+    """Every step `up` would take, assuming each step succeeds and every check turns healthy.
+
+    Health gating splits `up` into passes; simulating them turns the passes into one
+    readable plan for `up --dry-run`, each step naming what it waits for.
+    """
+    result = ProjectedPlan()
+    touched: set[str] = set()
+    state = observed
+    for _ in range(len(desired.services) + len(observed.workloads) + 2):
+        plan = reconcile(desired, state, now)
+        if not plan.operations:
+            result.waiting = [
+                w for w in plan.waiting if "backoff" in w.reason or "stopped" in w.reason
+            ]
+            break
+        for op in plan.operations:
+            after = _waits_for(desired, op, touched)
+            result.operations.append(replace(op, after=after))
+        touched |= {op.service for op in plan.operations}
+        state = _simulate(desired, state, plan)
+    return result
+
+
+def _waits_for(desired: DesiredState, op: Operation, touched: set[str]) -> tuple[str, ...]:
+    if op.kind in ("start", "restart"):
+        service = desired.services[op.service]
+        return tuple(
+            f"{dep} {'healthy' if cond == 'service_healthy' else 'started'}"
+            for dep, cond in service.depends_on.items()
+            if dep in touched
+        )
+    return tuple(
+        f"{other} stopped"
+        for other, s in desired.services.items()
+        if op.service in s.depends_on and other in touched
+    )
+
+
+def _simulate(desired: DesiredState, observed: ObservedState, plan: Plan) -> ObservedState:
+    workloads = {w.key: w for w in observed.workloads}
+    health = dict(observed.health)
+    for op in plan.operations:
+        key = (op.service, op.replica)
+        if op.kind in ("stop", "remove"):
+            workloads.pop(key, None)
+            continue
+        service = desired.services[op.service]
+        workloads[key] = Workload(
+            op.service, op.replica, "running", service.spec_hash, service.digests, 0.0
+        )
+        health[key] = "healthy" if service.healthcheck else "none"
+    return replace(observed, workloads=tuple(workloads.values()), health=health)

@@ -1,0 +1,105 @@
+"""Desired state: what should run, fully resolved, with the provenance of every variable."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from devstack.model.manifest import HealthCheck
+
+Layer = Literal["env_file", "environment", "service", "runtime"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a variable's value came from: a file and line, or a layer."""
+
+    layer: Layer
+    file: str | None = None
+    line: int | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
+        text = f"{where} ({self.detail})" if where and self.detail else where or self.detail
+        return text or self.layer
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+    source: Source
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """Everything the process runtime needs to start one instance of a service."""
+
+    command: tuple[str, ...]
+    workdir: str
+    env: dict[str, str]
+    ports: tuple[int, ...]
+    inherit_env: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DesiredService:
+    name: str
+    spec: ProcessSpec
+    env: tuple[EnvVar, ...]
+    depends_on: dict[str, str]
+    healthcheck: HealthCheck | None
+    restart: Literal["no", "on-failure", "always"]
+    stop_grace: float
+    replicas: int = 1
+    runtime: str = "process"
+    digests: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def spec_hash(self) -> str:
+        return spec_hash(self.digests)
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    stack: str
+    environment: str
+    services: dict[str, DesiredService]
+    order: tuple[str, ...]  # dependencies before dependents
+    remove_orphans: bool = False
+
+
+def digest(value: object) -> str:
+    """Short stable digest of one spec field; secrets are compared without being stored."""
+    raw = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(raw).hexdigest()[:12]
+
+
+def spec_digests(spec: ProcessSpec) -> dict[str, str]:
+    """One digest per field that forces a restart when it changes, keyed by field path.
+
+    Keyed digests (not one opaque hash) let a plan say *which* field changed:
+    `spec-hash changed: env.GREETING`.
+    """
+    digests = {
+        "command": digest(list(spec.command)),
+        "workdir": digest(spec.workdir),
+        "ports": digest(list(spec.ports)),
+        "inherit_env": digest(list(spec.inherit_env)),
+    }
+    for name, value in spec.env.items():
+        digests[f"env.{name}"] = digest([name, value])
+    return digests
+
+
+def spec_hash(digests: dict[str, str]) -> str:
+    return digest(digests)
+
+
+def changed_fields(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    """Field paths whose digest differs, including fields added or removed."""
+    return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))

@@ -1,0 +1,225 @@
+"""The stack manifest as typed data: what `devstack.yaml` may say, and nothing else.
+
+Unknown keys are rejected everywhere except `x-` extensions, so a typo is an error rather
+than a silently ignored setting. The JSON Schema printed by `devstack schema` is generated
+from these models, so the schema and the validator never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+VAR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: object) -> float:
+    """Compose-style durations: `1s`, `500ms`, `1m30s`; a bare number means seconds."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 1s or 500ms, got a boolean")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a duration such as 1s or 500ms")
+    text = value.strip()
+    pos, total = 0, 0.0
+    for match in _DURATION_PART.finditer(text):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        pos = match.end()
+    if pos != len(text) or not text:
+        raise ValueError(f"invalid duration {value!r}: use forms like 500ms, 1s, 2m, 1m30s")
+    return total
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    PlainSerializer(lambda v: f"{v:g}s", return_type=str),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h))+$"},
+                {"type": "number", "minimum": 0},
+            ],
+            "description": "A duration: 500ms, 1s, 2m, 1m30s, or a number of seconds.",
+        }
+    ),
+]
+
+
+class Model(BaseModel):
+    """Base for manifest models: unknown keys are errors, `x-` keys are extensions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: Any) -> Any:
+        # `x-` keys hold the user's own data (anchors, notes); they never reach the model.
+        if isinstance(data, dict):
+            return {
+                k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))
+            }
+        return data
+
+
+class SecretValue(Model):
+    """A variable declared with extra attributes: `{value: ..., secret: true}`."""
+
+    value: str
+    secret: bool = False
+
+
+# A variable's value as written: scalars arrive as their source text (see config.loader).
+EnvValue = str | SecretValue
+EnvMap = dict[Annotated[str, Field(pattern=VAR_NAME_PATTERN)], EnvValue]
+
+
+class EnvFileRef(Model):
+    path: str
+    required: bool = True
+
+
+class Environment(Model):
+    """A named configuration layer: env files first, then `vars` on top."""
+
+    env_file: list[str | EnvFileRef] = Field(default_factory=list)
+    vars: EnvMap = Field(default_factory=dict)
+
+    @field_validator("env_file", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | dict) else value
+
+
+class HealthCheck(Model):
+    """How to tell a service is ready: exactly one of `http`, `tcp` or `command`."""
+
+    http: str | None = Field(default=None, description="Path for an HTTP GET on the first port")
+    tcp: int | None = Field(default=None, ge=1, le=65535, description="Port to connect to")
+    command: str | list[str] | None = Field(
+        default=None, description="Runs in the service's workdir with its env; exit 0 = healthy"
+    )
+    interval: Duration = 5.0
+    timeout: Duration = 2.0
+    retries: int = Field(default=3, ge=1)
+    start_period: Duration = 0.0
+    start_interval: Duration = Field(
+        default=0.1, description="Probe interval until the first success"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one_probe(self) -> HealthCheck:
+        given = [n for n in ("http", "tcp", "command") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("a healthcheck needs exactly one of http, tcp or command")
+        if self.http is not None and not self.http.startswith("/"):
+            raise ValueError("healthcheck.http is a path and must start with '/'")
+        return self
+
+
+class DependsOnCondition(Model):
+    condition: Literal["service_started", "service_healthy"] = "service_healthy"
+
+
+def _port_spec(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a port is a number such as 8000")
+    if isinstance(value, int):
+        value = str(value)
+    if isinstance(value, str) and (not value.isdigit() or not 1 <= int(value) <= 65535):
+        raise ValueError(f"invalid port {value!r}: expected a number from 1 to 65535")
+    return value
+
+
+PortSpec = Annotated[str, BeforeValidator(_port_spec)]
+
+
+class Service(Model):
+    """A microservice the user develops; without an image it runs as a host process."""
+
+    command: str | list[str] = Field(description="Program and arguments (split like a shell)")
+    workdir: str = Field(default=".", description="Relative to the manifest's folder")
+    ports: list[PortSpec] = Field(default_factory=list)
+    env: EnvMap = Field(default_factory=dict)
+    depends_on: list[str] | dict[str, DependsOnCondition] = Field(default_factory=list)
+    healthcheck: HealthCheck | None = None
+    restart: Literal["no", "on-failure", "always"] = "on-failure"
+    stop_grace: Duration = 10.0
+    inherit_env: list[Annotated[str, Field(pattern=VAR_NAME_PATTERN)]] = Field(
+        default_factory=list,
+        description="Host variables passed through on top of the minimal base environment",
+    )
+
+    @field_validator("command")
+    @classmethod
+    def _non_empty(cls, value: str | list[str]) -> str | list[str]:
+        if not value or (isinstance(value, str) and not value.strip()):
+            raise ValueError("command cannot be empty")
+        return value
+
+    def dependencies(self) -> dict[str, str]:
+        """Dependency name -> condition. A plain list waits for health, like Tilt."""
+        if isinstance(self.depends_on, list):
+            return dict.fromkeys(self.depends_on, "service_healthy")
+        return {name: dep.condition for name, dep in self.depends_on.items()}
+
+
+ServiceName = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class Stack(Model):
+    """A whole `devstack.yaml`."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    environments: dict[ServiceName, Environment] = Field(default_factory=dict)
+    services: dict[ServiceName, Service] = Field(default_factory=dict)
+
+    def environment(self, name: str) -> Environment:
+        """The named environment; `dev` exists implicitly even when not declared."""
+        if name in self.environments:
+            return self.environments[name]
+        if name == "dev":
+            return Environment()
+        known = ", ".join(sorted(self.environments)) or "none declared"
+        raise KeyError(f"unknown environment {name!r} (known: {known})")
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the manifest, for editors (yaml-language-server) and tools."""
+    schema = Stack.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "devstack stack manifest"
+    _allow_extensions(schema)
+    return schema
+
+
+def _allow_extensions(node: Any) -> None:
+    # Pydantic writes additionalProperties: false; `x-` keys must stay legal for editors too.
+    if isinstance(node, dict):
+        if node.get("additionalProperties") is False and "properties" in node:
+            node["patternProperties"] = {"^x-": {}}
+        for value in node.values():
+            _allow_extensions(value)
+    elif isinstance(node, list):
+        for value in node:
+            _allow_extensions(value)

@@ -1,0 +1,79 @@
+"""Health probes that speak to the real thing: HTTP GET, TCP connect, or a command's exit code.
+
+HTTP is preferred for web services: a TCP connect can succeed before the application is up
+(a proxy or a listening socket without a ready app), an HTTP answer cannot.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+
+from devstack.engine.ports import Probe
+from devstack.model.desired import DesiredService
+from devstack.model.manifest import HealthCheck
+
+HOST = "127.0.0.1"
+
+
+class HttpProbe:
+    def __init__(self, port: int, path: str) -> None:
+        self.port, self.path = port, path
+
+    def check(self, timeout: float) -> bool:
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        try:
+            conn.request("GET", self.path, headers={"User-Agent": "devstack-healthcheck"})
+            status = conn.getresponse().status
+        except (OSError, http.client.HTTPException):
+            return False
+        finally:
+            conn.close()
+        return 200 <= status < 400
+
+
+class TcpProbe:
+    def __init__(self, port: int) -> None:
+        self.port = port
+
+    def check(self, timeout: float) -> bool:
+        try:
+            with socket.create_connection((HOST, self.port), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+
+class CommandProbe:
+    def __init__(self, argv: list[str], cwd: str, env: dict[str, str]) -> None:
+        self.argv, self.cwd, self.env = argv, cwd, env
+
+    def check(self, timeout: float) -> bool:
+        try:
+            done = subprocess.run(
+                self.argv,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False
+        return done.returncode == 0
+
+
+def probe_for(service: DesiredService, check: HealthCheck) -> Probe:
+    spec = service.spec
+    if check.http is not None:
+        return HttpProbe(spec.ports[0], check.http)
+    if check.tcp is not None:
+        return TcpProbe(check.tcp)
+    command = check.command
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command or [])
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **spec.env}
+    return CommandProbe(argv, spec.workdir, env)

@@ -1,0 +1,338 @@
+"""The host-process runtime: each service instance in its own process group.
+
+Ownership: every instance is recorded in a state file (pid + start ticks + labels),
+written atomically on each change, and also carries a `DEVSTACK_OWNER` variable so a
+process started just before a crash, and not yet recorded, is still found and adopted.
+A pid is only ever signalled after its start ticks are checked (see procfs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from devstack.engine.events import LogStore
+from devstack.engine.ports import RuntimeError_
+from devstack.fsutil import read_json, write_json_atomic
+from devstack.model.desired import DesiredService
+from devstack.model.observed import Workload
+from devstack.runtimes import procfs
+from devstack.runtimes.logtail import LogTailer
+
+BASE_ENV = ("PATH", "HOME", "USER", "LANG", "TMPDIR")
+OWNER_VAR = "DEVSTACK_OWNER"
+STATE_VERSION = 1
+ADOPTED_POLL = 0.25
+
+
+@dataclass
+class _Instance:
+    workload: Workload
+    start_ticks: int | None = None
+    popen: subprocess.Popen[bytes] | None = None  # None when adopted from an earlier daemon
+    stopping: bool = False
+
+
+class ProcessRuntime:
+    name = "process"
+
+    def __init__(
+        self,
+        stack_id: str,
+        state_dir: Path,
+        logs: LogStore,
+        on_change: Callable[[], None],
+        host_env: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.stack_id = stack_id
+        self._state_file = state_dir / "processes.json"
+        self._run_dir = state_dir / "run"
+        self._run_dir.mkdir(parents=True, exist_ok=True)
+        self._logs = logs
+        self._on_change = on_change
+        self._host_env = dict(os.environ if host_env is None else host_env)
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._instances: dict[tuple[str, int], _Instance] = {}
+        self._tailer = LogTailer(logs)
+        self._closed = threading.Event()
+        self._monitor = threading.Thread(target=self._watch_adopted, name="adopted", daemon=True)
+        self._monitor.start()
+
+    # -- the Runtime port ------------------------------------------------------------
+
+    def observe(self) -> list[Workload]:
+        with self._lock:
+            return [inst.workload for inst in self._instances.values() if not inst.stopping]
+
+    def start(self, service: DesiredService, replica: int) -> Workload:
+        key = (service.name, replica)
+        with self._lock:
+            old = self._instances.get(key)
+            if old and old.workload.state == "running":
+                raise RuntimeError_(f"{service.name} is already running (pid {old.workload.pid})")
+            self._tailer.remove(*key)
+        spec = service.spec
+        out, err = self._output_paths(service.name, replica)
+        env = self._environment(service, replica)
+        started = self._clock()
+        try:
+            with out.open("wb") as fout, err.open("wb") as ferr:
+                popen = subprocess.Popen(
+                    list(spec.command),
+                    cwd=spec.workdir,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=fout,
+                    stderr=ferr,
+                    start_new_session=True,  # own process group: stop signals reach children
+                    close_fds=True,
+                )
+        except OSError as exc:
+            reason = f"cannot start {spec.command[0]!r}: {exc.strerror or exc}"
+            failed = Workload(
+                service.name,
+                replica,
+                "exited",
+                service.spec_hash,
+                service.digests,
+                started,
+                exit_code=127,
+                exited_at=self._clock(),
+            )
+            with self._lock:
+                self._instances[key] = _Instance(failed)
+                self._save()
+            raise RuntimeError_(reason) from exc
+        workload = Workload(
+            service.name,
+            replica,
+            "running",
+            service.spec_hash,
+            service.digests,
+            started,
+            pid=popen.pid,
+        )
+        with self._lock:
+            self._instances[key] = _Instance(workload, procfs.start_ticks(popen.pid), popen)
+            self._save()
+        self._tailer.add(service.name, replica, "stdout", out, from_end=False)
+        self._tailer.add(service.name, replica, "stderr", err, from_end=False)
+        threading.Thread(
+            target=self._wait, args=(key, popen), name=f"wait-{popen.pid}", daemon=True
+        ).start()
+        return workload
+
+    def stop(self, service: str, replica: int, grace: float) -> None:
+        key = (service, replica)
+        with self._lock:
+            inst = self._instances.get(key)
+            if inst is None:
+                return
+            inst.stopping = True
+        if inst.workload.state == "running" and inst.workload.pid:
+            self._terminate(inst, grace)
+        self._tailer.remove(service, replica)
+        with self._lock:
+            if self._instances.get(key) is inst:
+                del self._instances[key]
+            self._save()
+
+    def remove(self, service: str, replica: int) -> None:
+        with self._lock:
+            inst = self._instances.get((service, replica))
+            if inst and inst.workload.state != "running":
+                del self._instances[(service, replica)]
+                self._save()
+
+    # -- adoption ----------------------------------------------------------------------
+
+    def adopt(self) -> list[Workload]:
+        """Take over the instances an earlier daemon left: from the state file, then by label."""
+        found: dict[tuple[str, int], _Instance] = {}
+        state = read_json(self._state_file)
+        entries = state.get("instances", []) if isinstance(state, dict) else []
+        for entry in entries:
+            inst = _from_record(entry)
+            if inst is None:
+                continue
+            w = inst.workload
+            alive = bool(w.pid and inst.start_ticks and procfs.is_alive(w.pid, inst.start_ticks))
+            if w.state == "running" and not alive:
+                # It died while no daemon watched: its exit code is unknown.
+                inst.workload = replace(w, state="exited", exit_code=None, exited_at=self._clock())
+            found[w.key] = inst
+        for inst in self._scan_labels(found):
+            found[inst.workload.key] = inst
+        with self._lock:
+            self._instances.update(found)
+            self._save()
+        for key, inst in found.items():
+            if inst.workload.state == "running":
+                out, err = self._output_paths(*key)
+                # From the end: what was written before is already in the log files on disk.
+                self._tailer.add(key[0], key[1], "stdout", out, from_end=True)
+                self._tailer.add(key[0], key[1], "stderr", err, from_end=True)
+        return [inst.workload for inst in found.values()]
+
+    def _scan_labels(self, known: dict[tuple[str, int], _Instance]) -> list[_Instance]:
+        """Group leaders carrying our owner label but missing from the state file."""
+        known_pids = {inst.workload.pid for inst in known.values()}
+        prefix = f"{self.stack_id}:"
+        leaks = []
+        for pid in procfs.pids():
+            if pid in known_pids:
+                continue
+            owner = procfs.environ(pid).get(OWNER_VAR, "")
+            if not owner.startswith(prefix):
+                continue
+            try:
+                if os.getpgid(pid) != pid:
+                    continue  # a child of a service: it goes with its group leader
+            except ProcessLookupError:
+                continue
+            _, service, replica, spec_hash = owner.split(":", 3)
+            ticks = procfs.start_ticks(pid)
+            if ticks is None:
+                continue
+            w = Workload(service, int(replica), "running", spec_hash, {}, self._clock(), pid=pid)
+            leaks.append(_Instance(w, ticks))
+        return leaks
+
+    def close(self) -> None:
+        """Stop watching; the processes keep running for the next daemon to adopt."""
+        self._closed.set()
+        self._tailer.close()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _environment(self, service: DesiredService, replica: int) -> dict[str, str]:
+        # A minimal base, not the daemon's whole environment: a host process sees the same
+        # configuration a container would, plus only what `inherit_env` names.
+        names = (*BASE_ENV, *service.spec.inherit_env)
+        env = {name: self._host_env[name] for name in names if name in self._host_env}
+        env.update(service.spec.env)
+        env[OWNER_VAR] = f"{self.stack_id}:{service.name}:{replica}:{service.spec_hash}"
+        return env
+
+    def _output_paths(self, service: str, replica: int) -> tuple[Path, Path]:
+        base = self._run_dir / f"{service}.{replica}"
+        return base.with_suffix(".out"), base.with_suffix(".err")
+
+    def _wait(self, key: tuple[str, int], popen: subprocess.Popen[bytes]) -> None:
+        code = popen.wait()
+        self._exited(key, lambda inst: inst.popen is popen, code)
+
+    def _exited(
+        self, key: tuple[str, int], same: Callable[[_Instance], bool], code: int | None
+    ) -> None:
+        with self._lock:
+            inst = self._instances.get(key)
+            if inst is None or inst.stopping or not same(inst):
+                return
+            inst.workload = replace(
+                inst.workload, state="exited", exit_code=code, exited_at=self._clock()
+            )
+            self._save()
+        self._tailer.remove(*key)
+        shown = "unknown code" if code is None else f"code {code}"
+        self._logs.event(f"{key[0]} exited with {shown}", service=key[0])
+        self._on_change()
+
+    def _watch_adopted(self) -> None:
+        # Adopted processes are not our children: no wait(), so poll /proc for them.
+        while not self._closed.wait(ADOPTED_POLL):
+            with self._lock:
+                adopted = [
+                    (key, inst)
+                    for key, inst in self._instances.items()
+                    if inst.popen is None and inst.workload.state == "running" and not inst.stopping
+                ]
+            for key, inst in adopted:
+                pid, ticks = inst.workload.pid, inst.start_ticks
+                if pid and ticks and not procfs.is_alive(pid, ticks):
+                    self._exited(key, lambda i, inst=inst: i is inst, None)  # type: ignore[misc]
+
+    def _terminate(self, inst: _Instance, grace: float) -> None:
+        pid = inst.workload.pid
+        assert pid is not None
+        if not self._still_ours(inst):
+            return
+        _signal_group(pid, signal.SIGTERM)
+        if not self._wait_gone(inst, grace):
+            if self._still_ours(inst):
+                _signal_group(pid, signal.SIGKILL)
+            self._wait_gone(inst, 5.0)
+        # The leader is gone; give the rest of its group what is left of the grace period.
+        deadline = time.monotonic() + max(grace, 0.5)
+        while procfs.group_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if procfs.group_alive(pid):
+            _signal_group(pid, signal.SIGKILL)
+
+    def _still_ours(self, inst: _Instance) -> bool:
+        if inst.popen is not None:
+            return inst.popen.poll() is None
+        pid, ticks = inst.workload.pid, inst.start_ticks
+        return bool(pid and ticks and procfs.is_alive(pid, ticks))
+
+    def _wait_gone(self, inst: _Instance, timeout: float) -> bool:
+        if inst.popen is not None:
+            try:
+                inst.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        deadline = time.monotonic() + timeout
+        while self._still_ours(inst):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def _save(self) -> None:
+        records = [_to_record(inst) for inst in self._instances.values()]
+        write_json_atomic(
+            self._state_file,
+            {"version": STATE_VERSION, "stack": self.stack_id, "instances": records},
+        )
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _to_record(inst: _Instance) -> dict[str, Any]:
+    return {**asdict(inst.workload), "start_ticks": inst.start_ticks}
+
+
+def _from_record(entry: Any) -> _Instance | None:
+    try:
+        ticks = entry.pop("start_ticks")
+        return _Instance(Workload(**entry), ticks)
+    except (TypeError, KeyError, AttributeError):
+        return None
+
+
+def peek(state_dir: Path) -> list[Workload]:
+    """What the state file says runs, checked against /proc; reads only, adopts nothing."""
+    state = read_json(state_dir / "processes.json")
+    found = []
+    for entry in state.get("instances", []) if isinstance(state, dict) else []:
+        inst = _from_record(entry)
+        if inst is None:
+            continue
+        w = inst.workload
+        alive = bool(w.pid and inst.start_ticks and procfs.is_alive(w.pid, inst.start_ticks))
+        found.append(w if alive or w.state != "running" else replace(w, state="exited"))
+    return found

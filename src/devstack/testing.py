@@ -1,0 +1,110 @@
+"""Fakes and builders for tests of the engine. Public: other packages' tests may use them.
+
+Fakes serve unit tests of the engine only; runtimes are tested against the real thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from devstack.engine.ports import RuntimeError_
+from devstack.model.desired import DesiredService, DesiredState, ProcessSpec, spec_digests
+from devstack.model.manifest import HealthCheck
+from devstack.model.observed import Workload
+
+
+@dataclass
+class FakeClock:
+    t: float = 1000.0
+
+    def now(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@dataclass
+class FakeRuntime:
+    """Records calls; `fail_start` names services whose start fails."""
+
+    name: str = "fake"
+    clock: FakeClock = field(default_factory=FakeClock)
+    workloads: dict[tuple[str, int], Workload] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    fail_start: set[str] = field(default_factory=set)
+
+    def observe(self) -> list[Workload]:
+        return list(self.workloads.values())
+
+    def start(self, service: DesiredService, replica: int) -> Workload:
+        self.calls.append(f"start {service.name}#{replica}")
+        if service.name in self.fail_start:
+            self.workloads[(service.name, replica)] = Workload(
+                service.name,
+                replica,
+                "exited",
+                service.spec_hash,
+                service.digests,
+                self.clock.now(),
+                exit_code=127,
+                exited_at=self.clock.now(),
+            )
+            raise RuntimeError_(f"cannot start {service.name}")
+        w = Workload(
+            service.name,
+            replica,
+            "running",
+            service.spec_hash,
+            service.digests,
+            self.clock.now(),
+            pid=4242,
+        )
+        self.workloads[(service.name, replica)] = w
+        return w
+
+    def stop(self, service: str, replica: int, grace: float) -> None:
+        self.calls.append(f"stop {service}#{replica}")
+        self.workloads.pop((service, replica), None)
+
+    def remove(self, service: str, replica: int) -> None:
+        self.calls.append(f"remove {service}#{replica}")
+        self.workloads.pop((service, replica), None)
+
+    def crash(self, service: str, replica: int = 0, code: int = 1) -> None:
+        w = self.workloads[(service, replica)]
+        self.workloads[(service, replica)] = replace(
+            w, state="exited", exit_code=code, exited_at=self.clock.now()
+        )
+
+
+def service(
+    name: str,
+    *,
+    env: dict[str, str] | None = None,
+    depends_on: dict[str, str] | None = None,
+    healthcheck: HealthCheck | None = None,
+    restart: str = "on-failure",
+    replicas: int = 1,
+    command: tuple[str, ...] = ("true",),
+) -> DesiredService:
+    spec = ProcessSpec(command=command, workdir="/", env=dict(env or {}), ports=())
+    return DesiredService(
+        name=name,
+        spec=spec,
+        env=(),
+        depends_on=dict(depends_on or {}),
+        healthcheck=healthcheck,
+        restart=restart,  # type: ignore[arg-type]
+        stop_grace=1.0,
+        replicas=replicas,
+        digests=spec_digests(spec),
+    )
+
+
+def desired(*services: DesiredService, remove_orphans: bool = False) -> DesiredState:
+    from devstack.model.graph import start_order
+
+    by_name = {s.name: s for s in services}
+    order = start_order({s.name: list(s.depends_on) for s in services})
+    return DesiredState("test", "dev", by_name, tuple(order), remove_orphans)
