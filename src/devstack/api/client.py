@@ -1,21 +1,21 @@
-"""The daemon API client used by the CLI (and the TUI): HTTP over the stack's Unix socket."""
+"""The daemon API client used by the CLI (and the TUI): HTTP over the stack's Unix socket.
+
+Built on the standard library's http.client on purpose: every CLI call pays the client's
+import time, and `devstack status` / a no-op `up` should feel instant. Responses are
+returned as plain JSON data shaped like the models in `devstack.api.models`.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-import httpx
-
-from devstack.api.models import (
-    ActionResponse,
-    LogLineModel,
-    PlanResponse,
-    StackStatus,
-    UpRequest,
-)
+JSON = dict[str, Any]
 
 
 class DaemonNotRunning(Exception):
@@ -28,14 +28,29 @@ class ApiError(Exception):
         self.status, self.error, self.problems = status, error, problems
 
 
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float | None) -> None:
+        super().__init__("devstack", timeout=timeout)
+        self._path = str(path)
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self._path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
 class Client:
     def __init__(self, socket_path: Path, timeout: float = 30.0) -> None:
         self.socket_path = socket_path
-        transport = httpx.HTTPTransport(uds=str(socket_path))
-        self._http = httpx.Client(transport=transport, base_url="http://devstack", timeout=timeout)
+        self.timeout = timeout
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing to release: each call uses its own connection."""
 
     def __enter__(self) -> Client:
         return self
@@ -43,43 +58,58 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
-        if not self.socket_path.exists():
-            raise DaemonNotRunning(str(self.socket_path))
+    def _open(
+        self, method: str, path: str, body: JSON | None, timeout: float | None
+    ) -> tuple[_UnixConnection, http.client.HTTPResponse]:
+        conn = _UnixConnection(self.socket_path, timeout)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        payload = json.dumps(body).encode() if body is not None else None
         try:
-            if timeout is not None:
-                kwargs["timeout"] = timeout
-            response = self._http.request(method, path, **kwargs)
-        except (httpx.ConnectError, FileNotFoundError, ConnectionRefusedError) as exc:
+            conn.request(method, path, body=payload, headers=headers)
+            response = conn.getresponse()
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            conn.close()
             raise DaemonNotRunning(str(self.socket_path)) from exc
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"error": response.text}
-            detail = body.get("error") or body.get("detail") or response.text
-            raise ApiError(response.status_code, str(detail), list(body.get("problems", [])))
-        return response.json()
+        except OSError:
+            conn.close()
+            raise
+        if response.status >= 400:
+            raw = response.read()
+            conn.close()
+            raise _api_error(response.status, raw)
+        return conn, response
+
+    def _call(
+        self, method: str, path: str, body: JSON | None = None, timeout: float | None = None
+    ) -> JSON:
+        conn, response = self._open(method, path, body, timeout or self.timeout)
+        try:
+            data = json.loads(response.read() or b"{}")
+        finally:
+            conn.close()
+        return data if isinstance(data, dict) else {"value": data}
 
     def ping(self) -> bool:
         try:
             self._call("GET", "/v1/health", timeout=2.0)
-        except (DaemonNotRunning, httpx.HTTPError, ApiError):
+        except (DaemonNotRunning, ApiError, OSError, http.client.HTTPException):
             return False
         return True
 
-    def status(self) -> StackStatus:
-        return StackStatus.model_validate(self._call("GET", "/v1/status"))
+    def status(self) -> JSON:
+        return self._call("GET", "/v1/status")
 
-    def up(self, request: UpRequest) -> PlanResponse:
-        return PlanResponse.model_validate(self._call("POST", "/v1/up", json=request.model_dump()))
+    def up(
+        self, environment: str | None = None, remove_orphans: bool = False, dry_run: bool = False
+    ) -> JSON:
+        body = {"environment": environment, "remove_orphans": remove_orphans, "dry_run": dry_run}
+        return self._call("POST", "/v1/up", body)
 
-    def down(self) -> ActionResponse:
-        return ActionResponse.model_validate(self._call("POST", "/v1/down", timeout=300.0))
+    def down(self) -> JSON:
+        return self._call("POST", "/v1/down", {}, timeout=300.0)
 
-    def action(self, name: str, verb: str) -> ActionResponse:
-        data = self._call("POST", f"/v1/services/{name}/{verb}", timeout=300.0)
-        return ActionResponse.model_validate(data)
+    def action(self, name: str, verb: str) -> JSON:
+        return self._call("POST", f"/v1/services/{name}/{verb}", {}, timeout=300.0)
 
     def logs(
         self,
@@ -87,26 +117,35 @@ class Client:
         since: float | None = None,
         tail: int | None = None,
         follow: bool = False,
-    ) -> Iterator[LogLineModel]:
-        params: dict[str, Any] = {"follow": follow}
-        if services:
-            params["service"] = services
+    ) -> Iterator[JSON]:
+        """Log lines as they come (NDJSON); with follow, until the daemon goes away."""
+        params: list[tuple[str, str]] = [("follow", "true" if follow else "false")]
+        params += [("service", name) for name in services or []]
         if since is not None:
-            params["since"] = since
+            params.append(("since", repr(since)))
         if tail is not None:
-            params["tail"] = tail
-        if not self.socket_path.exists():
-            raise DaemonNotRunning(str(self.socket_path))
+            params.append(("tail", str(tail)))
+        conn, response = self._open("GET", f"/v1/logs?{urlencode(params)}", None, None)
         try:
-            with self._http.stream("GET", "/v1/logs", params=params, timeout=None) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    body = response.json()
-                    raise ApiError(response.status_code, str(body.get("error")), [])
-                for raw in response.iter_lines():
-                    if raw:
-                        yield LogLineModel.model_validate(json.loads(raw))
-        except httpx.ConnectError as exc:
-            raise DaemonNotRunning(str(self.socket_path)) from exc
-        except httpx.RemoteProtocolError:
-            return  # the daemon went away (down): the stream simply ends
+            while True:
+                try:
+                    raw = response.readline()
+                except (http.client.HTTPException, OSError):
+                    return  # the daemon went away (down): the stream simply ends
+                if not raw:
+                    return
+                if raw.strip():
+                    yield json.loads(raw)
+        finally:
+            conn.close()
+
+
+def _api_error(status: int, raw: bytes) -> ApiError:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = {"error": raw.decode(errors="replace")}
+    detail = body.get("error") or body.get("detail") or f"HTTP {status}"
+    if not isinstance(detail, str):
+        detail = json.dumps(detail)
+    return ApiError(status, detail, list(body.get("problems", [])))

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from devstack.cli.output import EXIT_USAGE, fail
-from devstack.config.loader import LoadedStack, find_manifest, load_stack
-from devstack.config.problems import ManifestError
 from devstack.daemon.paths import StackPaths
+
+if TYPE_CHECKING:
+    from devstack.config.loader import LoadedStack
+    from devstack.config.problems import ManifestError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +25,8 @@ class Context:
 
     @property
     def manifest(self) -> Path:
+        from devstack.config.discovery import find_manifest
+
         return find_manifest(self.file)
 
     @property
@@ -30,6 +34,10 @@ class Context:
         return StackPaths(self.manifest.resolve().parent)
 
     def load(self) -> LoadedStack:
+        # Imported here: model code (pydantic) is only loaded by commands that need it.
+        from devstack.config.loader import load_stack
+        from devstack.config.problems import ManifestError
+
         try:
             return load_stack(self.manifest)
         except ManifestError as exc:

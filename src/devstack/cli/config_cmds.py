@@ -9,7 +9,6 @@ import click
 
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import EXIT_USAGE, fail, style
-from devstack.config.problems import ManifestError, Problem
 
 MASK = "********"
 
@@ -19,6 +18,7 @@ MASK = "********"
 @pass_context
 def validate(ctx: Context) -> None:
     """Check the manifest and every environment; list every problem with its location."""
+    from devstack.config.problems import ManifestError, Problem
     from devstack.config.resolve import resolve
 
     loaded = ctx.load()
@@ -63,6 +63,7 @@ def config_show(
 ) -> None:
     """Print SERVICE's environment variables, each with the source of its value."""
     from devstack.api.models import ConfigVar, ServiceConfig
+    from devstack.config.problems import ManifestError
     from devstack.config.resolve import resolve
 
     loaded = ctx.load()
@@ -102,7 +103,7 @@ def _running_environment(ctx: Context) -> str | None:
 
     client: Client = ctx.client()
     try:
-        return client.status().environment
+        return str(client.status()["environment"])
     except (DaemonNotRunning, ApiError, OSError):
         return None
     finally:
@@ -120,10 +121,3 @@ def completion(shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None
     click.echo(cls(cli, {}, "devstack", "_DEVSTACK_COMPLETE").source())
-
-
-def register(group: click.Group) -> None:
-    group.add_command(validate)
-    group.add_command(schema)
-    group.add_command(config_group)
-    group.add_command(completion)

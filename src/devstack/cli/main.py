@@ -1,33 +1,65 @@
-"""`devstack`: the command line. Thin: it validates input and talks to the daemon's API."""
+"""`devstack`: the command line. Thin: it validates input and talks to the daemon's API.
+
+Commands are imported lazily (click's LazyGroup pattern): `devstack status` loads only
+what status needs, so everyday commands start fast.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from devstack import __version__
-from devstack.cli import config_cmds, stack_cmds
 from devstack.cli.common import Context
 
+# command name -> "module:attribute"
+COMMANDS = {
+    "up": "devstack.cli.stack_cmds:up",
+    "down": "devstack.cli.stack_cmds:down",
+    "status": "devstack.cli.stack_cmds:status",
+    "logs": "devstack.cli.stack_cmds:logs",
+    "restart": "devstack.cli.stack_cmds:restart",
+    "stop": "devstack.cli.stack_cmds:stop",
+    "start": "devstack.cli.stack_cmds:start",
+    "validate": "devstack.cli.config_cmds:validate",
+    "config": "devstack.cli.config_cmds:config_group",
+    "schema": "devstack.cli.config_cmds:schema",
+    "completion": "devstack.cli.config_cmds:completion",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("-f", "--file", metavar="PATH", help="Stack manifest (default: ./devstack.yaml).")
 @click.version_option(__version__, prog_name="devstack")
 @click.pass_context
 def cli(ctx: click.Context, file: str | None) -> None:
     """devstack: a twelve-factor production environment on your machine.
 
-    Declare services, backing services and environments in devstack.yaml; `devstack up`
-    runs them and keeps them equal to what is declared.
+    Declare services and environments in devstack.yaml; `devstack up` runs them and
+    keeps them equal to what is declared.
     """
     ctx.ensure_object(Context)
     if file is not None:
         ctx.obj.file = file
-
-
-stack_cmds.register(cli)
-config_cmds.register(cli)
 
 
 def main() -> None:

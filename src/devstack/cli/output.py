@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
-
-from devstack.api.models import LogLineModel
 
 PALETTE = (
     "cyan",
@@ -66,20 +64,19 @@ class LogPrinter:
         self.colours: dict[str, str] = {}
         self.timestamps = timestamps
 
-    def line(self, line: LogLineModel) -> str:
-        name = line.service + (f"#{line.replica}" if line.replica else "")
+    def line(self, line: dict[str, Any]) -> str:
+        """Format one log line as sent by the API (see api.models.LogLineModel)."""
+        service, replica, ts = line["service"], line["replica"], line["ts"]
+        name = service + (f"#{replica}" if replica else "")
         self.width = max(self.width, len(name))
-        colour = self.colours.setdefault(line.service, PALETTE[len(self.colours) % len(PALETTE)])
+        colour = self.colours.setdefault(service, PALETTE[len(self.colours) % len(PALETTE)])
         prefix = style(f"{name:<{self.width}} |", colour)
         stamp = ""
         if self.timestamps:
-            stamp = (
-                time.strftime("%H:%M:%S", time.localtime(line.ts))
-                + f".{int(line.ts % 1 * 1000):03d} "
-            )
-        text = line.text
-        if line.stream == "event":
+            stamp = time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts % 1 * 1000):03d} "
+        text = line["text"]
+        if line["stream"] == "event":
             text = style(f"» {text}", "bright_black")
-        elif line.stream == "stderr":
+        elif line["stream"] == "stderr":
             text = style(text, "red") if colour_enabled() and "error" in text.lower() else text
         return f"{prefix} {stamp}{text}"

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
 
 import click
 
-from devstack.api.client import ApiError, Client, DaemonNotRunning
-from devstack.api.models import StackStatus, UpRequest
+from devstack.api.client import JSON, ApiError, Client, DaemonNotRunning
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import (
     EXIT_FAILURE,
@@ -24,9 +23,7 @@ from devstack.cli.output import (
     info,
     style,
 )
-from devstack.config.problems import ManifestError
 
-F = TypeVar("F", bound=Callable[..., Any])
 FAILED_STATES = {"failed", "exited", "restarting", "unhealthy"}
 
 
@@ -41,8 +38,6 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
     except ApiError as exc:
         code = EXIT_USAGE if exc.status in (404, 422) else EXIT_FAILURE
         fail(exc.error, code, exc.problems)
-    finally:
-        client.close()
 
 
 @click.command()
@@ -51,9 +46,7 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
 @click.option("--wait", is_flag=True, help="Return once every service is healthy (implies -d).")
 @click.option("--wait-timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
 @click.option("-d", "--detach", is_flag=True, help="Return once the daemon runs the stack.")
-@click.option(
-    "--remove-orphans", is_flag=True, help="Stop instances of services no longer declared."
-)
+@click.option("--remove-orphans", is_flag=True, help="Stop instances of undeclared services.")
 @click.option("--timestamps", "-t", is_flag=True, help="Show timestamps on attached logs.")
 @file_option
 @pass_context
@@ -68,42 +61,53 @@ def up(
     timestamps: bool,
 ) -> None:
     """Start the stack (or bring it in line with the manifest) and keep it there."""
-    from devstack.config.resolve import resolve
-
-    loaded = ctx.load()
-    paths = ctx.paths
-    try:
-        resolve(loaded, environment or "dev", os.environ)
-    except ManifestError as exc:
-        report_problems(exc)
     client: Client = ctx.client()
-    if dry_run:
-        click.echo(_dry_run(ctx, client, environment, remove_orphans))
-        return
-    from devstack.api.launch import DaemonStartError, ensure_daemon
-
     started = time.time()
-    try:
-        client = ensure_daemon(ctx.manifest.resolve(), environment, paths)
-    except DaemonStartError as exc:
-        fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
-    with daemon_call(ctx) as _:
-        plan = client.up(UpRequest(environment=environment, remove_orphans=remove_orphans))
-        for step in plan.steps:
-            info(style(f"» {step.kind} {step.target}: {step.cause}", "bright_black", err=True))
+    # With a daemon running, it validates the manifest itself (422 -> exit 2): the CLI
+    # then loads no model code at all, which keeps a no-op `up` fast.
+    running = client.ping()
+    if not running:
+        _validate_locally(ctx, environment)
+    if dry_run:
+        click.echo(_dry_run(ctx, client, running, environment, remove_orphans))
+        return
+    if not running:
+        from devstack.api.launch import DaemonStartError, ensure_daemon
+
+        try:
+            client = ensure_daemon(ctx.manifest.resolve(), environment, ctx.paths)
+        except DaemonStartError as exc:
+            fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
+    with daemon_call(ctx):
+        plan = client.up(environment, remove_orphans)
+        for step in plan["steps"]:
+            line = f"» {step['kind']} {step['target']}: {step['cause']}"
+            info(style(line, "bright_black", err=True))
         if wait:
             _wait_healthy(client, wait_timeout)
             return
         if detach:
             return
-        _attach(client, [*loaded.stack.services], started, timestamps)
+        names = [s["name"] for s in client.status()["services"]]
+        _attach(client, names, started, timestamps)
 
 
-def _dry_run(ctx: Context, client: Client, environment: str | None, remove_orphans: bool) -> str:
-    request = UpRequest(environment=environment, remove_orphans=remove_orphans, dry_run=True)
-    if client.ping():
+def _validate_locally(ctx: Context, environment: str | None) -> None:
+    from devstack.config.problems import ManifestError
+    from devstack.config.resolve import resolve
+
+    try:
+        resolve(ctx.load(), environment or "dev", os.environ)
+    except ManifestError as exc:
+        report_problems(exc)
+
+
+def _dry_run(
+    ctx: Context, client: Client, running: bool, environment: str | None, remove_orphans: bool
+) -> str:
+    if running:
         with daemon_call(ctx):
-            return client.up(request).text
+            return str(client.up(environment, remove_orphans, dry_run=True)["text"])
     # No daemon: plan against what the state file says runs, without starting anything.
     from devstack.config.resolve import resolve
     from devstack.engine.reconcile import project
@@ -117,30 +121,31 @@ def _dry_run(ctx: Context, client: Client, environment: str | None, remove_orpha
 
 def _wait_healthy(client: Client, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    status = client.status()
-    while time.monotonic() < deadline:
-        status = client.status()
-        wanted = [s for s in status.services if s.replicas > 0 and s.state != "orphan"]
-        broken = [s for s in wanted if s.state in FAILED_STATES]
+    while True:
+        services = client.status()["services"]
+        wanted = [s for s in services if s["replicas"] > 0 and s["state"] != "orphan"]
+        broken = [s for s in wanted if s["state"] in FAILED_STATES]
         if broken:
-            _report_failed(client, broken)
-        if all(s.state == "running" for s in wanted):
+            _report_failed(client, broken, "failed")
+        if all(s["state"] == "running" for s in wanted):
             info(f"{len(wanted)} service(s) running and healthy")
             return
-        time.sleep(0.05)
-    pending = [s for s in status.services if s.replicas > 0 and s.state != "running"]
-    _report_failed(client, pending, f"not healthy within {timeout:g}s")
+        if time.monotonic() >= deadline:
+            pending = [s for s in wanted if s["state"] != "running"]
+            _report_failed(client, pending, f"not healthy within {timeout:g}s")
+        time.sleep(0.02)
 
 
-def _report_failed(client: Client, services: list[Any], why: str = "failed") -> None:
+def _report_failed(client: Client, services: list[JSON], why: str) -> None:
     details = []
     for s in services:
-        reason = f" ({s.reason})" if s.reason else ""
-        code = f", exit code {s.exit_code}" if s.exit_code is not None else ""
-        details.append(f"{s.name}: {s.state}{code}{reason}")
-        for line in list(client.logs([s.name], tail=10)):
-            details.append(f"  {s.name} | {line.text}")
-    fail(f"{', '.join(s.name for s in services)} {why}", EXIT_FAILURE, details)
+        reason = f" ({s['reason']})" if s.get("reason") else ""
+        code = f", exit code {s['exit_code']}" if s.get("exit_code") is not None else ""
+        details.append(f"{s['name']}: {s['state']}{code}{reason}")
+        details.extend(
+            f"  {s['name']} | {line['text']}" for line in client.logs([s["name"]], tail=10)
+        )
+    fail(f"{', '.join(s['name'] for s in services)} {why}", EXIT_FAILURE, details)
 
 
 def _attach(client: Client, names: list[str], since: float, timestamps: bool) -> None:
@@ -157,8 +162,8 @@ def _attach(client: Client, names: list[str], since: float, timestamps: bool) ->
         except KeyboardInterrupt:
             info("detached; the stack keeps running (`devstack down` stops it)")
             sys.exit(130)
-        info(result.message)
-        sys.exit(0 if result.ok else EXIT_FAILURE)
+        info(result["message"])
+        sys.exit(0 if result["ok"] else EXIT_FAILURE)
     info("the daemon stopped")
 
 
@@ -169,8 +174,8 @@ def down(ctx: Context) -> None:
     """Stop every service gracefully and stop the daemon."""
     with daemon_call(ctx) as client:
         result = client.down()
-    info(result.message)
-    if not result.ok:
+    info(result["message"])
+    if not result["ok"]:
         sys.exit(EXIT_FAILURE)
 
 
@@ -182,49 +187,40 @@ def status(ctx: Context, as_json: bool) -> None:
     """Show each service's state, health, restarts, pid and ports."""
     with daemon_call(ctx) as client:
         result = client.status()
-    if as_json:
-        click.echo(result.model_dump_json(indent=2))
-        return
-    click.echo(_status_table(result))
+    click.echo(json.dumps(result, indent=2) if as_json else _status_table(result))
 
 
-def _status_table(status: StackStatus) -> str:
+def _status_table(status: JSON) -> str:
     now = time.time()
     rows = [("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "PID", "UPTIME", "URL")]
-    for s in status.services:
-        uptime = _ago(now - s.started_at) if s.started_at and s.pid else "-"
-        rows.append(
-            (
-                s.name,
-                s.runtime,
-                s.state,
-                s.health,
-                str(s.restarts),
-                str(s.pid or "-"),
-                uptime,
-                s.url or "-",
-            )
-        )
+    for s in status["services"]:
+        uptime = _ago(now - s["started_at"]) if s["started_at"] and s["pid"] else "-"
+        pid = str(s["pid"] or "-")
+        cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]), pid)
+        rows.append((*cells, uptime, s["url"] or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [f"stack {status.stack} ({status.environment})"]
+    lines = [f"stack {status['stack']} ({status['environment']})"]
     for index, row in enumerate(rows):
-        cells = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row)]
+        padded = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row)]
         if index:
-            cells[2] = style(cells[2], STATE_COLOURS.get(row[2]))
-        lines.append("  ".join(cells).rstrip())
-    for s in status.services:
-        if s.reason:
-            lines.append(f"  {s.name}: {s.reason}")
+            padded[2] = style(padded[2], STATE_COLOURS.get(row[2]))
+        lines.append("  ".join(padded).rstrip())
+    lines.extend(f"  {s['name']}: {s['reason']}" for s in status["services"] if s["reason"])
     return "\n".join(lines)
 
 
 def _ago(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def _store_file(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.ensure_object(Context).file = value
 
 
 @click.command()
@@ -234,14 +230,9 @@ def _ago(seconds: float) -> str:
 @click.option("-n", "--tail", type=int, metavar="N", help="Only the last N lines.")
 @click.option("-t", "--timestamps", is_flag=True, help="Show timestamps.")
 @click.option(
-    "--file",
-    "file_",
-    metavar="PATH",
-    expose_value=False,
-    is_eager=True,
-    callback=lambda c, _, v: setattr(c.ensure_object(Context), "file", v) if v else None,
-    help="Stack manifest (default: ./devstack.yaml).",
-)
+    "--file", "file_", metavar="PATH", expose_value=False, is_eager=True, callback=_store_file,
+    help="Stack manifest (default: ./devstack.yaml; `-f` means --follow here).",
+)  # fmt: skip
 @pass_context
 def logs(
     ctx: Context,
@@ -252,7 +243,7 @@ def logs(
     timestamps: bool,
 ) -> None:
     """Print the logs of SERVICES (all by default): one stream, prefixed by service."""
-    from devstack.model.manifest import parse_duration
+    from devstack.model.durations import parse_duration
 
     since_ts = None
     if since:
@@ -277,18 +268,13 @@ def _service_action(verb: str, doc: str) -> click.Command:
     def command(ctx: Context, service: str) -> None:
         with daemon_call(ctx) as client:
             result = client.action(service, verb)
-        info(result.message)
-        if not result.ok:
+        info(result["message"])
+        if not result["ok"]:
             sys.exit(EXIT_FAILURE)
 
     return command
 
 
-def register(group: click.Group) -> None:
-    for command in (up, down, status, logs):
-        group.add_command(command)
-    group.add_command(_service_action("restart", "Restart SERVICE (stop gracefully, then start)."))
-    group.add_command(
-        _service_action("stop", "Stop SERVICE and keep it stopped until start or up.")
-    )
-    group.add_command(_service_action("start", "Start SERVICE again after stop."))
+restart = _service_action("restart", "Restart SERVICE (graceful stop, then start).")
+stop = _service_action("stop", "Stop SERVICE; it stays stopped until start/up.")
+start = _service_action("start", "Start SERVICE again after stop.")

@@ -14,7 +14,6 @@ from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path
 from devstack.model.graph import find_cycle
 from devstack.model.manifest import Stack
 
-DEFAULT_MANIFEST = "devstack.yaml"
 SERVICE_FIELDS = ("url", "port", "host")
 
 
@@ -37,15 +36,6 @@ class LoadedStack:
     def locate(self, *path: str | int) -> Problem:
         """A Problem template located at a field path (message filled by the caller)."""
         return Problem("", format_path(path), self.doc.locate(path))
-
-
-def find_manifest(file: str | None, cwd: Path | None = None) -> Path:
-    """The manifest path: `-f FILE`, else `devstack.yaml` in the current directory."""
-    base = cwd or Path.cwd()
-    path = Path(file) if file else base / DEFAULT_MANIFEST
-    if not path.is_absolute():
-        path = base / path
-    return path
 
 
 def load_stack(path: Path) -> LoadedStack:

@@ -256,11 +256,8 @@ class _Walker:
             if not isinstance(key_node, ScalarNode):
                 raise LoaderError("a mapping key must be a scalar", key_loc)
             # `8080:` or `true:` become the text as written: manifests index by string
-            key = (
-                value
-                if isinstance(value := self.scalar(key_node, key_loc), str)
-                else key_node.value
-            )
+            value = self.scalar(key_node, key_loc)
+            key = value if isinstance(value, str) else str(key_node.value)
             if key in own:
                 first = own[key][0].line
                 raise LoaderError(f"duplicate key {key!r} (first at line {first})", key_loc)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +21,8 @@ class StackPaths:
     @property
     def stack_id(self) -> str:
         """Stable id of this stack on this machine: labels its processes."""
+        import hashlib
+
         return hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12]
 
     @property
@@ -30,6 +30,8 @@ class StackPaths:
         preferred = self.state_dir / "daemon.sock"
         if len(str(preferred)) <= MAX_SOCKET_PATH:
             return preferred
+        import tempfile
+
         # A deep checkout: fall back to a short private path keyed by the stack id.
         base = os.environ.get("XDG_RUNTIME_DIR") or str(
             Path(tempfile.gettempdir()) / f"devstack-{os.getuid()}"
