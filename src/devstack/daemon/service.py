@@ -47,15 +47,27 @@ class Daemon:
             self.paths.stack_id, self.paths.state_dir, self.logs, self._changed, self.host_env
         )
         self.controller = Controller(self.desired, self.runtime, self.logs, probe_for, time.time)
+        self._controller_started = False
 
     def _changed(self) -> None:
         self.controller.mark_dirty()
 
     def start(self) -> None:
+        """Adopt what an earlier daemon left running; reconciling waits for the first `up`.
+
+        The daemon is only ever launched by `up`, which calls the API right away: starting
+        the controller there lets that first answer show the whole plan it executes.
+        """
         adopted = self.runtime.adopt()
         if adopted:
             names = ", ".join(sorted({w.service for w in adopted}))
             self.logs.event(f"adopted running instances of {names}")
+
+    def _ensure_controller(self) -> None:
+        with self._lock:
+            if self._controller_started:
+                return
+            self._controller_started = True
         self.controller.start()
 
     def close(self) -> None:
@@ -95,6 +107,7 @@ class Daemon:
                 {"environment": self.environment, "stopped": sorted(self.stopped)},
             )
             desired = self._desired
+        self._ensure_controller()
         self.controller.mark_dirty()
         return desired
 
@@ -157,6 +170,7 @@ class Daemon:
         if name in self.stopped:
             self._apply(stopped=self.stopped - {name})
         desired = self.desired()
+        self._ensure_controller()
         for replica in range(desired.services[name].replicas):
             self.controller.request(Operation("restart", name, replica, "restart requested"))
         return self.controller.wait_idle(timeout)
