@@ -12,7 +12,7 @@ from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.model.manifest import Stack
+from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack
 
 SERVICE_FIELDS = ("url", "port", "host")
 
@@ -112,19 +112,24 @@ def _env_values_as_written(doc: LoadedDocument) -> Any:
 
 def _problems_from_pydantic(exc: ValidationError, doc: LoadedDocument, data: Any) -> list[Problem]:
     by_path: dict[tuple[str | int, ...], list[str]] = {}
+    at_key: set[tuple[str | int, ...]] = set()  # errors about a key itself, not its value
     for err in exc.errors():
         path = _data_path(err["loc"], data)
+        if err["type"] == "extra_forbidden" or err["loc"][-1:] == ("[key]",):
+            at_key.add(path)
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = f"unknown key {path[-1]!r} (extensions must start with 'x-')"
         elif err["type"] == "missing":
             message = "required field is missing"
+        elif err["type"] == "string_pattern_mismatch":
+            message = _pattern_message(err["input"], str(err.get("ctx", {}).get("pattern", "")))
         messages = by_path.setdefault(path, [])
         if message not in messages:
             messages.append(message)
     problems = []
     for path, messages in by_path.items():
-        location = doc.key_locations.get(path) if path and _is_unknown(messages) else None
+        location = doc.key_locations.get(path) if path in at_key else None
         problems.append(
             Problem("; or ".join(messages), format_path(path), location or doc.locate(path))
         )
@@ -133,8 +138,12 @@ def _problems_from_pydantic(exc: ValidationError, doc: LoadedDocument, data: Any
     )
 
 
-def _is_unknown(messages: list[str]) -> bool:
-    return any(m.startswith("unknown key") for m in messages)
+def _pattern_message(value: object, pattern: str) -> str:
+    if pattern == NAME_PATTERN:
+        return f"{value!r} is not a valid name: use lowercase letters, digits, '-' and '_'"
+    if pattern == VAR_NAME_PATTERN:
+        return f"{value!r} is not a valid variable name: use letters, digits and '_'"
+    return f"{value!r} does not match {pattern}"
 
 
 def _data_path(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:

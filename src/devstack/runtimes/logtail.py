@@ -15,6 +15,11 @@ from devstack.engine.events import LogStore, Stream
 
 POLL_SECONDS = 0.05
 MAX_LINE = 64 * 1024  # a longer "line" is cut so one runaway write cannot exhaust memory
+# Raw output files are emptied once read past this size: the rotated logs keep the lines.
+# Writers use O_APPEND, so after the truncation they continue at the new end, not in a hole.
+# A line written between our last read and the truncation is lost (a window of
+# microseconds, once per RAW_LIMIT bytes).
+RAW_LIMIT = 8 * 1024 * 1024
 
 
 @dataclass
@@ -23,6 +28,7 @@ class _Tail:
     replica: int
     stream: Stream
     fd: int
+    path: Path
     partial: bytes = field(default=b"")
 
 
@@ -41,7 +47,7 @@ class LogTailer:
             os.lseek(fd, 0, os.SEEK_END)
         with self._lock:
             old = self._tails.pop((service, replica, stream), None)
-            self._tails[(service, replica, stream)] = _Tail(service, replica, stream, fd)
+            self._tails[(service, replica, stream)] = _Tail(service, replica, stream, fd, path)
         if old:
             os.close(old.fd)
 
@@ -79,6 +85,9 @@ class LogTailer:
             except OSError:
                 return
             if not chunk:
+                if os.lseek(tail.fd, 0, os.SEEK_CUR) > RAW_LIMIT:
+                    os.truncate(tail.path, 0)
+                    os.lseek(tail.fd, 0, os.SEEK_SET)
                 break
             data = tail.partial + chunk
             *lines, tail.partial = data.split(b"\n")

@@ -85,8 +85,10 @@ class ProcessRuntime:
         out, err = self._output_paths(service.name, replica)
         env = self._environment(service, replica)
         started = self._clock()
+        for path in (out, err):
+            path.write_bytes(b"")  # a fresh file per start; the child appends to it
         try:
-            with out.open("wb") as fout, err.open("wb") as ferr:
+            with out.open("ab") as fout, err.open("ab") as ferr:
                 popen = subprocess.Popen(
                     list(spec.command),
                     cwd=spec.workdir,
