@@ -127,8 +127,13 @@ def _problems_from_pydantic(exc: ValidationError, doc: LoadedDocument, data: Any
         messages = by_path.setdefault(path, [])
         if message not in messages:
             messages.append(message)
+    # A union (list or mapping form) fails in every branch; the branch that got deeper
+    # names the real mistake, so an error with a more specific error below it is dropped.
+    deepest = {p for p in by_path if not any(q[: len(p)] == p and q != p for q in by_path)}
     problems = []
     for path, messages in by_path.items():
+        if path not in deepest:
+            continue
         location = doc.key_locations.get(path) if path in at_key else None
         problems.append(
             Problem("; or ".join(messages), format_path(path), location or doc.locate(path))
@@ -197,7 +202,7 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
                 "healthcheck",
                 "http",
             )
-    cycle = find_cycle(edges)
+    cycle = find_cycle({name: [d for d in deps if d != name] for name, deps in edges.items()})
     if cycle:
         at(f"dependency cycle: {' -> '.join(cycle)}", "services", cycle[0], "depends_on")
 

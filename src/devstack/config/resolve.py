@@ -185,9 +185,10 @@ class _Resolver:
             env["PORT"] = EnvVar(
                 "PORT", service.ports[0], Source("runtime", detail=f"services.{name}.ports[0]")
             )
+        scope = {**self.layer, **({"PORT": env["PORT"]} if "PORT" in env else {})}
         for var, raw in service.env.items():
             path = ("services", name, "env", var)
-            value = self._interpolate(raw, self.layer, path)
+            value = self._interpolate(raw, scope, path)
             env[var] = self._var(var, raw, value, path, "service", env.get(var))
         command = self._command(name, service)
         workdir = (self.loaded.root / service.workdir).resolve()

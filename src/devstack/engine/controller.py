@@ -199,6 +199,8 @@ class Controller:
         service = desired.services.get(workload.service)
         if service is None or service.healthcheck is None or workload.state != "running":
             return
+        if self.health.watching(workload.key, workload.started_at):
+            return
         probe = self._probe_for(service, service.healthcheck)
         self.health.watch(workload.key, workload.started_at, service.healthcheck, probe)
 

@@ -45,7 +45,7 @@ class LogStore:
         self, service: str, replica: int, stream: Stream, text: str, ts: float | None = None
     ) -> None:
         with self._lock:
-            line = LogLine(next(self._seq), ts or self._clock(), service, replica, stream, text)
+            line = LogLine(next(self._seq), ts if ts is not None else self._clock(), service, replica, stream, text)
             ring = self._rings.get(service)
             if ring is None:
                 ring = self._rings[service] = deque(maxlen=self._per_service)
@@ -81,7 +81,11 @@ class LogStore:
         services: Iterable[str] | None = None,
         since: float | None = None,
     ) -> tuple[list[LogLine], Callable[[], None]]:
-        """Backlog and live lines with no gap or overlap; returns (backlog, unsubscribe)."""
+        """Backlog and live lines with no gap or overlap; returns (backlog, unsubscribe).
+
+        `services` and `since` filter the backlog only: the subscriber gets every live
+        line and filters what it does not want itself.
+        """
         with self._lock:
             backlog = self._select(services, since)
             self._subscribers.append(subscriber)

@@ -78,6 +78,11 @@ class HealthMonitor:
         )
         thread.start()
 
+    def watching(self, key: Key, started_at: float) -> bool:
+        with self._lock:
+            current = self._watches.get(key)
+            return bool(current and current[0] == started_at)
+
     def forget(self, key: Key) -> None:
         with self._lock:
             watch = self._watches.pop(key, None)

@@ -23,7 +23,8 @@ def backoff_delay(failures: int) -> float:
     """0.5 s, 1 s, 2 s, ... capped at 30 s, for the n-th consecutive failure."""
     if failures <= 0:
         return 0.0
-    return float(min(BACKOFF_BASE * 2.0 ** (failures - 1), BACKOFF_CAP))
+    # The exponent is capped too: 2.0 ** 1100 overflows after a night of crash loops.
+    return float(min(BACKOFF_BASE * 2.0 ** min(failures - 1, 16), BACKOFF_CAP))
 
 
 def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Plan:
@@ -81,6 +82,10 @@ def _instance_op(
             return None, None
         changed = changed_fields(w.digests, service.digests)
         return Operation("restart", name, replica, f"spec-hash changed: {', '.join(changed)}"), None
+    if w.spec_hash != service.spec_hash:
+        # Exited, and the manifest changed since: run the new spec (a fix for a crash).
+        changed = changed_fields(w.digests, service.digests)
+        return Operation("start", name, replica, f"spec-hash changed: {', '.join(changed)}"), None
     # Exited: the restart policy decides, with exponential backoff between failures.
     code = w.exit_code
     if service.restart == "no" or (service.restart == "on-failure" and code == 0):
