@@ -12,6 +12,7 @@ from devstack.api.client import Client
 from devstack.daemon.paths import StackPaths
 
 START_TIMEOUT = 20.0
+EXIT_ALREADY_RUNNING = 3  # see devstack.daemon.__main__
 
 
 class DaemonStartError(Exception):
@@ -25,8 +26,29 @@ def ensure_daemon(manifest: Path, environment: str | None, paths: StackPaths) ->
         return client
     paths.ensure()
     with paths.daemon_log.open("ab") as log:
-        start = log.tell()
-        process = subprocess.Popen(
+        offset = log.tell()
+    process = _spawn(manifest, environment, paths)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if client.ping():
+            return client
+        code = process.poll()
+        if code == EXIT_ALREADY_RUNNING:
+            # Another daemon holds the lock: one starting (it will answer soon) or one
+            # finishing a `down` (it will exit and free the lock). Try again until it answers.
+            time.sleep(0.05)
+            process = _spawn(manifest, environment, paths)
+        elif code is not None:
+            raise DaemonStartError(_log_tail(paths.daemon_log, offset))
+        time.sleep(0.02)
+    raise DaemonStartError(
+        f"no answer within {START_TIMEOUT:g}s\n{_log_tail(paths.daemon_log, offset)}"
+    )
+
+
+def _spawn(manifest: Path, environment: str | None, paths: StackPaths) -> subprocess.Popen[bytes]:
+    with paths.daemon_log.open("ab") as log:
+        return subprocess.Popen(
             [
                 sys.executable,
                 "-m",
@@ -42,17 +64,36 @@ def ensure_daemon(manifest: Path, environment: str | None, paths: StackPaths) ->
             cwd=manifest.parent,
             env=os.environ.copy(),
         )
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if client.ping():
-            return client
-        code = process.poll()
-        if code is not None and code != 3:  # 3: another daemon won the race; keep waiting
-            raise DaemonStartError(_log_tail(paths.daemon_log, start))
+
+
+def wait_daemon_gone(paths: StackPaths, timeout: float = 15.0) -> bool:
+    """After `down`: wait until the daemon process has exited and released the stack."""
+    try:
+        pid = int(paths.lock.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return True
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists() and _is_daemon(pid):
+        if time.monotonic() >= deadline:
+            return False
         time.sleep(0.02)
-    raise DaemonStartError(
-        f"no answer within {START_TIMEOUT:g}s\n{_log_tail(paths.daemon_log, start)}"
-    )
+    return True
+
+
+def _is_daemon(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"devstack.daemon" in cmdline and not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2 :].startswith("Z")
 
 
 def _log_tail(path: Path, offset: int) -> str:

@@ -23,6 +23,7 @@ from devstack.cli.output import (
     info,
     style,
 )
+from devstack.daemon.paths import StackPaths
 
 FAILED_STATES = {"failed", "exited", "restarting", "unhealthy"}
 
@@ -89,7 +90,7 @@ def up(
         if detach:
             return
         names = [s["name"] for s in client.status()["services"]]
-        _attach(client, names, started, timestamps)
+        _attach(client, ctx.paths, names, started, timestamps)
 
 
 def _validate_locally(ctx: Context, environment: str | None) -> None:
@@ -148,7 +149,9 @@ def _report_failed(client: Client, services: list[JSON], why: str) -> None:
     fail(f"{', '.join(s['name'] for s in services)} {why}", EXIT_FAILURE, details)
 
 
-def _attach(client: Client, names: list[str], since: float, timestamps: bool) -> None:
+def _attach(
+    client: Client, paths: StackPaths, names: list[str], since: float, timestamps: bool
+) -> None:
     """Stream logs until Ctrl-C, then stop the stack gracefully (a second Ctrl-C detaches)."""
     printer = LogPrinter([*names, "devstack"], timestamps)
     try:
@@ -162,6 +165,9 @@ def _attach(client: Client, names: list[str], since: float, timestamps: bool) ->
         except KeyboardInterrupt:
             info("detached; the stack keeps running (`devstack down` stops it)")
             sys.exit(130)
+        from devstack.api.launch import wait_daemon_gone
+
+        wait_daemon_gone(paths)
         info(result["message"])
         sys.exit(0 if result["ok"] else EXIT_FAILURE)
     info("the daemon stopped")
@@ -172,9 +178,12 @@ def _attach(client: Client, names: list[str], since: float, timestamps: bool) ->
 @pass_context
 def down(ctx: Context) -> None:
     """Stop every service gracefully and stop the daemon."""
+    from devstack.api.launch import wait_daemon_gone
+
     with daemon_call(ctx) as client:
         result = client.down()
-    info(result["message"])
+    gone = wait_daemon_gone(ctx.paths)
+    info(result["message"] if gone else f"{result['message']}; the daemon is still exiting")
     if not result["ok"]:
         sys.exit(EXIT_FAILURE)
 

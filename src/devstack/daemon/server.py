@@ -33,6 +33,7 @@ from devstack.engine.events import LogLine
 
 STOP_TIMEOUT = 120.0
 FOLLOW_QUEUE_LIMIT = 10_000
+FOLLOW_POLL = 0.2  # how often a follower checks for shutdown while idle
 
 
 def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
@@ -97,14 +98,20 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
             if name not in daemon.loaded.stack.services and name != "devstack":
                 raise KeyError(f"unknown service {name!r}")
         return StreamingResponse(
-            _log_stream(daemon, service, since, tail, follow), media_type="application/x-ndjson"
+            _log_stream(daemon, shutdown, service, since, tail, follow),
+            media_type="application/x-ndjson",
         )
 
     return app
 
 
 async def _log_stream(
-    daemon: Daemon, services: list[str] | None, since: float | None, tail: int | None, follow: bool
+    daemon: Daemon,
+    shutdown: threading.Event,
+    services: list[str] | None,
+    since: float | None,
+    tail: int | None,
+    follow: bool,
 ) -> AsyncIterator[bytes]:
     if not follow:
         lines = daemon.logs.snapshot(services, since)
@@ -123,8 +130,16 @@ async def _log_stream(
     try:
         for line in backlog[-tail:] if tail is not None else backlog:
             yield _ndjson(line)
-        while True:
-            yield _ndjson(await queue.get())
+        # Followers end when the daemon shuts down (`down`), so they see the stream close
+        # and the server's graceful shutdown is not held open by them.
+        while not shutdown.is_set():
+            try:
+                line = await asyncio.wait_for(queue.get(), timeout=FOLLOW_POLL)
+            except TimeoutError:
+                continue
+            yield _ndjson(line)
+        while not queue.empty():
+            yield _ndjson(queue.get_nowait())
     finally:
         unsubscribe()
 
@@ -159,7 +174,9 @@ def serve(daemon: Daemon, path: Path) -> None:
     """Serve until `down` asks to stop or the process gets SIGTERM/SIGINT."""
     shutdown = threading.Event()
     app = create_app(daemon, shutdown)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
 
     def watch_shutdown() -> None:

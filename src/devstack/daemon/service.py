@@ -147,16 +147,14 @@ class Daemon:
     def down(self, timeout: float) -> bool:
         services = set(self.loaded.stack.services)
         self._apply(stopped=services, remove_orphans=True)
-        ok = self._wait(lambda: not self.runtime.observe(), timeout)
+        ok = self._wait(lambda: not self.runtime.present(), timeout)
         self.paths.overrides.unlink(missing_ok=True)
         return ok
 
     def stop_service(self, name: str, timeout: float) -> bool:
         self._require(name)
         self._apply(stopped=self.stopped | {name})
-        return self._wait(
-            lambda: not any(w.service == name for w in self.runtime.observe()), timeout
-        )
+        return self._wait(lambda: not any(s == name for s, _ in self.runtime.present()), timeout)
 
     def start_service(self, name: str) -> None:
         self._require(name)
@@ -241,8 +239,11 @@ class Daemon:
         service = desired.services[name]
         first = instances[0] if instances else None
         health = observed.health_of(first) if first else "none"
-        if service.healthcheck is None and first and first.state == "running":
-            health = "none"
+        if first and first.state == "running":
+            # Not probed yet counts as starting: never report an unchecked service as ready.
+            health = "none" if service.healthcheck is None else health
+            if service.healthcheck is not None and health == "none":
+                health = "starting"
         reason = error
         if service.replicas == 0:
             state = "stopped"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from devstack.config.problems import ManifestError
 from devstack.engine.events import LogStore
-from devstack.engine.executor import execute
+from devstack.engine.executor import OpResult, execute
 from devstack.engine.health import HealthMonitor
 from devstack.engine.plan import Operation, Plan
 from devstack.engine.ports import Probe, Runtime
@@ -144,7 +144,12 @@ class Controller:
             self._logs.event(f"{op.kind} {op.target}: {op.cause}", service=op.service)
             if op.kind in ("stop", "restart", "remove"):
                 self.health.forget((op.service, op.replica))
-        results = execute(plan, desired, self._runtime, lambda s: _grace(desired, s))
+
+        def started(result: OpResult) -> None:
+            if result.workload is not None:
+                self._watch(desired, result.workload)
+
+        results = execute(plan, desired, self._runtime, lambda s: _grace(desired, s), started)
         errors: dict[str, str] = {}
         for res in results:
             op = res.operation
@@ -153,8 +158,6 @@ class Controller:
                 self._logs.event(f"{op.kind} {op.target} failed: {res.error}", service=op.service)
             if op.kind == "start" and op.cause.startswith("exited"):
                 self._count_restart((op.service, op.replica))
-            if res.workload is not None:
-                self._watch(desired, res.workload)
         with self._lock:
             for op in plan.operations:
                 if op.service not in errors:

@@ -45,7 +45,14 @@ class LogStore:
         self, service: str, replica: int, stream: Stream, text: str, ts: float | None = None
     ) -> None:
         with self._lock:
-            line = LogLine(next(self._seq), ts if ts is not None else self._clock(), service, replica, stream, text)
+            line = LogLine(
+                next(self._seq),
+                ts if ts is not None else self._clock(),
+                service,
+                replica,
+                stream,
+                text,
+            )
             ring = self._rings.get(service)
             if ring is None:
                 ring = self._rings[service] = deque(maxlen=self._per_service)

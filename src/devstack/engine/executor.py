@@ -26,10 +26,20 @@ def execute(
     desired: DesiredState,
     runtime: Runtime,
     grace_for: Callable[[str], float],
+    on_result: Callable[[OpResult], None] = lambda _: None,
 ) -> list[OpResult]:
-    """Run every operation of the plan; operations of one plan never share a target."""
+    """Run every operation of the plan; operations of one plan never share a target.
+
+    `on_result` hears of each operation as it finishes, so a started service's health
+    checks begin at once rather than after the slowest operation of the plan.
+    """
 
     def run(op: Operation) -> OpResult:
+        result = _run(op)
+        on_result(result)
+        return result
+
+    def _run(op: Operation) -> OpResult:
         try:
             if op.kind == "stop":
                 runtime.stop(op.service, op.replica, grace_for(op.service))

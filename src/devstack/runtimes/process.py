@@ -74,6 +74,11 @@ class ProcessRuntime:
         with self._lock:
             return [inst.workload for inst in self._instances.values() if not inst.stopping]
 
+    def present(self) -> set[tuple[str, int]]:
+        """Every instance not yet fully gone, including those still stopping."""
+        with self._lock:
+            return set(self._instances)
+
     def start(self, service: DesiredService, replica: int) -> Workload:
         key = (service.name, replica)
         with self._lock:
