@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import json
 import os
 import signal
@@ -36,15 +37,15 @@ CLI_TIMEOUT = 60.0
 # -- polling -----------------------------------------------------------------------------
 
 
-def wait_for(
-    predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05
-) -> T:
+def wait_for(predicate: Callable[[], T], timeout: float, what: str, interval: float = 0.05) -> T:
     """Poll `predicate` until it returns something truthy; fail with `what` at the deadline."""
     deadline = time.monotonic() + timeout
     last: T = predicate()
     while not last:
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what} (last: {last!r})")
+            raise AssertionError(
+                f"timed out after {timeout:g}s waiting for {what} (last: {last!r})"
+            )
         time.sleep(interval)
         last = predicate()
     return last
@@ -336,7 +337,24 @@ class Stack:
         return result
 
     def up(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return self.ok("up", "-d", "--wait", *args, **kwargs)
+        """`up -d --wait`; then every declared service must run, healthy if it is checked."""
+        result = self.ok("up", "-d", "--wait", *args, **kwargs)
+        self.assert_healthy()
+        return result
+
+    def assert_healthy(self) -> None:
+        checked = self.healthchecked()
+        for name, s in self.live().items():
+            if s["state"] == "orphan":
+                continue
+            assert s["state"] == "running", f"{name} is {s['state']} after `up --wait`: {s}"
+            if name in checked:
+                assert s["health"] == "healthy", f"{name} is not healthy after `up --wait`: {s}"
+
+    def healthchecked(self) -> set[str]:
+        """Names of the services the manifest gives a healthcheck."""
+        doc = yaml.safe_load(self.manifest.read_text())
+        return {name for name, s in doc["services"].items() if s.get("healthcheck")}
 
     def status(self) -> dict[str, Any]:
         result = self.ok("status", "--json")
@@ -348,6 +366,18 @@ class Stack:
 
     def pids(self) -> dict[str, int | None]:
         return {name: s["pid"] for name, s in self.services().items()}
+
+    def live(self) -> dict[str, dict[str, Any]]:
+        """Like services(), straight from the daemon's API: cheap enough to poll."""
+        conn = _UnixHTTPConnection(str(self.socket))
+        try:
+            conn.request("GET", "/v1/status")
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        assert response.status == 200, body
+        return {s["name"]: s for s in json.loads(body)["services"]}
 
     # -- processes --
 
@@ -405,6 +435,18 @@ class Stack:
         if self.leftovers():
             self.kill_everything()
             wait_for(lambda: not self.leftovers(), 5.0, "killed processes to disappear")
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str) -> None:
+        super().__init__("devstack", timeout=10)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
 
 
 def describe(result: subprocess.CompletedProcess[str], stack: Stack | None = None) -> str:

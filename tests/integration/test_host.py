@@ -27,7 +27,7 @@ def _socket_inodes(pid: int) -> set[str]:
     found = set()
     for fd in (PROC / str(pid) / "fd").iterdir():
         try:
-            target = os.readlink(fd)
+            target = str(fd.readlink())
         except OSError:
             continue
         if target.startswith("socket:["):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -91,8 +92,13 @@ def test_bad_manifest_is_refused_with_its_location(
     assert what in located[0], result.stderr
     _assert_nothing_started(stack)
 
-    assert stack.run("validate").returncode == 2
-    assert stack.run("up", "--dry-run").returncode == 2
+
+def test_validate_and_dry_run_refuse_a_bad_manifest_too(stack: Stack) -> None:
+    stack.write_text(HEAD + '    ports: ["99999"]\n')
+    for args in (("validate",), ("up", "--dry-run"), ("config", "show", "x")):
+        result = stack.run(*args)
+        assert result.returncode == 2, result
+        assert "devstack.yaml:5:13: services.x.ports[0]: " in result.stderr
     _assert_nothing_started(stack)
 
 
@@ -123,7 +129,7 @@ def test_unknown_environment_is_refused(stack: Stack) -> None:
 def test_yaml_alias_bomb_is_rejected_quickly(stack: Stack) -> None:
     levels = "abcdefghi"
     lines = ["name: bomb", f"x-{levels[0]}: &{levels[0]} [{', '.join(['lol'] * 9)}]"]
-    for previous, level in zip(levels, levels[1:], strict=False):
+    for previous, level in itertools.pairwise(levels):
         lines.append(f"x-{level}: &{level} [{', '.join(['*' + previous] * 9)}]")
     lines.append("services: {}")
     stack.write_text("\n".join(lines) + "\n")  # 9**9 (387 million) strings once expanded

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -23,8 +25,10 @@ def test_restarted_daemon_adopts_running_services(stack: Stack) -> None:
     a_port, b_port = free_ports(2)
     stack.write(
         {
-            "a": service("a", port=a_port),
-            "b": service("b", port=b_port, depends_on=["a"], flags=["--child"]),
+            # A short grace: stopping an adopted (not our child) process waits for init to
+            # reap it, as long as the grace period allows.
+            "a": service("a", port=a_port, stop_grace="500ms"),
+            "b": service("b", port=b_port, depends_on=["a"], flags=["--child"], stop_grace="500ms"),
         }
     )
     stack.up()
@@ -52,30 +56,44 @@ def test_restarted_daemon_adopts_running_services(stack: Stack) -> None:
     stack.up()
     assert stack.pids() == pids
 
+    # a is not the new daemon's child: it must notice a's death by polling /proc.
+    os.killpg(pids["a"], signal.SIGKILL)
+    new = wait_for(
+        lambda: (p := stack.live()["a"]["pid"]) not in (None, pids["a"]) and p,
+        15.0,
+        "a to be restarted",
+    )
+    wait_for(lambda: stack.live()["a"]["state"] == "running", 10.0, "a to be healthy again")
+    assert stack.pids() == {"a": new, "b": pids["b"]}
+    assert _instances(stack) == {"a": 1, "b": 1}
+
     stack.ok("down")
     wait_for(lambda: not stack.leftovers(), 10.0, "no process left after down")
     assert not stack.socket.exists()
 
 
-def test_adopted_service_that_exits_is_restarted(stack: Stack) -> None:
-    (port,) = free_ports(1)
-    stack.write({"a": service("a", port=port)})
-    stack.up()
-    first = stack.status()
-    pid = first["services"][0]["pid"]
-    os.kill(first["daemon_pid"], signal.SIGKILL)
-    wait_for(lambda: not alive(first["daemon_pid"]), 5.0, "the daemon to die")
-    stack.up()
-    assert stack.pids() == {"a": pid}
-
-    # Not our child any more: the new daemon must notice the exit by polling /proc.
-    os.killpg(pid, signal.SIGKILL)
-    new = wait_for(
-        lambda: (p := stack.pids()["a"]) not in (None, pid) and p, 15.0, "a to be restarted"
-    )
-    wait_for(lambda: stack.services()["a"]["state"] == "running", 10.0, "a to be healthy")
-    assert _instances(stack) == {"a": 1}
-    assert stack.pids()["a"] == new
+def test_concurrent_ups_start_one_daemon_and_one_instance_each(stack: Stack) -> None:
+    a_port, b_port = free_ports(2)
+    stack.write({"a": service("a", port=a_port), "b": service("b", port=b_port)})
+    command = [sys.executable, "-m", "devstack.cli.main", "up", "-d", "--wait"]
+    ups = [
+        subprocess.Popen(
+            command,
+            cwd=stack.root,
+            env=stack.cli_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [up.communicate(timeout=30) for up in ups]
+    results = [(up.returncode, out, err) for up, (out, err) in zip(ups, outputs, strict=True)]
+    assert all(code == 0 for code, _, _ in results), results
+    assert len(stack.daemons()) == 1
+    assert _instances(stack) == {"a": 1, "b": 1}
+    assert all(s["state"] == "running" for s in stack.services().values())
 
 
 def test_up_is_idempotent_and_restarts_exactly_what_changed(stack: Stack) -> None:
@@ -132,18 +150,12 @@ def test_up_is_idempotent_and_restarts_exactly_what_changed(stack: Stack) -> Non
     )
     assert env["PORT"] == str(front_port)
     assert _instances(stack) == {"greeter": 1, "front": 1, "other": 1}
-
-
-def test_invalid_edit_keeps_the_running_stack(stack: Stack) -> None:
-    (port,) = free_ports(1)
-    stack.write({"a": service("a", port=port)})
-    stack.up()
     pids = stack.pids()
 
+    # An invalid edit is refused, located, and leaves the running stack alone.
     stack.write_text(stack.manifest.read_text().replace("http: /health", "http: health"))
-    result = stack.run("up", "-d", "--wait")
-    assert result.returncode == 2, result
-    assert "devstack.yaml:" in result.stderr
-    assert "healthcheck" in result.stderr
+    refused = stack.run("up", "-d", "--wait")
+    assert refused.returncode == 2, refused
+    assert "devstack.yaml:" in refused.stderr
+    assert "healthcheck" in refused.stderr
     assert stack.pids() == pids
-    assert stack.services()["a"]["state"] == "running"

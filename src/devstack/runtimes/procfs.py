@@ -34,13 +34,22 @@ def is_alive(pid: int, ticks: int) -> bool:
 
 
 def group_alive(pgid: int) -> bool:
+    """True while a live (non-zombie) process is in the group.
+
+    `killpg(pgid, 0)` is not enough: it succeeds while the group holds only zombies, and
+    an adopted service's zombies wait for PID 1 to reap them (seconds on some machines).
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    for pid in pids():
+        fields = stat_fields(pid)
+        if fields and fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
 
 
 def environ(pid: int) -> dict[str, str]:
