@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import devstack, emit, healthy, summary, write_stack  # noqa: E402
+from common import devstack, emit, healthy, summary, write_stack
 
 
 def raw_spawn(root: Path, ports: list[int]) -> float:

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-SERVICE = '''
+SERVICE = """
 import os, signal, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -25,7 +25,7 @@ class H(BaseHTTPRequestHandler):
 
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 HTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
-'''
+"""
 
 
 def free_ports(count: int) -> list[int]:
