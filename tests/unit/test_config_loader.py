@@ -80,7 +80,7 @@ def test_a_wrong_type_names_the_expected_type() -> None:
     assert found == ["devstack.yaml:5:12: services.front.ports: Input should be a valid list"]
 
 
-def test_a_missing_required_field_is_located_at_its_parent() -> None:
+def test_a_service_without_command_image_or_build_is_located_at_the_service() -> None:
     found = problems(
         """\
         name: shop
@@ -90,7 +90,10 @@ def test_a_missing_required_field_is_located_at_its_parent() -> None:
         """
     )
 
-    assert found == ["devstack.yaml:4:5: services.front.command: required field is missing"]
+    assert found == [
+        "devstack.yaml:4:5: services.front: "
+        "a service needs a command (host process) or an image or build (container)"
+    ]
 
 
 @pytest.mark.parametrize("port", ['"99999"', "0", '"http"'])
@@ -108,7 +111,7 @@ def test_a_bad_port_is_located_at_the_list_item(port: str) -> None:
     shown = port.strip('"')
     assert found == [
         f"devstack.yaml:5:13: services.front.ports[0]: invalid port '{shown}': "
-        "expected a number from 1 to 65535"
+        "expected PORT, HOST:CONTAINER or IP:HOST:CONTAINER with numbers from 1 to 65535"
     ]
 
 
@@ -292,7 +295,7 @@ def test_a_port_used_twice_names_its_first_owner() -> None:
     )
 
     assert found == [
-        "devstack.yaml:4:39: services.front.ports[1]: port 8000 is already used by service 'greeter'"
+        "devstack.yaml:4:39: services.front.ports[1]: host port 8000 is already used by service 'greeter'"
     ]
 
 
@@ -350,7 +353,7 @@ def test_several_schema_errors_are_reported_at_once_in_file_order() -> None:
         "use lowercase letters, digits, '-' and '_'",
         "devstack.yaml:4:14: services.front.command: command cannot be empty",
         "devstack.yaml:5:13: services.front.ports[0]: invalid port '99999': "
-        "expected a number from 1 to 65535",
+        "expected PORT, HOST:CONTAINER or IP:HOST:CONTAINER with numbers from 1 to 65535",
         "devstack.yaml:6:14: services.front.restart: "
         "Input should be 'no', 'on-failure' or 'always'",
         "devstack.yaml:7:17: services.front.stop_grace: invalid duration 'soon': "

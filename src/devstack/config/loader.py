@@ -12,7 +12,7 @@ from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack
+from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack, parse_port
 
 SERVICE_FIELDS = ("url", "port", "host")
 
@@ -206,17 +206,17 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
     if cycle:
         at(f"dependency cycle: {' -> '.join(cycle)}", "services", cycle[0], "depends_on")
 
-    owners: dict[str, str] = {}
+    # Host ports taken: a process's own port, a container's explicit host port.
+    owners: dict[int, str] = {}
     for name, service in stack.services.items():
-        for index, port in enumerate(service.ports):
+        for index, text in enumerate(service.ports):
+            mapping = parse_port(text)
+            port = mapping.container if service.runtime == "process" else mapping.host
+            if port is None:
+                continue
             if port in owners:
-                at(
-                    f"port {port} is already used by service {owners[port]!r}",
-                    "services",
-                    name,
-                    "ports",
-                    index,
-                )
+                at(f"host port {port} is already used by service {owners[port]!r}",
+                   "services", name, "ports", index)  # fmt: skip
             owners.setdefault(port, name)
 
     for env_name, environment in stack.environments.items():

@@ -16,20 +16,25 @@ from pathlib import Path
 from devstack.config.envfile import EnvFileError, parse_env_file
 from devstack.config.interpolate import InterpolationError, interpolate
 from devstack.config.loader import LoadedStack
+from devstack.config.ports import PortAllocator
 from devstack.config.problems import ManifestError, Problem
 from devstack.model.desired import (
+    BuildPlan,
+    ContainerSpec,
     DesiredService,
     DesiredState,
     EnvVar,
+    PortBinding,
     ProcessSpec,
     Source,
     spec_digests,
 )
 from devstack.model.graph import start_order
-from devstack.model.manifest import EnvFileRef, EnvValue, SecretValue, Service
+from devstack.model.manifest import EnvFileRef, EnvValue, SecretValue, Service, parse_port
 
 SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)$", re.IGNORECASE)
 LOCAL_HOST = "127.0.0.1"
+HOST_FROM_CONTAINER = "host.docker.internal"  # mapped to the host gateway in every container
 
 
 def is_secret_name(name: str) -> bool:
@@ -43,9 +48,14 @@ def resolve(
     *,
     stopped: frozenset[str] = frozenset(),
     remove_orphans: bool = False,
+    ports: Callable[[str, int], int] | None = None,
 ) -> DesiredState:
-    """The desired state for one environment; raises ManifestError listing every problem."""
-    resolver = _Resolver(loaded, environment, host_env)
+    """The desired state for one environment; raises ManifestError listing every problem.
+
+    `ports(service, container_port)` gives the host port of a container port declared
+    without one; by default a fresh free port (the daemon passes a persistent allocator).
+    """
+    resolver = _Resolver(loaded, environment, host_env, ports or PortAllocator())
     services = {}
     for name, service in loaded.stack.services.items():
         desired = resolver.service(name, service)
@@ -73,10 +83,20 @@ def _with_replicas(service: DesiredService, replicas: int) -> DesiredService:
 
 
 class _Resolver:
-    def __init__(self, loaded: LoadedStack, environment: str, host_env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        loaded: LoadedStack,
+        environment: str,
+        host_env: Mapping[str, str],
+        ports: Callable[[str, int], int],
+    ) -> None:
         self.loaded = loaded
         self.environment = environment
         self.host_env = host_env
+        self.bindings = {
+            name: self._bindings(name, service, ports)
+            for name, service in loaded.stack.services.items()
+        }
         self.problems: list[Problem] = []
         self.layer = self._environment_layer()
 
@@ -154,55 +174,88 @@ class _Resolver:
         return EnvVar(name, value, source, secret)
 
     def _interpolate(
-        self, raw: EnvValue, scope: Mapping[str, EnvVar], path: tuple[str | int, ...]
+        self,
+        raw: EnvValue,
+        scope: Mapping[str, EnvVar],
+        path: tuple[str | int, ...],
+        consumer: str = "process",
     ) -> str:
         text = raw.value if isinstance(raw, SecretValue) else raw
         try:
-            return interpolate(text, self._lookup(scope))
+            return interpolate(text, self._lookup(scope, consumer))
         except InterpolationError as exc:
             self.problem(str(exc), *path)
             return ""
 
-    def _lookup(self, scope: Mapping[str, EnvVar]) -> Callable[[str], str | None]:
+    @staticmethod
+    def _bindings(
+        name: str, service: Service, ports: Callable[[str, int], int]
+    ) -> tuple[PortBinding, ...]:
+        found = []
+        for text in service.ports:
+            mapping = parse_port(text)
+            if service.runtime == "process":
+                found.append(PortBinding(mapping.container, mapping.container))
+            else:
+                host = mapping.host or ports(name, mapping.container)
+                found.append(PortBinding(mapping.container, host, mapping.host_ip))
+        return tuple(found)
+
+    def _lookup(
+        self, scope: Mapping[str, EnvVar], consumer: str = "process"
+    ) -> Callable[[str], str | None]:
         services = self.loaded.stack.services
 
         def lookup(name: str) -> str | None:
             if name.startswith("services."):
                 _, target, field = name.split(".", 2)
-                port = services[target].ports[0]
-                return {"url": f"http://{LOCAL_HOST}:{port}", "port": port, "host": LOCAL_HOST}[
-                    field
-                ]
+                host, port = self._address(target, services[target].runtime, consumer)
+                return {"url": f"http://{host}:{port}", "port": str(port), "host": host}[field]
             if name in scope:
                 return scope[name].value
             return self.host_env.get(name)
 
         return lookup
 
+    def _address(self, target: str, target_runtime: str, consumer: str) -> tuple[str, int]:
+        """Where `consumer` (a process or a container) reaches `target`'s first port."""
+        binding = self.bindings[target][0]
+        if consumer == "docker":
+            if target_runtime == "docker":
+                return target, binding.container  # the stack network's DNS
+            return HOST_FROM_CONTAINER, binding.host
+        return LOCAL_HOST, binding.host
+
     def service(self, name: str, service: Service) -> DesiredService | None:
         env: dict[str, EnvVar] = dict(self.layer)
-        if service.ports:
+        bindings = self.bindings[name]
+        if bindings:
+            port = str(bindings[0].container)
             env["PORT"] = EnvVar(
-                "PORT", service.ports[0], Source("runtime", detail=f"services.{name}.ports[0]")
+                "PORT", port, Source("runtime", detail=f"services.{name}.ports[0]")
             )
         scope = {**self.layer, **({"PORT": env["PORT"]} if "PORT" in env else {})}
         for var, raw in service.env.items():
             path = ("services", name, "env", var)
-            value = self._interpolate(raw, scope, path)
+            value = self._interpolate(raw, scope, path, service.runtime)
             env[var] = self._var(var, raw, value, path, "service", env.get(var))
-        command = self._command(name, service)
-        workdir = (self.loaded.root / service.workdir).resolve()
-        if not workdir.is_dir():
-            self.problem(
-                f"workdir {service.workdir} is not a directory", "services", name, "workdir"
+        values = {v.name: v.value for v in env.values()}
+        spec: ProcessSpec | ContainerSpec
+        if service.runtime == "docker":
+            spec = self._container_spec(name, service, values, bindings)
+        else:
+            workdir = (self.loaded.root / service.workdir).resolve()
+            if not workdir.is_dir():
+                self.problem(
+                    f"workdir {service.workdir} is not a directory", "services", name, "workdir"
+                )
+            spec = ProcessSpec(
+                command=tuple(self._command(name, service) or ()),
+                workdir=str(workdir),
+                env=values,
+                ports=tuple(b.host for b in bindings),
+                inherit_env=tuple(service.inherit_env),
             )
-        spec = ProcessSpec(
-            command=tuple(command),
-            workdir=str(workdir),
-            env={v.name: v.value for v in env.values()},
-            ports=tuple(int(p) for p in service.ports),
-            inherit_env=tuple(service.inherit_env),
-        )
         return DesiredService(
             name=name,
             spec=spec,
@@ -211,10 +264,68 @@ class _Resolver:
             healthcheck=service.healthcheck,
             restart=service.restart,
             stop_grace=service.stop_grace,
+            runtime=service.runtime,
             digests=spec_digests(spec),
         )
 
-    def _command(self, name: str, service: Service) -> list[str]:
+    def _container_spec(
+        self, name: str, service: Service, env: dict[str, str], bindings: tuple[PortBinding, ...]
+    ) -> ContainerSpec:
+        build = service.build_spec()
+        plan = None
+        if build is not None:
+            context = (self.loaded.root / build.context).resolve()
+            if not context.is_dir():
+                self.problem(
+                    f"build context {build.context} is not a directory", "services", name, "build"
+                )
+            plan = BuildPlan(
+                str(context), build.dockerfile, tuple(sorted(build.args.items())), build.target
+            )
+        command = self._command(name, service)
+        return ContainerSpec(
+            image=service.image or "",
+            command=tuple(command) if command is not None else None,
+            env=env,
+            ports=bindings,
+            volumes=tuple(
+                self._volume(name, index, text) for index, text in enumerate(service.volumes)
+            ),
+            build=plan,
+        )
+
+    def _volume(self, service: str, index: int, text: str) -> str:
+        """`NAME:/path` -> `<stack>_NAME:/path`; `./dir:/path` -> an absolute bind mount."""
+        parts = text.split(":")
+        if len(parts) not in (2, 3) or not parts[1].startswith("/"):
+            self.problem(
+                f"invalid volume {text!r}: expected SOURCE:/container/path[:ro]",
+                "services",
+                service,
+                "volumes",
+                index,
+            )
+            return text
+        source, rest = parts[0], parts[1:]
+        if source.startswith((".", "/", "~")):
+            path = Path(source).expanduser()
+            source = str(path if path.is_absolute() else (self.loaded.root / path).resolve())
+        elif source in self.loaded.stack.volumes:
+            source = f"{self.loaded.stack.name}_{source}"
+        else:
+            known = ", ".join(sorted(self.loaded.stack.volumes)) or "none declared"
+            self.problem(
+                f"unknown volume {source!r} (declare it under top-level volumes; known: {known})",
+                "services",
+                service,
+                "volumes",
+                index,
+            )
+        return ":".join([source, *rest])
+
+    def _command(self, name: str, service: Service) -> list[str] | None:
+        if service.command is None:
+            return None
         if isinstance(service.command, list):
             return list(service.command)
         try:

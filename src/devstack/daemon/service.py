@@ -265,7 +265,7 @@ class Daemon:
             state = "unhealthy"
         else:
             state = "running"
-        ports = list(service.spec.ports)
+        ports = list(service.host_ports)
         return ServiceStatus(
             name=name,
             runtime=service.runtime,

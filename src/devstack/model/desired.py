@@ -47,9 +47,43 @@ class ProcessSpec:
 
 
 @dataclass(frozen=True)
+class PortBinding:
+    container: int
+    host: int
+    host_ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """A resolved `build:`: absolute context, and the tag its content hash names."""
+
+    context: str
+    dockerfile: str | None
+    args: tuple[tuple[str, str], ...]
+    target: str | None
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """Everything the docker runtime needs to create one container of a service."""
+
+    image: str  # the reference to run; for a build, filled in by the runtime's prepare()
+    command: tuple[str, ...] | None
+    env: dict[str, str]
+    ports: tuple[PortBinding, ...]
+    volumes: tuple[str, ...]  # "SOURCE:TARGET[:ro]": an absolute host path or <stack>_<name>
+    build: BuildPlan | None = None
+    image_id: str = ""  # pinned by prepare(); part of the spec hash
+
+    @property
+    def host_ports(self) -> tuple[int, ...]:
+        return tuple(p.host for p in self.ports)
+
+
+@dataclass(frozen=True)
 class DesiredService:
     name: str
-    spec: ProcessSpec
+    spec: ProcessSpec | ContainerSpec
     env: tuple[EnvVar, ...]
     depends_on: dict[str, str]
     healthcheck: HealthCheck | None
@@ -62,6 +96,13 @@ class DesiredService:
     @property
     def spec_hash(self) -> str:
         return spec_hash(self.digests)
+
+    @property
+    def host_ports(self) -> tuple[int, ...]:
+        """Ports reachable from the host, first one first (the one `PORT` names)."""
+        if isinstance(self.spec, ContainerSpec):
+            return self.spec.host_ports
+        return self.spec.ports
 
 
 @dataclass(frozen=True)
@@ -79,18 +120,27 @@ def digest(value: object) -> str:
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
-def spec_digests(spec: ProcessSpec) -> dict[str, str]:
+def spec_digests(spec: ProcessSpec | ContainerSpec) -> dict[str, str]:
     """One digest per field that forces a restart when it changes, keyed by field path.
 
     Keyed digests (not one opaque hash) let a plan say *which* field changed:
-    `spec-hash changed: env.GREETING`.
+    `spec-hash changed: env.GREETING`. Replicas, depends_on and healthcheck timing are
+    deliberately not in it: changing them must not recreate anything.
     """
-    digests = {
-        "command": digest(list(spec.command)),
-        "workdir": digest(spec.workdir),
-        "ports": digest(list(spec.ports)),
-        "inherit_env": digest(list(spec.inherit_env)),
-    }
+    if isinstance(spec, ContainerSpec):
+        digests = {
+            "image": digest([spec.image, spec.image_id]),
+            "command": digest(list(spec.command) if spec.command is not None else None),
+            "ports": digest([[p.container, p.host, p.host_ip] for p in spec.ports]),
+            "volumes": digest(list(spec.volumes)),
+        }
+    else:
+        digests = {
+            "command": digest(list(spec.command)),
+            "workdir": digest(spec.workdir),
+            "ports": digest(list(spec.ports)),
+            "inherit_env": digest(list(spec.inherit_env)),
+        }
     for name, value in spec.env.items():
         digests[f"env.{name}"] = digest([name, value])
     return digests

@@ -7,6 +7,7 @@ from these models, so the schema and the validator never disagree.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -121,20 +122,66 @@ def _port_spec(value: Any) -> Any:
         raise ValueError("a port is a number such as 8000")
     if isinstance(value, int):
         value = str(value)
-    if isinstance(value, str) and (not value.isdigit() or not 1 <= int(value) <= 65535):
-        raise ValueError(f"invalid port {value!r}: expected a number from 1 to 65535")
+    if isinstance(value, str):
+        parse_port(value)
     return value
+
+
+@dataclass(frozen=True)
+class PortMapping:
+    """`"8080"`, `"18080:8080"` or `"0.0.0.0:18080:8080"` (compose's short syntax)."""
+
+    container: int
+    host: int | None = None  # None: a free host port is assigned (containers only)
+    host_ip: str = "127.0.0.1"  # loopback unless the manifest says otherwise
+
+
+def parse_port(text: str) -> PortMapping:
+    parts = text.rsplit(":", 2)
+    numbers = parts[-2:] if len(parts) > 1 else parts
+    for number in numbers:
+        if not number.isdigit() or not 1 <= int(number) <= 65535:
+            raise ValueError(
+                f"invalid port {text!r}: expected PORT, HOST:CONTAINER or IP:HOST:CONTAINER "
+                "with numbers from 1 to 65535"
+            )
+    if len(parts) == 1:
+        return PortMapping(int(parts[0]))
+    ip = parts[0] if len(parts) == 3 else "127.0.0.1"
+    if not ip:
+        raise ValueError(f"invalid port {text!r}: the IP before the host port is empty")
+    return PortMapping(int(parts[-1]), int(parts[-2]), ip)
 
 
 PortSpec = Annotated[str, BeforeValidator(_port_spec)]
 
 
-class Service(Model):
-    """A microservice the user develops; without an image it runs as a host process."""
+class BuildSpec(Model):
+    """How to build a service's image (compose's `build:`)."""
 
-    command: str | list[str] = Field(description="Program and arguments (split like a shell)")
-    workdir: str = Field(default=".", description="Relative to the manifest's folder")
+    context: str = Field(default=".", description="Relative to the manifest's folder")
+    dockerfile: str | None = Field(default=None, description="Relative to the context")
+    args: dict[str, str] = Field(default_factory=dict)
+    target: str | None = None
+
+
+class Service(Model):
+    """A microservice the user develops: a container with `image`/`build`, else a host process."""
+
+    command: str | list[str] | None = Field(
+        default=None,
+        description="Program and arguments (split like a shell); for a container, overrides CMD",
+    )
+    image: str | None = Field(default=None, description="Image to run in a container")
+    build: str | BuildSpec | None = Field(
+        default=None, description="Build context (or full build settings) for the image"
+    )
+    workdir: str = Field(default=".", description="Host processes: relative to the manifest")
     ports: list[PortSpec] = Field(default_factory=list)
+    volumes: list[str] = Field(
+        default_factory=list,
+        description="Containers: NAME:/path (a stack volume) or ./host/path:/path[:ro]",
+    )
     env: EnvMap = Field(default_factory=dict)
     depends_on: list[str] | dict[str, DependsOnCondition] = Field(default_factory=list)
     healthcheck: HealthCheck | None = None
@@ -147,10 +194,34 @@ class Service(Model):
 
     @field_validator("command")
     @classmethod
-    def _non_empty(cls, value: str | list[str]) -> str | list[str]:
-        if not value or (isinstance(value, str) and not value.strip()):
+    def _non_empty(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if value is not None and (not value or (isinstance(value, str) and not value.strip())):
             raise ValueError("command cannot be empty")
         return value
+
+    @model_validator(mode="after")
+    def _runnable(self) -> Service:
+        if self.runtime == "process":
+            if self.command is None:
+                raise ValueError(
+                    "a service needs a command (host process) or an image or build (container)"
+                )
+            for port in self.ports:
+                if parse_port(port).host is not None:
+                    raise ValueError(
+                        f"port {port!r}: a host process listens on its port directly; "
+                        "write just the port number"
+                    )
+            if self.volumes:
+                raise ValueError("volumes apply to containers (give the service an image)")
+        return self
+
+    @property
+    def runtime(self) -> Literal["process", "docker"]:
+        return "docker" if self.image is not None or self.build is not None else "process"
+
+    def build_spec(self) -> BuildSpec | None:
+        return BuildSpec(context=self.build) if isinstance(self.build, str) else self.build
 
     def dependencies(self) -> dict[str, str]:
         """Dependency name -> condition. A plain list waits for health, like Tilt."""
@@ -162,12 +233,21 @@ class Service(Model):
 ServiceName = Annotated[str, Field(pattern=NAME_PATTERN)]
 
 
+class VolumeSpec(Model):
+    """A named volume; created as `<stack>_<name>`."""
+
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
 class Stack(Model):
     """A whole `devstack.yaml`."""
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     environments: dict[ServiceName, Environment] = Field(default_factory=dict)
     services: dict[ServiceName, Service] = Field(default_factory=dict)
+    volumes: dict[ServiceName, VolumeSpec | None] = Field(
+        default_factory=dict, description="Named volumes, kept across `down` unless --volumes"
+    )
 
     def environment(self, name: str) -> Environment:
         """The named environment; `dev` exists implicitly even when not declared."""

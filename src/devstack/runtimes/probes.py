@@ -12,7 +12,7 @@ import socket
 import subprocess
 
 from devstack.engine.ports import Probe
-from devstack.model.desired import DesiredService
+from devstack.model.desired import ContainerSpec, DesiredService
 from devstack.model.manifest import HealthCheck
 
 HOST = "127.0.0.1"
@@ -70,10 +70,12 @@ class CommandProbe:
 def probe_for(service: DesiredService, check: HealthCheck) -> Probe:
     spec = service.spec
     if check.http is not None:
-        return HttpProbe(spec.ports[0], check.http)
+        return HttpProbe(service.host_ports[0], check.http)
     if check.tcp is not None:
         return TcpProbe(check.tcp)
     command = check.command
     argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command or [])
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **spec.env}
+    if isinstance(spec, ContainerSpec):
+        raise ValueError("a container's command healthcheck runs inside it: use the runtime's")
     return CommandProbe(argv, spec.workdir, env)

@@ -22,7 +22,7 @@ from typing import Any
 from devstack.engine.events import LogStore
 from devstack.engine.ports import RuntimeError_
 from devstack.fsutil import read_json, write_json_atomic
-from devstack.model.desired import DesiredService
+from devstack.model.desired import DesiredService, ProcessSpec
 from devstack.model.observed import Workload
 from devstack.runtimes import procfs
 from devstack.runtimes.logtail import LogTailer
@@ -87,6 +87,8 @@ class ProcessRuntime:
                 raise RuntimeError_(f"{service.name} is already running (pid {old.workload.pid})")
             self._tailer.remove(*key)
         spec = service.spec
+        if not isinstance(spec, ProcessSpec):
+            raise RuntimeError_(f"{service.name} is not a host-process service")
         out, err = self._output_paths(service.name, replica)
         env = self._environment(service, replica)
         started = self._clock()
@@ -225,6 +227,7 @@ class ProcessRuntime:
     def _environment(self, service: DesiredService, replica: int) -> dict[str, str]:
         # A minimal base, not the daemon's whole environment: a host process sees the same
         # configuration a container would, plus only what `inherit_env` names.
+        assert isinstance(service.spec, ProcessSpec)
         names = (*BASE_ENV, *service.spec.inherit_env)
         env = {name: self._host_env[name] for name in names if name in self._host_env}
         env.update(service.spec.env)
