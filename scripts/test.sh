@@ -15,12 +15,10 @@ echo "==> installing devstack with its dev extra"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
 
-# Docker is not needed by the current suite (the process runtime needs no engine);
-# when a dockerd binary is present and not running, start it for tests that use it.
-if command -v dockerd >/dev/null 2>&1 && ! docker info >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "==> starting dockerd"
-  (dockerd >/tmp/dockerd.log 2>&1 &)
-fi
+# The docker runtime's tests run against a real engine with locally built images (no
+# registry is reachable): install and start dockerd when we can, build the test images.
+echo "==> docker engine and test images"
+scripts/test-images.sh --python
 
 echo "==> ruff"
 "$VENV/bin/ruff" check src tests benchmarks

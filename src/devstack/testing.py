@@ -37,6 +37,13 @@ class FakeRuntime:
     def observe(self) -> list[Workload]:
         return list(self.workloads.values())
 
+    prepare_fails: set[str] = field(default_factory=set)
+
+    def prepare(self, service: DesiredService) -> DesiredService:
+        if service.name in self.prepare_fails:
+            raise RuntimeError_(f"cannot build {service.name}")
+        return service
+
     def start(self, service: DesiredService, replica: int) -> Workload:
         self.calls.append(f"start {service.name}#{replica}")
         if service.name in self.fail_start:

@@ -100,13 +100,24 @@ class Client:
         return self._call("GET", "/v1/status")
 
     def up(
-        self, environment: str | None = None, remove_orphans: bool = False, dry_run: bool = False
+        self,
+        environment: str | None = None,
+        remove_orphans: bool = False,
+        dry_run: bool = False,
+        build: bool = False,
     ) -> JSON:
-        body = {"environment": environment, "remove_orphans": remove_orphans, "dry_run": dry_run}
-        return self._call("POST", "/v1/up", body)
+        body = {
+            "environment": environment,
+            "remove_orphans": remove_orphans,
+            "dry_run": dry_run,
+            "build": build,
+        }
+        # Long: `up` builds images before it answers, as compose does.
+        return self._call("POST", "/v1/up", body, timeout=900.0)
 
-    def down(self) -> JSON:
-        return self._call("POST", "/v1/down", {}, timeout=300.0)
+    def down(self, volumes: bool = False) -> JSON:
+        path = "/v1/down?volumes=true" if volumes else "/v1/down"
+        return self._call("POST", path, {}, timeout=300.0)
 
     def action(self, name: str, verb: str) -> JSON:
         return self._call("POST", f"/v1/services/{name}/{verb}", {}, timeout=300.0)

@@ -62,6 +62,9 @@ class UpRequest(BaseModel):
     environment: str | None = None
     remove_orphans: bool = False
     dry_run: bool = False
+    build: bool = Field(
+        default=False, description="Rebuild images even when the context is unchanged"
+    )
 
 
 class ErrorResponse(BaseModel):

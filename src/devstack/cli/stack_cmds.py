@@ -49,6 +49,7 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
 @click.option("-d", "--detach", is_flag=True, help="Return once the daemon runs the stack.")
 @click.option("--remove-orphans", is_flag=True, help="Stop instances of undeclared services.")
 @click.option("--timestamps", "-t", is_flag=True, help="Show timestamps on attached logs.")
+@click.option("--build", is_flag=True, help="Rebuild images even if their context is unchanged.")
 @file_option
 @pass_context
 def up(
@@ -60,6 +61,7 @@ def up(
     detach: bool,
     remove_orphans: bool,
     timestamps: bool,
+    build: bool,
 ) -> None:
     """Start the stack (or bring it in line with the manifest) and keep it there."""
     client: Client = ctx.client()
@@ -80,7 +82,7 @@ def up(
         except DaemonStartError as exc:
             fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
     with daemon_call(ctx):
-        plan = client.up(environment, remove_orphans)
+        plan = client.up(environment, remove_orphans, build=build)
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"
             info(style(line, "bright_black", err=True))
@@ -174,14 +176,15 @@ def _attach(
 
 
 @click.command()
+@click.option("-v", "--volumes", is_flag=True, help="Also remove the stack's named volumes.")
 @file_option
 @pass_context
-def down(ctx: Context) -> None:
-    """Stop every service gracefully and stop the daemon."""
+def down(ctx: Context, volumes: bool) -> None:
+    """Stop every service gracefully and stop the daemon (volumes are kept unless -v)."""
     from devstack.api.launch import wait_daemon_gone
 
     with daemon_call(ctx) as client:
-        result = client.down()
+        result = client.down(volumes)
     gone = wait_daemon_gone(ctx.paths)
     info(result["message"] if gone else f"{result['message']}; the daemon is still exiting")
     if not result["ok"]:

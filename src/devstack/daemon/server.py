@@ -61,11 +61,11 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
     def up(request: UpRequest) -> PlanResponse:
         if request.dry_run:
             return daemon.plan(request.environment, request.remove_orphans)
-        return daemon.up(request.environment, request.remove_orphans)
+        return daemon.up(request.environment, request.remove_orphans, request.build)
 
     @app.post("/v1/down")
-    def down() -> ActionResponse:
-        ok = daemon.down(STOP_TIMEOUT)
+    def down(volumes: bool = False) -> ActionResponse:
+        ok = daemon.down(STOP_TIMEOUT, volumes)
         shutdown.set()
         return ActionResponse(
             ok=ok, message="stack stopped" if ok else "some services did not stop"

@@ -7,21 +7,29 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from devstack.api.models import PlanResponse, PlanStep, ServiceStatus, StackStatus
 from devstack.config.loader import LoadedStack, load_stack
+from devstack.config.ports import PortAllocator
 from devstack.config.resolve import resolve
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.paths import StackPaths
 from devstack.engine.controller import Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
+from devstack.engine.ports import Probe, Runtime
 from devstack.engine.reconcile import project, unsettled_dependencies
 from devstack.fsutil import read_json, write_json_atomic
-from devstack.model.desired import DesiredState
+from devstack.model.desired import DesiredService, DesiredState
+from devstack.model.manifest import HealthCheck
 from devstack.model.observed import ObservedState, Workload
-from devstack.runtimes.probes import probe_for
+from devstack.runtimes.composite import CompositeRuntime
+from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
+
+if TYPE_CHECKING:
+    from devstack.runtimes.docker import DockerRuntime
 
 
 class Daemon:
@@ -42,12 +50,38 @@ class Daemon:
         self.environment: str = environment or saved.get("environment") or "dev"
         self.stopped: set[str] = set(saved.get("stopped", []))
         self.remove_orphans = False
+        self.ports = PortAllocator(self.paths.state_dir / "ports.json")
         self._desired = self._resolve()
-        self.runtime = ProcessRuntime(
+        self.process = ProcessRuntime(
             self.paths.stack_id, self.paths.state_dir, self.logs, self._changed, self.host_env
         )
-        self.controller = Controller(self.desired, self.runtime, self.logs, probe_for, time.time)
+        self.runtime = CompositeRuntime({"process": lambda: self.process, "docker": self._docker})
+        self.runtime.runtime("process")
+        self.controller = Controller(self.desired, self.runtime, self.logs, self._probe, time.time)
         self._controller_started = False
+
+    def _docker(self) -> Runtime:
+        # Imported here: a stack of host processes never loads the Docker SDK.
+        from devstack.runtimes.docker import DockerRuntime
+
+        return DockerRuntime(self.loaded.stack.name, self.paths.stack_id, self.logs, self._changed)
+
+    def _probe(self, service: DesiredService, check: HealthCheck) -> Probe:
+        if service.runtime == "docker" and check.command is not None:
+            self.runtime.runtime("docker")
+            docker = self.docker
+            assert docker is not None
+            command = check.command
+            argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+            return FunctionProbe(docker.exec_probe(service.name, 0, argv))
+        return probe_for(service, check)
+
+    @property
+    def docker(self) -> DockerRuntime | None:
+        made = self.runtime.made().get("docker")
+        from devstack.runtimes.docker import DockerRuntime
+
+        return made if isinstance(made, DockerRuntime) else None
 
     def _changed(self) -> None:
         self.controller.mark_dirty()
@@ -58,7 +92,9 @@ class Daemon:
         The daemon is only ever launched by `up`, which calls the API right away: starting
         the controller there lets that first answer show the whole plan it executes.
         """
-        adopted = self.runtime.adopt()
+        if any(s.runtime == "docker" for s in self.loaded.stack.services.values()):
+            self.runtime.runtime("docker")  # observes (re-adopts) its containers from now on
+        adopted = self.process.adopt()
         if adopted:
             names = ", ".join(sorted({w.service for w in adopted}))
             self.logs.event(f"adopted running instances of {names}")
@@ -73,7 +109,9 @@ class Daemon:
     def close(self) -> None:
         """Stop the daemon, not the stack: services keep running for the next daemon."""
         self.controller.close()
-        self.runtime.close()
+        self.process.close()
+        if self.docker is not None:
+            self.docker.close()
         self._files.close()
 
     # -- desired state -------------------------------------------------------------------
@@ -83,13 +121,16 @@ class Daemon:
             return self._desired
 
     def _resolve(self) -> DesiredState:
-        return resolve(
+        desired = resolve(
             self.loaded,
             self.environment,
             self.host_env,
             stopped=frozenset(self.stopped),
             remove_orphans=self.remove_orphans,
+            ports=self.ports,
         )
+        self.ports.save()
+        return desired
 
     def _apply(self, **changes: object) -> DesiredState:
         """Change intent atomically: resolve first, so a bad change leaves everything as it was."""
@@ -116,8 +157,13 @@ class Daemon:
     ) -> tuple[LoadedStack, DesiredState]:
         loaded = load_stack(self.manifest)
         desired = resolve(
-            loaded, environment or self.environment, self.host_env, remove_orphans=remove_orphans
+            loaded,
+            environment or self.environment,
+            self.host_env,
+            remove_orphans=remove_orphans,
+            ports=self.ports,
         )
+        self.ports.save()
         return loaded, desired
 
     # -- commands --------------------------------------------------------------------------
@@ -125,16 +171,26 @@ class Daemon:
     def plan(self, environment: str | None, remove_orphans: bool) -> PlanResponse:
         _, desired = self._candidate(environment, remove_orphans)
         observed = self.controller.observed()
-        return render_plan(project(desired, observed, time.time()))
+        return render_plan(project(self.controller.prepared_view(desired), observed, time.time()))
 
-    def up(self, environment: str | None, remove_orphans: bool) -> PlanResponse:
+    def up(
+        self, environment: str | None, remove_orphans: bool, build: bool = False
+    ) -> PlanResponse:
         loaded, desired = self._candidate(environment, remove_orphans)
+        if any(s.runtime == "docker" for s in desired.services.values()):
+            self.runtime.runtime("docker")
+            if self.docker is not None:
+                self.docker.invalidate(rebuild=build)
+        self.controller.invalidate()
         # `up` means "everything running": clear user stops and let finished ones start again.
         for w in self.runtime.observe():
             if w.state == "exited":
                 self.runtime.remove(w.service, w.replica)
+        # Images are built (or found) now, as compose does, so the plan below is exact.
+        observed = self.controller.observed()
+        view, _ = self.controller.prepare(desired, observed)
         # Planned before applying, so the answer shows what this `up` does, not what is left.
-        plan = render_plan(project(desired, self.controller.observed(), time.time()))
+        plan = render_plan(project(view, observed, time.time()))
         desired = self._apply(
             loaded=loaded,
             environment=environment or self.environment,
@@ -144,17 +200,30 @@ class Daemon:
         self.logs.event(f"up ({desired.environment}): {len(plan.steps)} step(s)")
         return plan
 
-    def down(self, timeout: float) -> bool:
+    def down(self, timeout: float, volumes: bool = False) -> bool:
         services = set(self.loaded.stack.services)
         self._apply(stopped=services, remove_orphans=True)
-        ok = self._wait(lambda: not self.runtime.present(), timeout)
+        ok = self._wait(self._all_gone, timeout)
         self.paths.overrides.unlink(missing_ok=True)
+        if ok and volumes and self.docker is not None:
+            self.docker.remove_volumes()
         return ok
+
+    def _all_gone(self) -> bool:
+        if self.process.present():
+            return False
+        return not (self.docker and self.docker.observe())
 
     def stop_service(self, name: str, timeout: float) -> bool:
         self._require(name)
         self._apply(stopped=self.stopped | {name})
-        return self._wait(lambda: not any(s == name for s, _ in self.runtime.present()), timeout)
+
+        def gone() -> bool:
+            return not any(s == name for s, _ in self.process.present()) and not any(
+                w.service == name for w in self.runtime.observe()
+            )
+
+        return self._wait(gone, timeout)
 
     def start_service(self, name: str) -> None:
         self._require(name)
@@ -190,7 +259,7 @@ class Daemon:
     # -- status ----------------------------------------------------------------------------
 
     def status(self) -> StackStatus:
-        desired = self.desired()
+        desired = self.controller.prepared_view(self.desired())
         observed = self.controller.observed()
         errors = self.controller.errors()
         records = observed.records

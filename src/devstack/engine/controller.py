@@ -16,13 +16,15 @@ from devstack.engine.events import LogStore
 from devstack.engine.executor import OpResult, execute
 from devstack.engine.health import HealthMonitor
 from devstack.engine.plan import Operation, Plan
-from devstack.engine.ports import Probe, Runtime
+from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
 from devstack.model.desired import DesiredService, DesiredState
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Health, ObservedState, RestartRecord, Workload
 
 ProbeFactory = Callable[[DesiredService, HealthCheck], Probe]
+PREPARE = "cannot prepare: "  # prefix of errors from building / finding images
+PREPARE_RETRY = 10.0  # seconds before a failed prepare (build, image lookup) is tried again
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class Controller:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_plan = Plan()
+        self._prepared: dict[tuple[str, str], DesiredService] = {}
+        self._failed: dict[tuple[str, str], tuple[float, str]] = {}
 
     # -- triggers ----------------------------------------------------------------------
 
@@ -129,11 +133,11 @@ class Controller:
             return ObservedState(workloads, self.health.snapshot(), dict(self._records))
 
     def run_pass(self) -> PassResult:
-        desired = self._desired()
         with self._lock:
             manual, self._manual = self._manual, []
         self._account_exits(self._runtime.observe())
         observed = self.observed()
+        desired, prepare_errors = self.prepare(self._desired(), observed)
         plan = reconcile(desired, observed, self._clock())
         if manual:
             targets = {(op.service, op.replica) for op in manual}
@@ -150,7 +154,7 @@ class Controller:
                 self._watch(desired, result.workload)
 
         results = execute(plan, desired, self._runtime, lambda s: _grace(desired, s), started)
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = dict(prepare_errors)
         for res in results:
             op = res.operation
             if res.error:
@@ -162,11 +166,85 @@ class Controller:
             for op in plan.operations:
                 if op.service not in errors:
                     self._errors.pop(op.service, None)
+            for name in desired.services:
+                if name not in errors and self._errors.get(name, "").startswith(PREPARE):
+                    self._errors.pop(name)
             self._errors.update(errors)
         self._sync_health(desired)
         if plan.operations:
             self.mark_dirty()  # the next pass checks what the operations changed
         return PassResult(plan, errors)
+
+    def invalidate(self) -> None:
+        """Forget prepared services: the next pass builds / looks up images again."""
+        with self._lock:
+            self._prepared.clear()
+            self._failed.clear()
+
+    def prepare(
+        self, desired: DesiredState, observed: ObservedState
+    ) -> tuple[DesiredState, dict[str, str]]:
+        """Each wanted service made startable by its runtime (images built and pinned).
+
+        Cached per service and unprepared spec hash, so a pass costs no build and no
+        hashing of build contexts. When preparing fails (a broken build), the service keeps
+        what it last ran: its previous prepared spec, or the running instance's digests.
+        """
+        services: dict[str, DesiredService] = {}
+        errors: dict[str, str] = {}
+        for name, service in desired.services.items():
+            key = (name, service.spec_hash)
+            with self._lock:
+                cached = self._prepared.get(key)
+                failed_at, failed = self._failed.get(key, (0.0, None))
+            if failed is not None and self._clock() - failed_at >= PREPARE_RETRY:
+                failed = None  # the engine may be back, or the files fixed
+            if cached is not None:
+                services[name] = replace(cached, replicas=service.replicas)
+                continue
+            if service.replicas == 0:
+                services[name] = self._last_good(service, observed)
+                continue
+            if failed is None:
+                try:
+                    prepared = self._runtime.prepare(service)
+                except RuntimeError_ as exc:
+                    failed = f"{PREPARE}{exc}"
+                    self._logs.event(f"{name}: {exc}", service=name)
+                    with self._lock:
+                        # Not retried on every pass: a broken build would rebuild each time.
+                        self._failed[key] = (self._clock(), failed)
+            if failed is not None:
+                errors[name] = failed
+                services[name] = self._last_good(service, observed)
+                continue
+            with self._lock:
+                self._prepared = {k: v for k, v in self._prepared.items() if k[0] != name}
+                self._prepared[key] = prepared
+            services[name] = prepared
+        return replace(desired, services=services), errors
+
+    def prepared_view(self, desired: DesiredState) -> DesiredState:
+        """`desired` with each service as last prepared (no building): what status and
+        plans compare running instances with."""
+        with self._lock:
+            latest = {k[0]: v for k, v in self._prepared.items()}
+            keys = set(self._prepared)
+        services = {
+            name: replace(latest[name], replicas=s.replicas) if (name, s.spec_hash) in keys else s
+            for name, s in desired.services.items()
+        }
+        return replace(desired, services=services)
+
+    def _last_good(self, service: DesiredService, observed: ObservedState) -> DesiredService:
+        with self._lock:
+            previous = [v for k, v in self._prepared.items() if k[0] == service.name]
+        if previous:
+            return replace(previous[0], replicas=service.replicas)
+        running = [w for w in observed.of(service.name) if w.state == "running"]
+        if running and running[0].digests:
+            return replace(service, digests=running[0].digests)
+        return service
 
     def errors(self) -> dict[str, str]:
         with self._lock:

@@ -21,6 +21,14 @@ class Runtime(Protocol):
         """Every instance this stack owns, running or exited-and-not-yet-removed."""
         ...
 
+    def prepare(self, service: DesiredService) -> DesiredService:
+        """Make a service startable (build or find its image) and pin what it runs.
+
+        Returns the service with its spec and digests completed (an image id, say), so
+        the spec hash covers it. Raises RuntimeError_ when that is impossible.
+        """
+        ...
+
     def start(self, service: DesiredService, replica: int) -> Workload:
         """Start one instance, replacing an exited one with the same key.
 

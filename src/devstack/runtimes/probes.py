@@ -10,12 +10,23 @@ import http.client
 import os
 import socket
 import subprocess
+from collections.abc import Callable
 
 from devstack.engine.ports import Probe
 from devstack.model.desired import ContainerSpec, DesiredService
 from devstack.model.manifest import HealthCheck
 
 HOST = "127.0.0.1"
+
+
+class FunctionProbe:
+    """A probe from a plain function (a container's exec check, say)."""
+
+    def __init__(self, check: Callable[[float], bool]) -> None:
+        self._check = check
+
+    def check(self, timeout: float) -> bool:
+        return self._check(timeout)
 
 
 class HttpProbe:

@@ -79,6 +79,9 @@ class ProcessRuntime:
         with self._lock:
             return set(self._instances)
 
+    def prepare(self, service: DesiredService) -> DesiredService:
+        return service  # a host process needs nothing built
+
     def start(self, service: DesiredService, replica: int) -> Workload:
         key = (service.name, replica)
         with self._lock:

@@ -1,0 +1,61 @@
+"""One Runtime over several: each service goes to the runtime its manifest entry selects.
+
+The docker runtime is created lazily, so a stack of host processes never touches the
+Docker SDK, and an unreachable engine only fails the container services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from devstack.engine.ports import Runtime, RuntimeError_
+from devstack.model.desired import DesiredService
+from devstack.model.observed import Workload
+
+
+class CompositeRuntime:
+    name = "composite"
+
+    def __init__(self, runtimes: dict[str, Callable[[], Runtime]]) -> None:
+        self._factories = runtimes
+        self._made: dict[str, Runtime] = {}
+        self._owner: dict[tuple[str, int], str] = {}
+
+    def runtime(self, name: str) -> Runtime:
+        if name not in self._made:
+            if name not in self._factories:
+                raise RuntimeError_(f"unknown runtime {name!r}")
+            self._made[name] = self._factories[name]()
+        return self._made[name]
+
+    def made(self) -> dict[str, Runtime]:
+        return dict(self._made)
+
+    def observe(self) -> list[Workload]:
+        found: list[Workload] = []
+        for name, runtime in list(self._made.items()):
+            for w in runtime.observe():
+                self._owner[w.key] = name
+                found.append(w)
+        return found
+
+    def prepare(self, service: DesiredService) -> DesiredService:
+        return self.runtime(service.runtime).prepare(service)
+
+    def start(self, service: DesiredService, replica: int) -> Workload:
+        workload = self.runtime(service.runtime).start(service, replica)
+        self._owner[workload.key] = service.runtime
+        return workload
+
+    def stop(self, service: str, replica: int, grace: float) -> None:
+        self._owned(service, replica).stop(service, replica, grace)
+
+    def remove(self, service: str, replica: int) -> None:
+        self._owned(service, replica).remove(service, replica)
+
+    def _owned(self, service: str, replica: int) -> Runtime:
+        name = self._owner.get((service, replica))
+        if name is None:
+            self.observe()
+            name = self._owner.get((service, replica), "process")
+        return self.runtime(name)

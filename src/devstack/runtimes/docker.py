@@ -1,0 +1,451 @@
+"""The docker runtime: one container per service instance, owned by labels.
+
+Only this module talks to the Docker SDK, and every docker error is translated here into
+RuntimeError_ with a message a user can act on. It keeps no table of its own: `observe()`
+lists containers by the `devstack.stack` label (the SDK's sparse list, one API call), and
+an events thread only marks the stack dirty, so a restarted daemon re-adopts for free.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import docker
+import docker.errors
+from docker import APIClient
+from docker.utils import kwargs_from_env
+
+from devstack.engine.events import LogStore, Stream
+from devstack.engine.ports import RuntimeError_
+from devstack.model.desired import ContainerSpec, DesiredService, spec_digests
+from devstack.model.observed import Workload, WorkloadState
+from devstack.runtimes.build import build_image, context_tag
+
+LABEL = "devstack"
+HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
+EVENTS_RETRY = 2.0
+
+
+def engine_hint() -> str:
+    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return (
+        f"cannot reach the Docker engine at {where}: start it (`sudo systemctl start docker`, "
+        "or `sudo dockerd &`) or point DOCKER_HOST at one"
+    )
+
+
+@contextmanager
+def translated(action: str) -> Iterator[None]:
+    """Docker SDK errors become RuntimeError_ naming what devstack was doing."""
+    try:
+        yield
+    except docker.errors.ImageNotFound as exc:
+        raise RuntimeError_(f"{action}: image not found locally ({exc.explanation})") from exc
+    except docker.errors.APIError as exc:
+        raise RuntimeError_(f"{action}: {exc.explanation or exc}") from exc
+    except docker.errors.DockerException as exc:
+        raise RuntimeError_(engine_hint()) from exc
+    except OSError as exc:  # connection reset mid-call, socket gone
+        raise RuntimeError_(f"{action}: {exc}; {engine_hint()}") from exc
+
+
+def connect() -> APIClient:
+    """A client for DOCKER_HOST, else the current Docker context, else the default socket."""
+    with translated("connecting to Docker"):
+        if os.environ.get("DOCKER_HOST"):
+            client = APIClient(version="auto", **kwargs_from_env())
+        else:
+            client = APIClient(base_url=_context_host(), version="auto")
+        client.ping()
+        return client
+
+
+def _context_host() -> str | None:
+    try:
+        from docker.context import ContextAPI
+
+        context = ContextAPI.get_current_context()
+        return str(context.Host) if context and context.Host else None
+    except Exception:  # a broken ~/.docker/config.json must not hide the default socket
+        return None
+
+
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(
+        self,
+        stack: str,
+        stack_id: str,
+        logs: LogStore,
+        on_change: Callable[[], None],
+        clock: Callable[[], float] = time.time,
+        connector: Callable[[], APIClient] = connect,
+    ) -> None:
+        self.stack, self.stack_id = stack, stack_id
+        self._logs = logs
+        self._on_change = on_change
+        self._clock = clock
+        self._connector = connector
+        self._lock = threading.Lock()
+        self._client: APIClient | None = None
+        self._followed: set[str] = set()
+        self._stopping: set[str] = set()  # container ids we are stopping: their death is ours
+        self._starting: set[tuple[str, int]] = set()  # their output is followed from the start
+        # Starts that failed before a container existed: shown as exited (code 127) so the
+        # restart policy backs off, as for a host process whose command is missing.
+        self._failed: dict[tuple[str, int], Workload] = {}
+        self._finished: dict[str, float] = {}  # container id -> when it exited
+        self._images: dict[str, str] = {}  # reference -> image id, for this `up`
+        self._rebuild = False
+        self._closed = threading.Event()
+
+    @property
+    def network(self) -> str:
+        return f"{self.stack}_default"
+
+    def api(self) -> APIClient:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connector()
+                threading.Thread(target=self._events, name="docker-events", daemon=True).start()
+            return self._client
+
+    # -- the Runtime port ------------------------------------------------------------
+
+    def observe(self) -> list[Workload]:
+        try:
+            api = self.api()
+            with translated("listing containers"):
+                found = api.containers(
+                    all=True, filters={"label": f"{LABEL}.stack={self.stack_id}"}
+                )
+        except RuntimeError_:
+            return []  # no engine: nothing of ours is observable; starts will say why
+        workloads = []
+        for item in found:
+            labels = item.get("Labels") or {}
+            state: WorkloadState = "running" if item.get("State") == "running" else "exited"
+            cid = item["Id"]
+            key = (labels.get(f"{LABEL}.service", "?"), int(labels.get(f"{LABEL}.replica", "0")))
+            if key in self._starting or cid in self._stopping:
+                continue  # created and not started yet, or on its way out: not an exit
+            if state == "running":
+                self._follow(cid, labels)
+            workloads.append(
+                Workload(
+                    service=labels.get(f"{LABEL}.service", "?"),
+                    replica=int(labels.get(f"{LABEL}.replica", "0")),
+                    state=state,
+                    spec_hash=labels.get(f"{LABEL}.spec-hash", ""),
+                    digests=_json_dict(labels.get(f"{LABEL}.spec", "{}")),
+                    started_at=float(labels.get(f"{LABEL}.started-at", "0") or 0),
+                    exit_code=None if state == "running" else _exit_code(item.get("Status", "")),
+                    exited_at=None if state == "running" else self._exited_at(api, cid),
+                    runtime="docker",
+                    pid=None,
+                )
+            )
+        seen = {w.key for w in workloads}
+        with self._lock:
+            workloads.extend(w for k, w in self._failed.items() if k not in seen)
+        return workloads
+
+    def prepare(self, service: DesiredService) -> DesiredService:
+        """Build (when the context changed) or find the image, and pin its id in the spec."""
+        spec = service.spec
+        if not isinstance(spec, ContainerSpec):
+            return service
+        api = self.api()
+        image = spec.image
+        if spec.build is not None:
+            image = context_tag(self.stack, service.name, spec.build)
+            if self._rebuild or not self._image_id(api, image):
+                self._logs.event(f"building {image}", service=service.name)
+                build_image(
+                    api, spec.build, image, lambda line: self._build_line(service.name, line)
+                )
+                self._images.pop(image, None)
+        image_id = self._image_id(api, image)
+        if not image_id:
+            raise RuntimeError_(
+                f"image {image} is not available locally (devstack does not pull; "
+                "build it, or `docker pull` it)"
+            )
+        pinned = replace(spec, image=image, image_id=image_id)
+        return replace(service, spec=pinned, digests=spec_digests(pinned))
+
+    def start(self, service: DesiredService, replica: int) -> Workload:
+        spec = service.spec
+        if not isinstance(spec, ContainerSpec):
+            raise RuntimeError_(f"{service.name} is not a container service")
+        api = self.api()
+        key = (service.name, replica)
+        with self._lock:
+            self._starting.add(key)
+            self._failed.pop(key, None)
+        try:
+            return self._start(api, service, spec, replica)
+        except RuntimeError_:
+            now = self._clock()
+            failed = Workload(service.name, replica, "exited", service.spec_hash, service.digests,
+                              now, exit_code=127, exited_at=now, runtime="docker")  # fmt: skip
+            with self._lock:
+                self._failed[key] = failed
+            raise
+        finally:
+            with self._lock:
+                self._starting.discard((service.name, replica))
+
+    def _start(
+        self, api: APIClient, service: DesiredService, spec: ContainerSpec, replica: int
+    ) -> Workload:
+        name = f"{self.stack}-{service.name}-{replica + 1}"
+        self._remove_key(api, service.name, replica)
+        self._ensure_network(api)
+        self._ensure_volumes(api, spec)
+        started = self._clock()
+        labels = {
+            f"{LABEL}.stack": self.stack_id,
+            f"{LABEL}.stack-name": self.stack,
+            f"{LABEL}.service": service.name,
+            f"{LABEL}.replica": str(replica),
+            f"{LABEL}.spec-hash": service.spec_hash,
+            f"{LABEL}.spec": json.dumps(service.digests, sort_keys=True),
+            f"{LABEL}.started-at": repr(started),
+        }
+        with translated(f"starting {service.name}"):
+            host_config = api.create_host_config(
+                port_bindings={f"{p.container}/tcp": (p.host_ip, p.host) for p in spec.ports},
+                binds=list(spec.volumes),
+                init=True,  # PID 1 must forward SIGTERM, or stop waits out the whole grace
+                extra_hosts=HOST_GATEWAY,
+                network_mode=self.network,
+            )
+            endpoint = api.create_endpoint_config(aliases=[service.name])
+            # types-docker says one EndpointConfig; the engine (and the SDK) take a mapping.
+            networking = api.create_networking_config({self.network: endpoint})  # type: ignore[arg-type]
+            created = api.create_container(
+                image=spec.image_id or spec.image,
+                command=list(spec.command) if spec.command is not None else None,
+                environment=dict(spec.env),
+                labels=labels,
+                name=name,
+                ports=[p.container for p in spec.ports],
+                host_config=host_config,
+                networking_config=networking,
+            )
+            cid = created["Id"]
+            try:
+                api.start(cid)
+            except docker.errors.APIError:
+                api.remove_container(cid, force=True)
+                raise
+        self._follow(cid, labels, since=None)
+        return Workload(service.name, replica, "running", service.spec_hash, service.digests,
+                        started, runtime="docker")  # fmt: skip
+
+    def stop(self, service: str, replica: int, grace: float) -> None:
+        with self._lock:
+            self._failed.pop((service, replica), None)
+        api = self.api()
+        for item in self._containers(api, service, replica):
+            cid = item["Id"]
+            with self._lock:
+                self._stopping.add(cid)
+            try:
+                with translated(f"stopping {service}"):
+                    if item.get("State") == "running":
+                        api.stop(cid, timeout=max(1, math.ceil(grace)))
+                    api.remove_container(cid, force=True)
+            finally:
+                with self._lock:
+                    self._stopping.discard(cid)
+
+    def remove(self, service: str, replica: int) -> None:
+        with self._lock:
+            self._failed.pop((service, replica), None)
+        self._remove_key(self.api(), service, replica)
+
+    def exec_probe(self, service: str, replica: int, argv: list[str]) -> Callable[[float], bool]:
+        """A command healthcheck run inside the container (docker exec), exit 0 = healthy."""
+
+        def check(timeout: float) -> bool:
+            try:
+                api = self.api()
+                (item,) = self._containers(api, service, replica)
+                exec_id = api.exec_create(item["Id"], argv, stdout=False, stderr=False)["Id"]
+                api.exec_start(exec_id)
+                return bool(api.exec_inspect(exec_id).get("ExitCode") == 0)
+            except (RuntimeError_, ValueError, docker.errors.DockerException):
+                return False
+
+        return check
+
+    def volumes(self) -> list[str]:
+        with translated("listing volumes"):
+            found = self.api().volumes(filters={"label": f"{LABEL}.stack={self.stack_id}"})
+        return [v["Name"] for v in (found or {}).get("Volumes") or []]
+
+    def remove_volumes(self) -> None:
+        api = self.api()
+        for name in self.volumes():
+            with translated(f"removing volume {name}"):
+                api.remove_volume(name)
+
+    def invalidate(self, rebuild: bool = False) -> None:
+        """Forget resolved image ids (each `up` looks again); `rebuild` forces builds."""
+        self._images.clear()
+        self._rebuild = rebuild
+
+    def close(self) -> None:
+        self._closed.set()
+
+    # -- internals -------------------------------------------------------------------
+
+    def _containers(self, api: APIClient, service: str, replica: int) -> list[dict[str, Any]]:
+        filters = {"label": [f"{LABEL}.stack={self.stack_id}", f"{LABEL}.service={service}",
+                             f"{LABEL}.replica={replica}"]}  # fmt: skip
+        with translated(f"finding {service}"):
+            return list(api.containers(all=True, filters=filters))
+
+    def _remove_key(self, api: APIClient, service: str, replica: int) -> None:
+        for item in self._containers(api, service, replica):
+            with translated(f"removing {service}"):
+                api.remove_container(item["Id"], force=True)
+
+    def _ensure_network(self, api: APIClient) -> None:
+        with translated("creating the stack network"):
+            if not api.networks(names=[self.network]):
+                api.create_network(self.network, labels={f"{LABEL}.stack": self.stack_id})
+
+    def _ensure_volumes(self, api: APIClient, spec: ContainerSpec) -> None:
+        prefix = f"{self.stack}_"
+        for bind in spec.volumes:
+            source = bind.split(":", 1)[0]
+            if source.startswith(prefix) and not source.startswith("/"):
+                with translated(f"creating volume {source}"):
+                    api.create_volume(source, labels={f"{LABEL}.stack": self.stack_id})
+
+    def _image_id(self, api: APIClient, reference: str) -> str:
+        if reference not in self._images:
+            try:
+                image = api.inspect_image(reference)  # type: ignore[no-untyped-call]
+                self._images[reference] = str(image["Id"])
+            except docker.errors.ImageNotFound:
+                return ""
+            except docker.errors.DockerException as exc:
+                raise RuntimeError_(engine_hint()) from exc
+        return self._images[reference]
+
+    def _exited_at(self, api: APIClient, cid: str) -> float:
+        if cid not in self._finished:
+            try:
+                finished = api.inspect_container(cid)["State"]["FinishedAt"]
+                self._finished[cid] = _parse_time(finished) or self._clock()
+            except docker.errors.DockerException:
+                return self._clock()
+        return self._finished[cid]
+
+    def _build_line(self, service: str, line: str) -> None:
+        self._logs.emit(service, 0, "event", f"build: {line}")
+
+    def _follow(self, cid: str, labels: dict[str, str], since: float | None = -1) -> None:
+        """Stream a container's output into the log store, once per container.
+
+        `since=-1` (adopting a running container): from now on, as for processes.
+        """
+        with self._lock:
+            if cid in self._followed:
+                return
+            self._followed.add(cid)
+        service = labels.get(f"{LABEL}.service", "?")
+        replica = int(labels.get(f"{LABEL}.replica", "0"))
+        start = int(self._clock()) if since == -1 else None
+        for stream in ("stdout", "stderr"):
+            threading.Thread(
+                target=self._pump, args=(cid, service, replica, stream, start),
+                name=f"logs-{service}-{stream}", daemon=True,
+            ).start()  # fmt: skip
+
+    def _pump(
+        self, cid: str, service: str, replica: int, stream: Stream, since: int | None
+    ) -> None:
+        try:
+            api = self.api()
+            kwargs: dict[str, Any] = {"stdout": stream == "stdout", "stderr": stream == "stderr"}
+            if since is not None:
+                kwargs["since"] = since
+            partial = b""
+            for chunk in api.logs(cid, stream=True, follow=True, **kwargs):
+                *lines, partial = (partial + chunk).split(b"\n")
+                for line in lines:
+                    self._logs.emit(service, replica, stream, line.decode("utf-8", "replace"))
+            if partial:
+                self._logs.emit(service, replica, stream, partial.decode("utf-8", "replace"))
+        except (RuntimeError_, docker.errors.DockerException, OSError):
+            pass  # the container is gone; its exit reaches us through events
+        finally:
+            with self._lock:
+                self._followed.discard(cid)
+
+    def _events(self) -> None:
+        """Container starts and deaths only mark the stack dirty (level-triggered)."""
+        filters = {"type": "container", "label": f"{LABEL}.stack={self.stack_id}",
+                   "event": ["start", "die", "destroy", "oom"]}  # fmt: skip
+        while not self._closed.is_set():
+            try:
+                client = self._client
+                if client is None:
+                    return
+                for event in client.events(decode=True, filters=filters):
+                    if event.get("status") == "die" and event.get("id") not in self._stopping:
+                        attrs = event.get("Actor", {}).get("Attributes", {})
+                        name = attrs.get(f"{LABEL}.service", "?")
+                        code = attrs.get("exitCode", "?")
+                        self._logs.event(f"{name} exited with code {code}", service=name)
+                    self._on_change()
+            except (docker.errors.DockerException, OSError):
+                pass
+            self._closed.wait(EVENTS_RETRY)
+
+
+def _json_dict(text: str) -> dict[str, str]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def _exit_code(status: str) -> int | None:
+    """`Exited (137) 2 minutes ago` -> 137."""
+    if "(" in status and ")" in status:
+        inner = status[status.index("(") + 1 : status.index(")")]
+        if inner.lstrip("-").isdigit():
+            return int(inner)
+    return None
+
+
+def _parse_time(text: str) -> float | None:
+    if not text or text.startswith("0001-"):
+        return None
+    try:
+        # Docker writes nanoseconds; Python's parser takes at most microseconds.
+        head, _, rest = text.partition(".")
+        zone = rest[rest.find("Z") :] if "Z" in rest else rest[-6:]
+        micros = "".join(ch for ch in rest if ch.isdigit())[:6]
+        return datetime.fromisoformat(
+            f"{head}.{micros or '0'}{zone.replace('Z', '+00:00')}"
+        ).timestamp()
+    except ValueError:
+        return None
