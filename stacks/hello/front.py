@@ -34,9 +34,10 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     port = int(os.environ["PORT"])
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    host = os.environ.get("HOST", "127.0.0.1")  # 0.0.0.0 inside a container
+    server = ThreadingHTTPServer((host, port), Handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"front listening on 127.0.0.1:{port}, greeter at {GREETER_URL}", flush=True)
+    print(f"front listening on {host}:{port}, greeter at {GREETER_URL}", flush=True)
     server.serve_forever()
 
 

@@ -25,9 +25,10 @@ class Handler(BaseHTTPRequestHandler):
 
 def main() -> None:
     port = int(os.environ["PORT"])
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    host = os.environ.get("HOST", "127.0.0.1")  # 0.0.0.0 inside a container
+    server = ThreadingHTTPServer((host, port), Handler)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"greeter listening on 127.0.0.1:{port} (LOG_LEVEL={os.environ.get('LOG_LEVEL')})", flush=True)
+    print(f"greeter listening on {host}:{port} (LOG_LEVEL={os.environ.get('LOG_LEVEL')})", flush=True)
     server.serve_forever()
 
 

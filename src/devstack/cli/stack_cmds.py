@@ -206,7 +206,8 @@ def _status_table(status: JSON) -> str:
     now = time.time()
     rows = [("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "PID", "UPTIME", "URL")]
     for s in status["services"]:
-        uptime = _ago(now - s["started_at"]) if s["started_at"] and s["pid"] else "-"
+        up = s["state"] in ("running", "starting", "unhealthy")
+        uptime = _ago(now - s["started_at"]) if s["started_at"] and up else "-"
         pid = str(s["pid"] or "-")
         cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]), pid)
         rows.append((*cells, uptime, s["url"] or "-"))

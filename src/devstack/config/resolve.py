@@ -279,12 +279,19 @@ class _Resolver:
                 self.problem(
                     f"build context {build.context} is not a directory", "services", name, "build"
                 )
+            args = {
+                key: self._interpolate(value, self.layer, ("services", name, "build", "args", key))
+                for key, value in build.args.items()
+            }
             plan = BuildPlan(
-                str(context), build.dockerfile, tuple(sorted(build.args.items())), build.target
+                str(context), build.dockerfile, tuple(sorted(args.items())), build.target
             )
+        image = ""
+        if service.image:
+            image = self._interpolate(service.image, self.layer, ("services", name, "image"))
         command = self._command(name, service)
         return ContainerSpec(
-            image=service.image or "",
+            image=image,
             command=tuple(command) if command is not None else None,
             env=env,
             ports=bindings,

@@ -19,11 +19,14 @@ from docker.utils.build import exclude_paths
 from devstack.engine.ports import RuntimeError_
 from devstack.model.desired import BuildPlan
 
+# Never part of a context's identity: devstack's own state (logs change all the time) and VCS.
+ALWAYS_IGNORED = [".devstack", ".git"]
+
 
 def context_hash(plan: BuildPlan) -> str:
     root = Path(plan.context)
     dockerfile = plan.dockerfile or "Dockerfile"
-    patterns = _dockerignore(root)
+    patterns = [*_dockerignore(root), *ALWAYS_IGNORED]
     digest = hashlib.sha256()
     digest.update(repr((dockerfile, plan.args, plan.target)).encode())
     for relative in sorted(exclude_paths(str(root), patterns, dockerfile=dockerfile)):
