@@ -18,7 +18,7 @@ from devstack.daemon.paths import StackPaths
 from devstack.engine.controller import Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
-from devstack.engine.ports import Probe, Runtime
+from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project, unsettled_dependencies
 from devstack.fsutil import read_json, write_json_atomic
 from devstack.model.desired import DesiredService, DesiredState
@@ -205,8 +205,13 @@ class Daemon:
         self._apply(stopped=services, remove_orphans=True)
         ok = self._wait(self._all_gone, timeout)
         self.paths.overrides.unlink(missing_ok=True)
-        if ok and volumes and self.docker is not None:
-            self.docker.remove_volumes()
+        if ok and self.docker is not None:
+            try:
+                self.docker.remove_network()
+                if volumes:
+                    self.docker.remove_volumes()
+            except RuntimeError_ as exc:
+                self.logs.event(f"down: {exc}")
         return ok
 
     def _all_gone(self) -> bool:

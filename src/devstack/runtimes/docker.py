@@ -97,6 +97,7 @@ class DockerRuntime:
         self._clock = clock
         self._connector = connector
         self._lock = threading.Lock()
+        self._network_lock = threading.Lock()
         self._client: APIClient | None = None
         self._followed: set[str] = set()
         self._stopping: set[str] = set()  # container ids we are stopping: their death is ours
@@ -296,6 +297,14 @@ class DockerRuntime:
             found = self.api().volumes(filters={"label": f"{LABEL}.stack={self.stack_id}"})
         return [v["Name"] for v in (found or {}).get("Volumes") or []]
 
+    def remove_network(self) -> None:
+        """After `down`: the stack network goes too (as with compose); volumes stay."""
+        api = self.api()
+        with self._network_lock, translated("removing the stack network"):
+            for network in api.networks(names=[self.network]):
+                if network["Name"] == self.network:
+                    api.remove_network(network["Id"])
+
     def remove_volumes(self) -> None:
         api = self.api()
         for name in self.volumes():
@@ -324,8 +333,13 @@ class DockerRuntime:
                 api.remove_container(item["Id"], force=True)
 
     def _ensure_network(self, api: APIClient) -> None:
-        with translated("creating the stack network"):
-            if not api.networks(names=[self.network]):
+        # Starts run in parallel and Docker allows several networks with one name: create
+        # under a lock, and drop duplicates an earlier (unlocked) run may have left.
+        with self._network_lock, translated("creating the stack network"):
+            found = [n for n in api.networks(names=[self.network]) if n["Name"] == self.network]
+            for extra in found[1:]:
+                api.remove_network(extra["Id"])
+            if not found:
                 api.create_network(self.network, labels={f"{LABEL}.stack": self.stack_id})
 
     def _ensure_volumes(self, api: APIClient, spec: ContainerSpec) -> None:
@@ -333,7 +347,8 @@ class DockerRuntime:
         for bind in spec.volumes:
             source = bind.split(":", 1)[0]
             if source.startswith(prefix) and not source.startswith("/"):
-                with translated(f"creating volume {source}"):
+                # Volume names are unique: creating an existing one is a no-op.
+                with self._network_lock, translated(f"creating volume {source}"):
                     api.create_volume(source, labels={f"{LABEL}.stack": self.stack_id})
 
     def _image_id(self, api: APIClient, reference: str) -> str:
