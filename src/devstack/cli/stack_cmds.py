@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,7 +82,7 @@ def up(
             client = ensure_daemon(ctx.manifest.resolve(), environment, ctx.paths)
         except DaemonStartError as exc:
             fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
-    with daemon_call(ctx):
+    with daemon_call(ctx), _build_progress(client, started):
         plan = client.up(environment, remove_orphans, build=build)
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"
@@ -93,6 +94,29 @@ def up(
             return
         names = [s["name"] for s in client.status()["services"]]
         _attach(client, ctx.paths, names, started, timestamps)
+
+
+@contextmanager
+def _build_progress(client: Client, since: float) -> Iterator[None]:
+    """While `up` builds images (before it answers), show the build steps on stderr."""
+    done = threading.Event()
+
+    def show() -> None:
+        try:
+            for line in client.logs(since=since, follow=True):
+                if done.is_set():
+                    return
+                text = line["text"]
+                if line["stream"] == "event" and text.startswith(("build: ", "building ")):
+                    info(style(f"{line['service']} | {text}", "bright_black", err=True))
+        except (DaemonNotRunning, ApiError, OSError):
+            return
+
+    threading.Thread(target=show, name="build-progress", daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def _validate_locally(ctx: Context, environment: str | None) -> None:

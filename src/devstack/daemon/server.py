@@ -88,6 +88,7 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
 
     @app.get("/v1/logs", response_model=None)
     async def logs(
+        request: Request,
         service: Annotated[list[str] | None, Query()] = None,
         since: float | None = None,
         tail: int | None = None,
@@ -98,7 +99,7 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
             if name not in daemon.loaded.stack.services and name != "devstack":
                 raise KeyError(f"unknown service {name!r}")
         return StreamingResponse(
-            _log_stream(daemon, shutdown, service, since, tail, follow),
+            _log_stream(daemon, shutdown, request, service, since, tail, follow),
             media_type="application/x-ndjson",
         )
 
@@ -108,6 +109,7 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
 async def _log_stream(
     daemon: Daemon,
     shutdown: threading.Event,
+    request: Request,
     services: list[str] | None,
     since: float | None,
     tail: int | None,
@@ -136,6 +138,8 @@ async def _log_stream(
             try:
                 line = await asyncio.wait_for(queue.get(), timeout=FOLLOW_POLL)
             except TimeoutError:
+                if await request.is_disconnected():
+                    return  # the client went away: stop following (and unsubscribe)
                 continue
             yield _ndjson(line)
         while not queue.empty():
