@@ -1,7 +1,7 @@
 """The docker runtime: one container per service instance, owned by labels.
 
-Only this module talks to the Docker SDK, and every docker error is translated here into
-RuntimeError_ with a message a user can act on. It keeps no table of its own: `observe()`
+Only this module (with build.py and docker_engine.py) talks to the Docker SDK, and every
+docker error is translated into RuntimeError_ with a message a user can act on. It keeps no table of its own: `observe()`
 lists containers by the `devstack.stack` label (the SDK's sparse list, one API call), and
 an events thread only marks the stack dirty, so a restarted daemon re-adopts for free.
 """
@@ -10,73 +10,33 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
 from typing import Any
 
 import docker
 import docker.errors
 from docker import APIClient
-from docker.utils import kwargs_from_env
 
 from devstack.engine.events import LogStore, Stream
 from devstack.engine.ports import RuntimeError_
 from devstack.model.desired import ContainerSpec, DesiredService, spec_digests
 from devstack.model.observed import Workload, WorkloadState
 from devstack.runtimes.build import build_image, context_tag
+from devstack.runtimes.docker_engine import (
+    LABEL,
+    connect,
+    engine_hint,
+    exit_code_of,
+    json_dict,
+    parse_time,
+    translated,
+)
 
-LABEL = "devstack"
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 EVENTS_RETRY = 2.0
-
-
-def engine_hint() -> str:
-    where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-    return (
-        f"cannot reach the Docker engine at {where}: start it (`sudo systemctl start docker`, "
-        "or `sudo dockerd &`) or point DOCKER_HOST at one"
-    )
-
-
-@contextmanager
-def translated(action: str) -> Iterator[None]:
-    """Docker SDK errors become RuntimeError_ naming what devstack was doing."""
-    try:
-        yield
-    except docker.errors.ImageNotFound as exc:
-        raise RuntimeError_(f"{action}: image not found locally ({exc.explanation})") from exc
-    except docker.errors.APIError as exc:
-        raise RuntimeError_(f"{action}: {exc.explanation or exc}") from exc
-    except docker.errors.DockerException as exc:
-        raise RuntimeError_(engine_hint()) from exc
-    except OSError as exc:  # connection reset mid-call, socket gone
-        raise RuntimeError_(f"{action}: {exc}; {engine_hint()}") from exc
-
-
-def connect() -> APIClient:
-    """A client for DOCKER_HOST, else the current Docker context, else the default socket."""
-    with translated("connecting to Docker"):
-        if os.environ.get("DOCKER_HOST"):
-            client = APIClient(version="auto", **kwargs_from_env())
-        else:
-            client = APIClient(base_url=_context_host(), version="auto")
-        client.ping()
-        return client
-
-
-def _context_host() -> str | None:
-    try:
-        from docker.context import ContextAPI
-
-        context = ContextAPI.get_current_context()
-        return str(context.Host) if context and context.Host else None
-    except Exception:  # a broken ~/.docker/config.json must not hide the default socket
-        return None
 
 
 class DockerRuntime:
@@ -148,9 +108,9 @@ class DockerRuntime:
                     replica=int(labels.get(f"{LABEL}.replica", "0")),
                     state=state,
                     spec_hash=labels.get(f"{LABEL}.spec-hash", ""),
-                    digests=_json_dict(labels.get(f"{LABEL}.spec", "{}")),
+                    digests=json_dict(labels.get(f"{LABEL}.spec", "{}")),
                     started_at=float(labels.get(f"{LABEL}.started-at", "0") or 0),
-                    exit_code=None if state == "running" else _exit_code(item.get("Status", "")),
+                    exit_code=None if state == "running" else exit_code_of(item.get("Status", "")),
                     exited_at=None if state == "running" else self._exited_at(api, cid),
                     runtime="docker",
                     pid=None,
@@ -366,7 +326,7 @@ class DockerRuntime:
         if cid not in self._finished:
             try:
                 finished = api.inspect_container(cid)["State"]["FinishedAt"]
-                self._finished[cid] = _parse_time(finished) or self._clock()
+                self._finished[cid] = parse_time(finished) or self._clock()
             except docker.errors.DockerException:
                 return self._clock()
         return self._finished[cid]
@@ -432,35 +392,3 @@ class DockerRuntime:
             except (docker.errors.DockerException, OSError):
                 pass
             self._closed.wait(EVENTS_RETRY)
-
-
-def _json_dict(text: str) -> dict[str, str]:
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
-
-
-def _exit_code(status: str) -> int | None:
-    """`Exited (137) 2 minutes ago` -> 137."""
-    if "(" in status and ")" in status:
-        inner = status[status.index("(") + 1 : status.index(")")]
-        if inner.lstrip("-").isdigit():
-            return int(inner)
-    return None
-
-
-def _parse_time(text: str) -> float | None:
-    if not text or text.startswith("0001-"):
-        return None
-    try:
-        # Docker writes nanoseconds; Python's parser takes at most microseconds.
-        head, _, rest = text.partition(".")
-        zone = rest[rest.find("Z") :] if "Z" in rest else rest[-6:]
-        micros = "".join(ch for ch in rest if ch.isdigit())[:6]
-        return datetime.fromisoformat(
-            f"{head}.{micros or '0'}{zone.replace('Z', '+00:00')}"
-        ).timestamp()
-    except ValueError:
-        return None
