@@ -40,3 +40,7 @@ def test_everyday_commands_load_no_model_or_server_code() -> None:
     """`status`, `logs`, `down` and a no-op `up` stay fast: no pydantic, no server."""
     watched = ["pydantic", "fastapi", "uvicorn", "yaml", "textual", "docker"]
     assert loaded_after(["devstack.cli.main", "devstack.cli.stack_cmds"], watched) == []
+
+
+def test_the_daemon_loads_the_docker_sdk_only_for_container_services() -> None:
+    assert loaded_after(["devstack.daemon.service", "devstack.daemon.server"], ["docker"]) == []
