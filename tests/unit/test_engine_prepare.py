@@ -60,7 +60,7 @@ def test_the_spec_hash_covers_what_prepare_pinned() -> None:
 
 def test_a_failed_prepare_keeps_the_running_instance_and_reports_why() -> None:
     state = desired(service("api", env={"V": "1"}))
-    controller, runtime, clock = harness(state)
+    controller, runtime, _ = harness(state)
     controller.run_pass()
     runtime.prepare_fails.add("api")
     controller.invalidate()
