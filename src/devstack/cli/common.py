@@ -43,6 +43,12 @@ class Context:
         except ManifestError as exc:
             return report_problems(exc)
 
+    def ports(self) -> Any:
+        """The stack's remembered host ports (read only: the daemon assigns and saves)."""
+        from devstack.config.ports import PortAllocator
+
+        return PortAllocator(self.paths.state_dir / "ports.json")
+
     def client(self) -> Any:
         from devstack.api.client import Client
 

@@ -69,7 +69,7 @@ def config_show(
     loaded = ctx.load()
     env_name = environment or _running_environment(ctx) or "dev"
     try:
-        desired = resolve(loaded, env_name, os.environ)
+        desired = resolve(loaded, env_name, os.environ, ports=ctx.ports())
     except ManifestError as exc:
         report_problems(exc)
     if service not in desired.services:

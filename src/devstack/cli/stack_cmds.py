@@ -124,7 +124,7 @@ def _validate_locally(ctx: Context, environment: str | None) -> None:
     from devstack.config.resolve import resolve
 
     try:
-        resolve(ctx.load(), environment or "dev", os.environ)
+        resolve(ctx.load(), environment or "dev", os.environ, ports=ctx.ports())
     except ManifestError as exc:
         report_problems(exc)
 
@@ -141,7 +141,13 @@ def _dry_run(
     from devstack.model.observed import ObservedState
     from devstack.runtimes.process import peek
 
-    desired = resolve(ctx.load(), environment or "dev", os.environ, remove_orphans=remove_orphans)
+    desired = resolve(
+        ctx.load(),
+        environment or "dev",
+        os.environ,
+        remove_orphans=remove_orphans,
+        ports=ctx.ports(),
+    )
     observed = ObservedState(tuple(peek(ctx.paths.state_dir)))
     return project(desired, observed, time.time()).render()
 

@@ -206,18 +206,21 @@ class Daemon:
         ok = self._wait(self._all_gone, timeout)
         self.paths.overrides.unlink(missing_ok=True)
         if ok and self.docker is not None:
-            try:
-                self.docker.remove_network()
-                if volumes:
-                    self.docker.remove_volumes()
-            except RuntimeError_ as exc:
-                self.logs.event(f"down: {exc}")
+            cleanups = [
+                self.docker.remove_network,
+                *([self.docker.remove_volumes] if volumes else []),
+            ]
+            for cleanup in cleanups:
+                try:
+                    cleanup()
+                except RuntimeError_ as exc:
+                    self.logs.event(f"down: {exc}")
         return ok
 
     def _all_gone(self) -> bool:
         if self.process.present():
             return False
-        return not (self.docker and self.docker.observe())
+        return not (self.docker and self.docker.present())
 
     def stop_service(self, name: str, timeout: float) -> bool:
         self._require(name)
@@ -339,6 +342,11 @@ class Daemon:
             state = "unhealthy"
         else:
             state = "running"
+        if error and state in ("waiting", "starting", "restarting"):
+            # Cannot be started as declared (a failed build, a missing image, no engine):
+            # say so now rather than let `up --wait` wait for its timeout.
+            state = "failed"
+            reason = error
         ports = list(service.host_ports)
         return ServiceStatus(
             name=name,

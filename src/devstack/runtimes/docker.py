@@ -37,6 +37,7 @@ from devstack.runtimes.docker_engine import (
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 EVENTS_RETRY = 2.0
+SETTLE_TIMEOUT = 5.0  # how long to wait for a died container to be listed as exited
 
 
 class DockerRuntime:
@@ -91,7 +92,10 @@ class DockerRuntime:
                     all=True, filters={"label": f"{LABEL}.stack={self.stack_id}"}
                 )
         except RuntimeError_:
-            return []  # no engine: nothing of ours is observable; starts will say why
+            # No engine: nothing of ours is observable but the starts that failed, which
+            # carry the reason and make the restart policy back off.
+            with self._lock:
+                return list(self._failed.values())
         workloads = []
         for item in found:
             labels = item.get("Labels") or {}
@@ -121,6 +125,17 @@ class DockerRuntime:
             workloads.extend(w for k, w in self._failed.items() if k not in seen)
         return workloads
 
+    def present(self) -> bool:
+        """True while any container of this stack exists, including ones being stopped."""
+        try:
+            api = self.api()
+            with translated("listing containers"):
+                return bool(
+                    api.containers(all=True, filters={"label": f"{LABEL}.stack={self.stack_id}"})
+                )
+        except RuntimeError_:
+            return False
+
     def prepare(self, service: DesiredService) -> DesiredService:
         """Build (when the context changed) or find the image, and pin its id in the spec."""
         spec = service.spec
@@ -149,13 +164,12 @@ class DockerRuntime:
         spec = service.spec
         if not isinstance(spec, ContainerSpec):
             raise RuntimeError_(f"{service.name} is not a container service")
-        api = self.api()
         key = (service.name, replica)
         with self._lock:
             self._starting.add(key)
             self._failed.pop(key, None)
         try:
-            return self._start(api, service, spec, replica)
+            return self._start(self.api(), service, spec, replica)
         except RuntimeError_:
             now = self._clock()
             failed = Workload(service.name, replica, "exited", service.spec_hash, service.digests,
@@ -373,6 +387,18 @@ class DockerRuntime:
             with self._lock:
                 self._followed.discard(cid)
 
+    def _settle(self, client: APIClient, cid: str) -> None:
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while time.monotonic() < deadline and not self._closed.is_set():
+            try:
+                running = client.inspect_container(cid)["State"]["Running"]
+            except docker.errors.DockerException:
+                break  # removed: gone is visible too
+            if not running:
+                break
+            self._closed.wait(0.05)
+        self._on_change()
+
     def _events(self) -> None:
         """Container starts and deaths only mark the stack dirty (level-triggered)."""
         filters = {"type": "container", "label": f"{LABEL}.stack={self.stack_id}",
@@ -383,11 +409,17 @@ class DockerRuntime:
                 if client is None:
                     return
                 for event in client.events(decode=True, filters=filters):
-                    if event.get("status") == "die" and event.get("id") not in self._stopping:
+                    cid = str(event.get("id", ""))
+                    if event.get("status") == "die" and cid not in self._stopping:
                         attrs = event.get("Actor", {}).get("Attributes", {})
                         name = attrs.get(f"{LABEL}.service", "?")
                         code = attrs.get("exitCode", "?")
                         self._logs.event(f"{name} exited with code {code}", service=name)
+                        # The engine may list the container as running for a moment after
+                        # `die`: mark dirty again once the exit is visible.
+                        threading.Thread(
+                            target=self._settle, args=(client, cid), daemon=True
+                        ).start()
                     self._on_change()
             except (docker.errors.DockerException, OSError):
                 pass
