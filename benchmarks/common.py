@@ -71,7 +71,10 @@ def healthy(port: int) -> bool:
 
 def devstack(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "devstack.cli.main", *args]
-    return subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=True)
+    done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"devstack {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return done
 
 
 def timed(func: object) -> float:

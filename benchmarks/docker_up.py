@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,34 @@ def raw_sdk(count: int) -> float:
     return elapsed
 
 
+def compose(root: Path, count: int) -> float | None:
+    """The same containers through Debian's docker-compose (None when it is not installed)."""
+    if shutil.which("docker-compose") is None:
+        return None
+    ports = free_ports(count)
+    services = {
+        f"c{index}": {
+            "image": IMAGE,
+            "command": COMMAND,
+            "init": True,
+            "ports": [f"127.0.0.1:{port}:8080"],
+        }
+        for index, port in enumerate(ports)
+    }
+    folder = root / "compose"
+    folder.mkdir(exist_ok=True)
+    (folder / "docker-compose.yml").write_text(json.dumps({"version": "2.4", "services": services}))
+    cmd = ["docker-compose", "-p", "cbench"]
+    start = time.perf_counter()
+    subprocess.run([*cmd, "up", "-d"], cwd=folder, capture_output=True, check=True)
+    pending = set(ports)
+    while pending:
+        pending = {p for p in pending if not healthy(p)}
+    elapsed = time.perf_counter() - start
+    subprocess.run([*cmd, "down", "-t", "1"], cwd=folder, capture_output=True, check=True)
+    return elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--services", type=int, default=20)
@@ -72,9 +101,14 @@ def main() -> None:
     cold: list[float] = []
     noop: list[float] = []
     status: list[float] = []
+    composed: list[float] = []
     with tempfile.TemporaryDirectory(prefix="devstack-dbench-") as tmp:
         root = Path(tmp)
         write_stack(root, args.services)
+        for _ in range(args.rounds):
+            took = compose(root, args.services)
+            if took is not None:
+                composed.append(took)
         try:
             recreated = measure(root, args.rounds, args.services, raw, cold, noop, status)
         finally:
@@ -82,6 +116,11 @@ def main() -> None:
                            capture_output=True, check=False)  # fmt: skip
     base, up_, again, st = summary(raw), summary(cold), summary(noop), summary(status)
     emit_all(args.services, base, up_, again, st, recreated)
+    if composed:
+        other = summary(composed)
+        emit("docker_cold_up_vs_compose", {"containers": args.services,
+             "compose_p50_s": other["p50"], "devstack_p50_s": up_["p50"],
+             "ratio_p50": up_["p50"] / other["p50"]})  # fmt: skip
 
 
 def measure(root: Path, rounds: int, services: int, raw: list[float], cold: list[float],

@@ -37,7 +37,8 @@ from devstack.runtimes.docker_engine import (
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 EVENTS_RETRY = 2.0
-SETTLE_TIMEOUT = 5.0  # how long to wait for a died container to be listed as exited
+SETTLE_TIMEOUT = 5.0
+CREATED_GRACE = 30.0  # a container still "created" this long after its start never started  # how long to wait for a died container to be listed as exited
 
 
 class DockerRuntime:
@@ -104,6 +105,9 @@ class DockerRuntime:
             key = (labels.get(f"{LABEL}.service", "?"), int(labels.get(f"{LABEL}.replica", "0")))
             if key in self._starting or cid in self._stopping:
                 continue  # created and not started yet, or on its way out: not an exit
+            started = float(labels.get(f"{LABEL}.started-at", "0") or 0)
+            if item.get("State") == "created" and self._clock() - started < CREATED_GRACE:
+                continue  # the engine may list a just-started container as created for a while
             if state == "running":
                 self._follow(cid, labels)
             workloads.append(
@@ -186,6 +190,7 @@ class DockerRuntime:
     ) -> Workload:
         name = f"{self.stack}-{service.name}-{replica + 1}"
         self._remove_key(api, service.name, replica)
+        self._check_name_free(api, name)
         self._ensure_network(api)
         self._ensure_volumes(api, spec)
         started = self._clock()
@@ -305,6 +310,24 @@ class DockerRuntime:
         for item in self._containers(api, service, replica):
             with translated(f"removing {service}"):
                 api.remove_container(item["Id"], force=True)
+
+    def _check_name_free(self, api: APIClient, name: str) -> None:
+        """Container names are global: another stack with the same `name:` may hold it."""
+        with translated(f"checking the container name {name}"):
+            holders = api.containers(all=True, filters={"name": f"^/{name}$"})
+        for holder in holders:
+            labels = holder.get("Labels") or {}
+            if labels.get(f"{LABEL}.stack") != self.stack_id:
+                owner = labels.get(f"{LABEL}.stack-name")
+                who = (
+                    f"another devstack stack named {owner!r}"
+                    if owner
+                    else "a container not of this stack"
+                )
+                raise RuntimeError_(
+                    f"the container name {name} is taken by {who}; stop it "
+                    "(`devstack down` in its folder) or give this stack another name"
+                )
 
     def _ensure_network(self, api: APIClient) -> None:
         # Starts run in parallel and Docker allows several networks with one name: create
