@@ -1,0 +1,40 @@
+"""The daemon killed in the middle of `up`: the next `up` converges, with no duplicates."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from dockerstack import DockerStack, web
+
+from helpers import alive, wait_for
+
+SERVICES = [f"s{index}" for index in range(6)]
+
+
+@pytest.mark.parametrize("after", [1, 4])
+def test_sigkill_during_up_then_up_converges_without_duplicates(
+    dstack: DockerStack, after: int
+) -> None:
+    dstack.write({name: web(stop_grace="1s") for name in SERVICES})
+    dstack.ok("up", "-d")  # answers with the plan; the containers start after it
+    labels = {"label": f"devstack.stack={dstack.stack_id}"}
+    wait_for(
+        lambda: len(dstack.engine.api.containers(all=True, filters=labels)) >= after,
+        30.0,
+        f"{after} container(s) to exist",
+    )
+    (daemon,) = dstack.daemons()
+
+    os.kill(daemon, signal.SIGKILL)
+    wait_for(lambda: not alive(daemon), 5.0, "the daemon to die")
+    dstack.up()
+
+    ids = dstack.ids()  # fails on two containers of one service
+    assert sorted(ids) == SERVICES
+    assert all(c.status == "running" for c in dstack.containers())
+    assert len(dstack.daemons()) == 1
+    # And the converged stack is steady: one more `up` recreates nothing.
+    dstack.up()
+    assert dstack.ids() == ids
