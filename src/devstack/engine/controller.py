@@ -150,6 +150,11 @@ class Controller:
                 self.health.forget((op.service, op.replica))
 
         def started(result: OpResult) -> None:
+            if result.error:
+                # At once, not after the whole plan: status must not show the failed
+                # instance without its reason, even for a moment.
+                with self._lock:
+                    self._errors[result.operation.service] = result.error
             if result.workload is not None:
                 self._watch(desired, result.workload)
 
