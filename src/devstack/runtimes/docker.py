@@ -20,7 +20,7 @@ import docker
 import docker.errors
 from docker import APIClient
 
-from devstack.engine.events import LogStore, Stream
+from devstack.engine.events import LogStore
 from devstack.engine.ports import RuntimeError_
 from devstack.model.desired import ContainerSpec, DesiredService, spec_digests
 from devstack.model.observed import Workload, WorkloadState
@@ -34,6 +34,7 @@ from devstack.runtimes.docker_engine import (
     parse_time,
     translated,
 )
+from devstack.runtimes.docker_output import ContainerOutput
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 EVENTS_RETRY = 2.0
@@ -61,7 +62,7 @@ class DockerRuntime:
         self._lock = threading.Lock()
         self._network_lock = threading.Lock()
         self._client: APIClient | None = None
-        self._followed: set[str] = set()
+        self._output = ContainerOutput(self.api, logs, clock)
         self._stopping: set[str] = set()  # container ids we are stopping: their death is ours
         self._starting: set[tuple[str, int]] = set()  # their output is followed from the start
         # Starts that failed before a container existed: shown as exited (code 127) so the
@@ -109,7 +110,7 @@ class DockerRuntime:
             if item.get("State") == "created" and self._clock() - started < CREATED_GRACE:
                 continue  # the engine may list a just-started container as created for a while
             if state == "running":
-                self._follow(cid, labels)
+                self._output.follow(cid, labels, from_now=True)
             workloads.append(
                 Workload(
                     service=labels.get(f"{LABEL}.service", "?"),
@@ -230,7 +231,7 @@ class DockerRuntime:
             except docker.errors.APIError:
                 api.remove_container(cid, force=True)
                 raise
-        self._follow(cid, labels, since=None)
+        self._output.follow(cid, labels, from_now=False)
         return Workload(service.name, replica, "running", service.spec_hash, service.digests,
                         started, runtime="docker")  # fmt: skip
 
@@ -370,45 +371,6 @@ class DockerRuntime:
 
     def _build_line(self, service: str, line: str) -> None:
         self._logs.emit(service, 0, "event", f"build: {line}")
-
-    def _follow(self, cid: str, labels: dict[str, str], since: float | None = -1) -> None:
-        """Stream a container's output into the log store, once per container.
-
-        `since=-1` (adopting a running container): from now on, as for processes.
-        """
-        with self._lock:
-            if cid in self._followed:
-                return
-            self._followed.add(cid)
-        service = labels.get(f"{LABEL}.service", "?")
-        replica = int(labels.get(f"{LABEL}.replica", "0"))
-        start = int(self._clock()) if since == -1 else None
-        for stream in ("stdout", "stderr"):
-            threading.Thread(
-                target=self._pump, args=(cid, service, replica, stream, start),
-                name=f"logs-{service}-{stream}", daemon=True,
-            ).start()  # fmt: skip
-
-    def _pump(
-        self, cid: str, service: str, replica: int, stream: Stream, since: int | None
-    ) -> None:
-        try:
-            api = self.api()
-            kwargs: dict[str, Any] = {"stdout": stream == "stdout", "stderr": stream == "stderr"}
-            if since is not None:
-                kwargs["since"] = since
-            partial = b""
-            for chunk in api.logs(cid, stream=True, follow=True, **kwargs):
-                *lines, partial = (partial + chunk).split(b"\n")
-                for line in lines:
-                    self._logs.emit(service, replica, stream, line.decode("utf-8", "replace"))
-            if partial:
-                self._logs.emit(service, replica, stream, partial.decode("utf-8", "replace"))
-        except (RuntimeError_, docker.errors.DockerException, OSError):
-            pass  # the container is gone; its exit reaches us through events
-        finally:
-            with self._lock:
-                self._followed.discard(cid)
 
     def _settle(self, client: APIClient, cid: str) -> None:
         deadline = time.monotonic() + SETTLE_TIMEOUT
