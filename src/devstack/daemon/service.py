@@ -203,6 +203,9 @@ class Daemon:
     def down(self, timeout: float, volumes: bool = False) -> bool:
         services = set(self.loaded.stack.services)
         self._apply(stopped=services, remove_orphans=True)
+        # A pass already under way (a restart, say) may create an instance after it looked
+        # at the state: wait for a pass that starts from the new intent before checking.
+        self.controller.wait_idle(timeout)
         ok = self._wait(self._all_gone, timeout)
         self.paths.overrides.unlink(missing_ok=True)
         if ok and self.docker is not None:
