@@ -6,7 +6,7 @@ import os
 import signal
 
 import pytest
-from dockerstack import DockerStack, web
+from dockerstack import DockerStack, busybox, web
 
 from helpers import alive, wait_for
 
@@ -38,3 +38,21 @@ def test_sigkill_during_up_then_up_converges_without_duplicates(
     # And the converged stack is steady: one more `up` recreates nothing.
     dstack.up()
     assert dstack.ids() == ids
+
+
+def test_down_during_a_restart_leaves_no_container(dstack: DockerStack) -> None:
+    """`down` while a restart is under way: no container may be created after it returns.
+
+    The race this guards (the old container removed, the new one not yet created, `down`
+    seeing nothing) is a narrow window: the test exercises it but cannot force it.
+    """
+    stubborn = "trap '' TERM; while true; do sleep 1; done"  # SIGTERM ignored: a slow stop
+    dstack.write({"slow": busybox(stubborn, stop_grace="2s", env={"V": "1"})})
+    dstack.up()
+    dstack.write({"slow": busybox(stubborn, stop_grace="2s", env={"V": "2"})})
+    dstack.ok("up", "-d")  # the restart runs in the daemon: stop (2 s), then start
+
+    dstack.ok("down")
+
+    labels = {"label": f"devstack.stack={dstack.stack_id}"}
+    assert dstack.engine.api.containers(all=True, filters=labels) == []
