@@ -1,6 +1,6 @@
 """The docker runtime: one container per service instance, owned by labels.
 
-Only this module (with build.py and docker_engine.py) talks to the Docker SDK, and every
+Only this module and its helpers (docker_engine, docker_objects, docker_output, build) talk to the Docker SDK, and every
 docker error is translated into RuntimeError_ with a message a user can act on. It keeps no table of its own: `observe()`
 lists containers by the `devstack.stack` label (the SDK's sparse list, one API call), and
 an events thread only marks the stack dirty, so a restarted daemon re-adopts for free.
@@ -34,6 +34,7 @@ from devstack.runtimes.docker_engine import (
     parse_time,
     translated,
 )
+from devstack.runtimes.docker_objects import StackObjects
 from devstack.runtimes.docker_output import ContainerOutput
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
@@ -60,9 +61,9 @@ class DockerRuntime:
         self._clock = clock
         self._connector = connector
         self._lock = threading.Lock()
-        self._network_lock = threading.Lock()
         self._client: APIClient | None = None
         self._output = ContainerOutput(self.api, logs, clock)
+        self.objects = StackObjects(stack, stack_id, self.api)
         self._stopping: set[str] = set()  # container ids we are stopping: their death is ours
         self._starting: set[tuple[str, int]] = set()  # their output is followed from the start
         # Starts that failed before a container existed: shown as exited (code 127) so the
@@ -75,7 +76,7 @@ class DockerRuntime:
 
     @property
     def network(self) -> str:
-        return f"{self.stack}_default"
+        return self.objects.network
 
     def api(self) -> APIClient:
         with self._lock:
@@ -191,9 +192,9 @@ class DockerRuntime:
     ) -> Workload:
         name = f"{self.stack}-{service.name}-{replica + 1}"
         self._remove_key(api, service.name, replica)
-        self._check_name_free(api, name)
-        self._ensure_network(api)
-        self._ensure_volumes(api, spec)
+        self.objects.check_name_free(name)
+        self.objects.ensure_network()
+        self.objects.ensure_volumes(spec.volumes)
         started = self._clock()
         labels = {
             f"{LABEL}.stack": self.stack_id,
@@ -272,24 +273,11 @@ class DockerRuntime:
 
         return check
 
-    def volumes(self) -> list[str]:
-        with translated("listing volumes"):
-            found = self.api().volumes(filters={"label": f"{LABEL}.stack={self.stack_id}"})
-        return [v["Name"] for v in (found or {}).get("Volumes") or []]
-
     def remove_network(self) -> None:
-        """After `down`: the stack network goes too (as with compose); volumes stay."""
-        api = self.api()
-        with self._network_lock, translated("removing the stack network"):
-            for network in api.networks(names=[self.network]):
-                if network["Name"] == self.network:
-                    api.remove_network(network["Id"])
+        self.objects.remove_network()
 
     def remove_volumes(self) -> None:
-        api = self.api()
-        for name in self.volumes():
-            with translated(f"removing volume {name}"):
-                api.remove_volume(name)
+        self.objects.remove_volumes()
 
     def invalidate(self, rebuild: bool = False) -> None:
         """Forget resolved image ids (each `up` looks again); `rebuild` forces builds."""
@@ -311,43 +299,6 @@ class DockerRuntime:
         for item in self._containers(api, service, replica):
             with translated(f"removing {service}"):
                 api.remove_container(item["Id"], force=True)
-
-    def _check_name_free(self, api: APIClient, name: str) -> None:
-        """Container names are global: another stack with the same `name:` may hold it."""
-        with translated(f"checking the container name {name}"):
-            holders = api.containers(all=True, filters={"name": f"^/{name}$"})
-        for holder in holders:
-            labels = holder.get("Labels") or {}
-            if labels.get(f"{LABEL}.stack") != self.stack_id:
-                owner = labels.get(f"{LABEL}.stack-name")
-                who = (
-                    f"another devstack stack named {owner!r}"
-                    if owner
-                    else "a container not of this stack"
-                )
-                raise RuntimeError_(
-                    f"the container name {name} is taken by {who}; stop it "
-                    "(`devstack down` in its folder) or give this stack another name"
-                )
-
-    def _ensure_network(self, api: APIClient) -> None:
-        # Starts run in parallel and Docker allows several networks with one name: create
-        # under a lock, and drop duplicates an earlier (unlocked) run may have left.
-        with self._network_lock, translated("creating the stack network"):
-            found = [n for n in api.networks(names=[self.network]) if n["Name"] == self.network]
-            for extra in found[1:]:
-                api.remove_network(extra["Id"])
-            if not found:
-                api.create_network(self.network, labels={f"{LABEL}.stack": self.stack_id})
-
-    def _ensure_volumes(self, api: APIClient, spec: ContainerSpec) -> None:
-        prefix = f"{self.stack}_"
-        for bind in spec.volumes:
-            source = bind.split(":", 1)[0]
-            if source.startswith(prefix) and not source.startswith("/"):
-                # Volume names are unique: creating an existing one is a no-op.
-                with self._network_lock, translated(f"creating volume {source}"):
-                    api.create_volume(source, labels={f"{LABEL}.stack": self.stack_id})
 
     def _image_id(self, api: APIClient, reference: str) -> str:
         if reference not in self._images:
