@@ -11,6 +11,6 @@ if [ ! -x "$VENV/bin/devstack" ]; then
   echo "==> creating $VENV and installing devstack"
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e .
+  "$VENV/bin/python" -m pip install --quiet -e ".[ministack]"
 fi
 exec "$VENV/bin/devstack" -f stacks/hello/devstack.yaml up "$@"

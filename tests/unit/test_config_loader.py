@@ -252,7 +252,7 @@ def test_a_reference_to_an_unknown_service_field_is_an_error() -> None:
     ]
 
 
-def test_a_backing_reference_is_reserved() -> None:
+def test_a_reference_to_an_undeclared_backing_service_is_an_error() -> None:
     found = problems(
         """\
         name: shop
@@ -266,7 +266,7 @@ def test_a_backing_reference_is_reserved() -> None:
 
     assert found == [
         "devstack.yaml:4:20: environments.dev.vars.BUCKET: ${backing.uploads.bucket}: "
-        "backing services are not supported yet"
+        "unknown backing service 'uploads'"
     ]
 
 
@@ -377,7 +377,7 @@ def test_several_cross_field_errors_are_reported_at_once() -> None:
     assert any("unknown service 'ghost'" in p for p in found)
     assert any("port 80 is already used by service 'a'" in p for p in found)
     assert any("${services.nope.url}: unknown service 'nope'" in p for p in found)
-    assert any("${backing.x.y}: backing services are not supported yet" in p for p in found)
+    assert any("${backing.x.y}: unknown backing service 'x'" in p for p in found)
 
 
 def test_a_missing_file_gives_one_clear_problem(tmp_path: Path) -> None:

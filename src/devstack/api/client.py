@@ -119,6 +119,15 @@ class Client:
         path = "/v1/down?volumes=true" if volumes else "/v1/down"
         return self._call("POST", path, {}, timeout=300.0)
 
+    def swap(self, **request: object) -> JSON:
+        """`backing`, `provider`, `undo`, `reset`, `dry_run`, `timeout` (see SwapRequest)."""
+        wait = float(request.get("timeout", 120.0))  # type: ignore[arg-type]
+        return self._call("POST", "/v1/swap", dict(request), timeout=wait + 60.0)
+
+    def backing(self) -> list[JSON]:
+        data = self._call("GET", "/v1/backing")
+        return list(data.get("value", []))
+
     def action(self, name: str, verb: str) -> JSON:
         return self._call("POST", f"/v1/services/{name}/{verb}", {}, timeout=300.0)
 

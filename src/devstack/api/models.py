@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 API_VERSION = "v1"
+MASK = "********"  # what a secret value shows as, unless asked for
 
 ServiceState = Literal[
     "running",
@@ -18,6 +19,7 @@ ServiceState = Literal[
     "restarting",
     "failed",
     "orphan",
+    "retiring",
 ]
 
 
@@ -98,3 +100,49 @@ class ServiceConfig(BaseModel):
     service: str
     environment: str
     variables: list[ConfigVar]
+
+
+class SwapRequest(BaseModel):
+    backing: str | None = None
+    provider: str | None = None
+    undo: bool = Field(default=False, description="Revert the backing service's last swap")
+    reset: bool = Field(default=False, description="Revert every swap")
+    dry_run: bool = False
+    timeout: float = Field(default=120.0, description="How long the new provider may take")
+
+
+class EnvChange(BaseModel):
+    service: str
+    name: str
+    old: str | None
+    new: str | None
+
+
+class SwapResponse(BaseModel):
+    applied: bool
+    message: str
+    swaps: dict[str, str] = Field(description="Backing service -> provider, after this call")
+    moves: dict[str, list[str]] = Field(
+        default_factory=dict, description="Backing service -> [old provider, new provider]"
+    )
+    restarts: list[str] = Field(default_factory=list, description="Services that restart")
+    env_changes: list[EnvChange] = Field(default_factory=list)
+    real: list[str] = Field(
+        default_factory=list, description="Real endpoints or accounts this swap points at"
+    )
+    plan: str = ""
+
+
+class BackingStatus(BaseModel):
+    name: str
+    kind: str
+    provider: str
+    provider_type: str
+    endpoint: str | None
+    region: str | None
+    health: str
+    state: str
+    resources: dict[str, object]
+    consumers: list[str]
+    swapped: bool = False
+    reason: str | None = None

@@ -66,10 +66,14 @@ def config_show(
     from devstack.config.problems import ManifestError
     from devstack.config.resolve import resolve
 
+    from devstack.daemon.overrides import Overrides
+
     loaded = ctx.load()
     env_name = environment or _running_environment(ctx) or "dev"
+    # Swaps are overrides the daemon persists: show the config that runs, swaps included.
+    swaps = Overrides.load(ctx.paths.overrides).active_swaps
     try:
-        desired = resolve(loaded, env_name, os.environ, ports=ctx.ports())
+        desired = resolve(loaded, env_name, os.environ, ports=ctx.ports(), swaps=swaps)
     except ManifestError as exc:
         report_problems(exc)
     if service not in desired.services:

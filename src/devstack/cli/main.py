@@ -23,6 +23,8 @@ COMMANDS = {
     "restart": "devstack.cli.stack_cmds:restart",
     "stop": "devstack.cli.stack_cmds:stop",
     "start": "devstack.cli.stack_cmds:start",
+    "swap": "devstack.cli.backing_cmds:swap",
+    "backing": "devstack.cli.backing_cmds:backing",
     "validate": "devstack.cli.config_cmds:validate",
     "config": "devstack.cli.config_cmds:config_group",
     "schema": "devstack.cli.config_cmds:schema",

@@ -156,7 +156,9 @@ def _wait_healthy(client: Client, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         services = client.status()["services"]
-        wanted = [s for s in services if s["replicas"] > 0 and s["state"] != "orphan"]
+        wanted = [
+            s for s in services if s["replicas"] > 0 and s["state"] not in ("orphan", "retiring")
+        ]
         broken = [s for s in wanted if s["state"] in FAILED_STATES]
         if broken:
             _report_failed(client, broken, "failed")

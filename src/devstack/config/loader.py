@@ -15,6 +15,18 @@ from devstack.model.graph import find_cycle
 from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack, parse_port
 
 SERVICE_FIELDS = ("url", "port", "host")
+_AWS_FIELDS = ("endpoint", "region", "provider")
+BACKING_FIELDS: dict[str, tuple[str, ...]] = {
+    "s3": (*_AWS_FIELDS, "bucket", "arn"),
+    "sqs": (*_AWS_FIELDS, "queue", "queue_url", "dlq_url", "arn"),
+    "dynamodb": (*_AWS_FIELDS, "table"),
+    "ssm": (*_AWS_FIELDS, "path"),
+    "secretsmanager": (*_AWS_FIELDS, "secret_id", "secret_ids"),
+    "sns": (*_AWS_FIELDS, "topic", "topic_arn"),
+    "postgres": ("endpoint", "provider"),
+    "redis": ("endpoint", "provider"),
+    "url": ("url", "provider"),
+}
 
 
 @dataclass(frozen=True)
@@ -219,6 +231,7 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
                    "services", name, "ports", index)  # fmt: skip
             owners.setdefault(port, name)
 
+    _check_backing(loaded, at)
     for env_name, environment in stack.environments.items():
         for var, value in environment.vars.items():
             _check_refs(loaded, value, ("environments", env_name, "vars", var), at)
@@ -239,7 +252,19 @@ def _check_refs(loaded: LoadedStack, value: Any, path: tuple[str | int, ...], at
     for ref in names:
         parts = ref.split(".")
         if parts[0] == "backing" and len(parts) > 1:
-            at(f"${{{ref}}}: backing services are not supported yet", *path)
+            if len(parts) != 3:
+                at(f"${{{ref}}}: expected ${{backing.NAME.FIELD}}", *path)
+            elif parts[1] not in loaded.stack.backing:
+                at(
+                    f"${{{ref}}}: unknown backing service {parts[1]!r}{_known(loaded.stack.backing)}",
+                    *path,
+                )
+            elif parts[2] not in BACKING_FIELDS[loaded.stack.backing[parts[1]].kind]:
+                fields = ", ".join(BACKING_FIELDS[loaded.stack.backing[parts[1]].kind])
+                at(
+                    f"${{{ref}}}: a {loaded.stack.backing[parts[1]].kind} backing service has no field {parts[2]!r} (fields: {fields})",
+                    *path,
+                )
         elif parts[0] == "services" and len(parts) > 1:
             if len(parts) != 3 or parts[2] not in SERVICE_FIELDS:
                 at(f"${{{ref}}}: expected ${{services.NAME.url|port|host}}", *path)
@@ -248,7 +273,42 @@ def _check_refs(loaded: LoadedStack, value: Any, path: tuple[str | int, ...], at
             elif not services[parts[1]].ports:
                 at(f"${{{ref}}}: service {parts[1]!r} declares no ports", *path)
         elif "." in ref:
-            at(f"${{{ref}}}: unknown reference (expected services.NAME.FIELD)", *path)
+            at(
+                f"${{{ref}}}: unknown reference (expected services.NAME.FIELD or backing.NAME.FIELD)",
+                *path,
+            )
+
+
+def _check_backing(loaded: LoadedStack, at: Any) -> None:
+    """Bindings name known backing services; providers are declared or built in."""
+    from devstack.model.backing import BUILTIN_PROVIDERS
+
+    stack = loaded.stack
+    providers = set(stack.providers) | set(BUILTIN_PROVIDERS)
+    for name, service in stack.services.items():
+        for index, used in enumerate(service.uses):
+            if used not in stack.backing:
+                at(f"unknown backing service {used!r}{_known(stack.backing)}",
+                   "services", name, "uses", index)  # fmt: skip
+        if name in stack.backing:
+            at(f"a service and a backing service are both named {name!r}", "services", name)
+    for name, backing in stack.backing.items():
+        if backing.provider is not None and backing.provider not in providers:
+            at(f"unknown provider {backing.provider!r}{_known(providers)}",
+               "backing", name, "provider")  # fmt: skip
+        for index, sub in enumerate(getattr(backing, "subscriptions", [])):
+            target = stack.backing.get(sub.queue)
+            if target is None or target.kind != "sqs":
+                sqs = {n for n, b in stack.backing.items() if b.kind == "sqs"}
+                at(f"subscription to {sub.queue!r}: not an sqs backing service{_known(sqs)}",
+                   "backing", name, "subscriptions", index, "queue")  # fmt: skip
+    for env_name, environment in stack.environments.items():
+        for bound, provider in environment.providers.items():
+            path = ("environments", env_name, "providers", bound)
+            if bound not in stack.backing:
+                at(f"unknown backing service {bound!r}{_known(stack.backing)}", *path)
+            elif provider not in providers:
+                at(f"unknown provider {provider!r}{_known(providers)}", *path)
 
 
 def _known(names: Any) -> str:

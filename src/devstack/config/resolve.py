@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.envfile import EnvFileError, parse_env_file
 from devstack.config.interpolate import InterpolationError, interpolate
 from devstack.config.loader import LoadedStack
@@ -49,19 +50,39 @@ def resolve(
     stopped: frozenset[str] = frozenset(),
     remove_orphans: bool = False,
     ports: Callable[[str, int], int] | None = None,
+    swaps: Mapping[str, str] | None = None,
+    warm: frozenset[str] = frozenset(),
+    state_dir: Path | None = None,
 ) -> DesiredState:
     """The desired state for one environment; raises ManifestError listing every problem.
 
     `ports(service, container_port)` gives the host port of a container port declared
     without one; by default a fresh free port (the daemon passes a persistent allocator).
+    `swaps` maps backing services to the provider the user swapped them to; `warm` names
+    providers to run although nothing uses them yet (a swap in progress).
     """
-    resolver = _Resolver(loaded, environment, host_env, ports or PortAllocator())
+    resolver = _Resolver(
+        loaded, environment, host_env, ports or PortAllocator(), swaps or {}, warm, state_dir
+    )
     services = {}
     for name, service in loaded.stack.services.items():
         desired = resolver.service(name, service)
         if desired is not None:
             replicas = 0 if name in stopped else desired.replicas
             services[name] = _with_replicas(desired, replicas)
+    retired: frozenset[str] = frozenset()
+    if resolver.backing is not None:
+        for name, node in resolver.backing.nodes.items():
+            if name in services:
+                resolver.problem(
+                    f"service {name!r} has the name of a provider or backing service "
+                    "devstack runs; rename one of them",
+                    "services",
+                    name,
+                )
+                continue
+            services[name] = _with_replicas(node, 0 if name in stopped else node.replicas)
+        retired = resolver.backing.internal - set(services)
     if resolver.problems:
         raise ManifestError(resolver.problems)
     edges = {name: list(s.depends_on) for name, s in services.items()}
@@ -71,6 +92,7 @@ def resolve(
         services=services,
         order=tuple(start_order(edges)),
         remove_orphans=remove_orphans,
+        retired=retired,
     )
 
 
@@ -89,6 +111,9 @@ class _Resolver:
         environment: str,
         host_env: Mapping[str, str],
         ports: Callable[[str, int], int],
+        swaps: Mapping[str, str],
+        warm: frozenset[str],
+        state_dir: Path | None,
     ) -> None:
         self.loaded = loaded
         self.environment = environment
@@ -99,6 +124,27 @@ class _Resolver:
         }
         self.problems: list[Problem] = []
         self.layer = self._environment_layer()
+        self.backing: BackingResolution | None = None
+        stack = loaded.stack
+        env_providers = (
+            stack.environments[environment].providers if environment in stack.environments else {}
+        )
+        try:
+            self.backing = resolve_backing(
+                stack,
+                loaded.root,
+                env_providers,
+                swaps,
+                host_env,
+                ports,
+                extra_providers=warm,
+                state_dir=state_dir,
+            )
+        except BackingProblem as exc:
+            path = exc.path
+            if path == ("environments",):
+                path = ("environments", environment, "providers")
+            self.problem(str(exc), *path)
 
     def problem(self, message: str, *path: str | int) -> None:
         base = self.loaded.locate(*path)
@@ -207,6 +253,8 @@ class _Resolver:
         services = self.loaded.stack.services
 
         def lookup(name: str) -> str | None:
+            if name.startswith("backing."):
+                return self.backing.lookup(name, consumer) if self.backing else ""
             if name.startswith("services."):
                 _, target, field = name.split(".", 2)
                 host, port = self._address(target, services[target].runtime, consumer)
@@ -234,7 +282,14 @@ class _Resolver:
             env["PORT"] = EnvVar(
                 "PORT", port, Source("runtime", detail=f"services.{name}.ports[0]")
             )
-        scope = {**self.layer, **({"PORT": env["PORT"]} if "PORT" in env else {})}
+        depends_on = service.dependencies()
+        if self.backing is not None:
+            for bound in self.backing.env(name, service.runtime):
+                env[bound.name] = bound
+            refs = [b for b in self.loaded.stack.backing if _mentions(service, b)]
+            for dep, condition in self.backing.dependencies([*service.uses, *refs]).items():
+                depends_on.setdefault(dep, condition)
+        scope = dict(env)  # the service's own env may build on any layer below it
         for var, raw in service.env.items():
             path = ("services", name, "env", var)
             value = self._interpolate(raw, scope, path, service.runtime)
@@ -260,7 +315,7 @@ class _Resolver:
             name=name,
             spec=spec,
             env=tuple(env.values()),
-            depends_on=service.dependencies(),
+            depends_on=depends_on,
             healthcheck=service.healthcheck,
             restart=service.restart,
             stop_grace=service.stop_grace,
@@ -340,6 +395,12 @@ class _Resolver:
         except ValueError as exc:
             self.problem(f"cannot split command: {exc}", "services", name, "command")
             return []
+
+
+def _mentions(service: Service, backing: str) -> bool:
+    """The service's env refers to `${backing.NAME...}`: it needs the resources too."""
+    needle = f"backing.{backing}."
+    return any(needle in (v if isinstance(v, str) else v.value) for v in service.env.values())
 
 
 def _relative(path: Path, root: Path) -> str:

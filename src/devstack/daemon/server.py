@@ -21,14 +21,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from devstack.api.models import (
     ActionResponse,
+    BackingStatus,
     ErrorResponse,
     LogLineModel,
     PlanResponse,
     StackStatus,
+    SwapRequest,
+    SwapResponse,
     UpRequest,
 )
 from devstack.config.problems import ManifestError
-from devstack.daemon.service import Daemon
+from devstack.daemon.service import Daemon, SwapError
 from devstack.engine.events import LogLine
 
 STOP_TIMEOUT = 120.0
@@ -48,6 +51,19 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
     async def not_found(_: Request, exc: KeyError) -> JSONResponse:
         body = ErrorResponse(error=str(exc.args[0]) if exc.args else "not found")
         return JSONResponse(body.model_dump(), status_code=404)
+
+    @app.exception_handler(SwapError)
+    async def swap_error(_: Request, exc: SwapError) -> JSONResponse:
+        return JSONResponse(ErrorResponse(error=str(exc)).model_dump(), status_code=409)
+
+    @app.post("/v1/swap", responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
+    def swap(request: SwapRequest) -> SwapResponse:
+        """Swap a backing service's provider (or undo/reset); `dry_run` only previews."""
+        return daemon.swap(request)
+
+    @app.get("/v1/backing")
+    def backing() -> list[BackingStatus]:
+        return daemon.backing()
 
     @app.get("/v1/health")
     def health() -> ActionResponse:
@@ -96,7 +112,8 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
     ) -> StreamingResponse:
         """NDJSON: one LogLineModel per line; with follow, live lines after the backlog."""
         for name in service or []:
-            if name not in daemon.loaded.stack.services and name != "devstack":
+            known = daemon.loaded.stack.services.keys() | daemon.desired().services.keys()
+            if name not in known and name != "devstack":
                 raise KeyError(f"unknown service {name!r}")
         return StreamingResponse(
             _log_stream(daemon, shutdown, request, service, since, tail, follow),

@@ -3,30 +3,44 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from devstack.api.models import PlanResponse, PlanStep, ServiceStatus, StackStatus
+from devstack.api.models import (
+    MASK,
+    BackingStatus,
+    EnvChange,
+    PlanResponse,
+    PlanStep,
+    ServiceStatus,
+    StackStatus,
+    SwapRequest,
+    SwapResponse,
+)
+from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.loader import LoadedStack, load_stack
 from devstack.config.ports import PortAllocator
 from devstack.config.resolve import resolve
 from devstack.daemon.logfiles import LogFiles
+from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
 from devstack.engine.controller import Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project, unsettled_dependencies
-from devstack.fsutil import read_json, write_json_atomic
-from devstack.model.desired import DesiredService, DesiredState
+from devstack.model.backing import AWS_KINDS
+from devstack.model.desired import DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import ObservedState, Workload
 from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
+from devstack.runtimes.provision import ProvisionRuntime, provision_spec
 
 if TYPE_CHECKING:
     from devstack.runtimes.docker import DockerRuntime
@@ -44,19 +58,30 @@ class Daemon:
         self._files = LogFiles(self.paths.logs_dir)
         self.logs.subscribe(self._files)
         self._lock = threading.Lock()  # guards the fields below; never held during a pass
+        self._swap_lock = threading.Lock()  # one swap at a time
         self.loaded: LoadedStack = load_stack(manifest)
-        # Overrides survive a daemon restart: the environment in use and user stops.
-        saved = read_json(self.paths.overrides) or {}
-        self.environment: str = environment or saved.get("environment") or "dev"
-        self.stopped: set[str] = set(saved.get("stopped", []))
+        # Overrides survive a daemon restart: the environment in use, user stops, swaps.
+        saved = Overrides.load(self.paths.overrides)
+        self.environment: str = environment or saved.environment or "dev"
+        self.stopped: set[str] = saved.stopped
+        self.swaps: dict[str, list[str]] = saved.swaps
+        self.warm: frozenset[str] = frozenset()  # providers started ahead of a swap
         self.remove_orphans = False
         self.ports = PortAllocator(self.paths.state_dir / "ports.json")
         self._desired = self._resolve()
         self.process = ProcessRuntime(
             self.paths.stack_id, self.paths.state_dir, self.logs, self._changed, self.host_env
         )
-        self.runtime = CompositeRuntime({"process": lambda: self.process, "docker": self._docker})
+        self.provisioner = ProvisionRuntime(self.logs, self._changed)
+        self.runtime = CompositeRuntime(
+            {
+                "process": lambda: self.process,
+                "docker": self._docker,
+                "provision": lambda: self.provisioner,
+            }
+        )
         self.runtime.runtime("process")
+        self.runtime.runtime("provision")
         self.controller = Controller(self.desired, self.runtime, self.logs, self._probe, time.time)
         self._controller_started = False
 
@@ -92,7 +117,7 @@ class Daemon:
         The daemon is only ever launched by `up`, which calls the API right away: starting
         the controller there lets that first answer show the whole plan it executes.
         """
-        if any(s.runtime == "docker" for s in self.loaded.stack.services.values()):
+        if any(s.runtime == "docker" for s in self._desired.services.values()):
             self.runtime.runtime("docker")  # observes (re-adopts) its containers from now on
         adopted = self.process.adopt()
         if adopted:
@@ -128,25 +153,33 @@ class Daemon:
             stopped=frozenset(self.stopped),
             remove_orphans=self.remove_orphans,
             ports=self.ports,
+            swaps=self.active_swaps,
+            warm=self.warm,
         )
         self.ports.save()
         return desired
 
+    @property
+    def active_swaps(self) -> dict[str, str]:
+        return {name: history[-1] for name, history in self.swaps.items() if history}
+
+    def _save_overrides(self) -> None:
+        Overrides(self.environment, set(self.stopped), self.swaps).save(self.paths.overrides)
+
     def _apply(self, **changes: object) -> DesiredState:
         """Change intent atomically: resolve first, so a bad change leaves everything as it was."""
         with self._lock:
-            before = (self.loaded, self.environment, set(self.stopped), self.remove_orphans)
+            fields = ("loaded", "environment", "stopped", "remove_orphans", "swaps", "warm")
+            before = {name: getattr(self, name) for name in fields}
             for name, value in changes.items():
                 setattr(self, name, value)
             try:
                 self._desired = self._resolve()
             except Exception:
-                self.loaded, self.environment, self.stopped, self.remove_orphans = before
+                for name, value in before.items():
+                    setattr(self, name, value)
                 raise
-            write_json_atomic(
-                self.paths.overrides,
-                {"environment": self.environment, "stopped": sorted(self.stopped)},
-            )
+            self._save_overrides()
             desired = self._desired
         self._ensure_controller()
         self.controller.mark_dirty()
@@ -162,6 +195,7 @@ class Daemon:
             self.host_env,
             remove_orphans=remove_orphans,
             ports=self.ports,
+            swaps=self.active_swaps,
         )
         self.ports.save()
         return loaded, desired
@@ -201,13 +235,17 @@ class Daemon:
         return plan
 
     def down(self, timeout: float, volumes: bool = False) -> bool:
-        services = set(self.loaded.stack.services)
+        services = set(self.loaded.stack.services) | set(self.desired().services)
         self._apply(stopped=services, remove_orphans=True)
         # A pass already under way (a restart, say) may create an instance after it looked
         # at the state: wait for a pass that starts from the new intent before checking.
         self.controller.wait_idle(timeout)
         ok = self._wait(self._all_gone, timeout)
-        self.paths.overrides.unlink(missing_ok=True)
+        # Swaps outlive `down` (until undone or reset); stops and the environment do not.
+        Overrides(swaps=self.swaps).save(self.paths.overrides)
+        if ok and volumes:
+            # Emulator data (MiniStack's state, ...) lives here; containers' in volumes.
+            shutil.rmtree(self.paths.state_dir / "data", ignore_errors=True)
         if ok and self.docker is not None:
             cleanups = [
                 self.docker.remove_network,
@@ -221,7 +259,7 @@ class Daemon:
         return ok
 
     def _all_gone(self) -> bool:
-        if self.process.present():
+        if self.process.present() or self.provisioner.present():
             return False
         return not (self.docker and self.docker.present())
 
@@ -254,7 +292,7 @@ class Daemon:
         return self.controller.wait_idle(timeout)
 
     def _require(self, name: str) -> None:
-        if name not in self.loaded.stack.services:
+        if name not in self.loaded.stack.services and name not in self.desired().services:
             known = ", ".join(sorted(self.loaded.stack.services))
             raise KeyError(f"unknown service {name!r} (known: {known})")
 
@@ -266,6 +304,220 @@ class Daemon:
                 return False
             time.sleep(0.05)
         return True
+
+    # -- backing services --------------------------------------------------------------------
+
+    def swap(self, request: SwapRequest) -> SwapResponse:
+        """Move backing services to other providers by configuration only.
+
+        The new provider is started and provisioned *before* anything is committed, so a
+        swap that cannot work changes nothing; then the override is saved and the ordinary
+        reconcile restarts exactly the consumers (their env changed), in dependency order.
+        """
+        with self._swap_lock:
+            return self._swap(request)
+
+    def _swap(self, request: SwapRequest) -> SwapResponse:
+        stack = self.loaded.stack
+        history = {name: list(h) for name, h in self.swaps.items()}
+        if request.reset:
+            history = {}
+        else:
+            name = request.backing or ""
+            if name not in stack.backing:
+                raise KeyError(f"unknown backing service {name!r}{_known(stack.backing)}")
+            if request.undo:
+                if not history.get(name):
+                    raise SwapError(f"backing service {name!r} has no swap to undo")
+                history[name].pop()
+                if not history[name]:
+                    del history[name]
+            else:
+                if not request.provider:
+                    raise SwapError("name the provider to swap to (or use --undo / --reset)")
+                history.setdefault(name, []).append(request.provider)
+        active = {name: h[-1] for name, h in history.items()}
+        current = self.desired()
+        candidate = resolve(
+            self.loaded,
+            self.environment,
+            self.host_env,
+            stopped=frozenset(self.stopped),
+            ports=self.ports,
+            swaps=active,
+        )
+        self.ports.save()
+        moves = self._moves(current, candidate)
+        restarts = [
+            name
+            for name in candidate.order
+            if name in stack.services
+            and name in current.services
+            and current.services[name].spec_hash != candidate.services[name].spec_hash
+        ]
+        response = SwapResponse(
+            applied=False,
+            message="",
+            swaps=active,
+            moves={b: [old, new] for b, (old, new) in moves.items()},
+            restarts=restarts,
+            env_changes=env_changes(current, candidate),
+            real=self._real_targets(candidate, moves),
+        )
+        if not moves and history == self.swaps:
+            response.message = "nothing to change"
+            return response
+        if request.dry_run:
+            observed = self.controller.observed()
+            view = self.controller.prepared_view(candidate)
+            response.plan = project(view, observed, time.time()).render()
+            response.message = "dry run: nothing changed"
+            return response
+        self._warm_up(candidate, moves, request.timeout)
+        self._apply(swaps=history, warm=frozenset())
+        what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
+        self.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
+        response.applied = True
+        response.message = f"swapped {what}" if what else "swaps saved"
+        return response
+
+    def _moves(self, current: DesiredState, candidate: DesiredState) -> dict[str, tuple[str, str]]:
+        before = self._provider_of(current)
+        after = self._provider_of(candidate)
+        return {b: (before.get(b, ""), p) for b, p in after.items() if before.get(b) != p}
+
+    def _provider_of(self, desired: DesiredState) -> dict[str, str]:
+        found = {}
+        for name in self.loaded.stack.backing:
+            node = desired.services.get(name)
+            if node is not None and isinstance(node.spec, ProvisionSpec):
+                found[name] = node.spec.provider
+        resolution = self._backing_resolution(desired)
+        if resolution is not None:
+            for name, provider in resolution.provider_of.items():
+                found.setdefault(name, provider)
+        return found
+
+    def _backing_resolution(self, desired: DesiredState) -> BackingResolution | None:
+        swaps = self.active_swaps
+        for name in self.loaded.stack.backing:
+            node = desired.services.get(name)
+            if node is not None and isinstance(node.spec, ProvisionSpec):
+                swaps[name] = node.spec.provider
+        try:
+            return resolve_backing(
+                self.loaded.stack,
+                self.loaded.root,
+                self._environment_providers(desired.environment),
+                swaps,
+                self.host_env,
+                self.ports,
+            )
+        except BackingProblem:
+            return None
+
+    def _environment_providers(self, environment: str) -> dict[str, str]:
+        env = self.loaded.stack.environments.get(environment)
+        return dict(env.providers) if env else {}
+
+    def _real_targets(
+        self, candidate: DesiredState, moves: dict[str, tuple[str, str]]
+    ) -> list[str]:
+        """What a swap would point at outside this machine: asked for confirmation."""
+        real = []
+        declared = self.loaded.stack.providers
+        for backing, (_, provider) in moves.items():
+            spec = declared.get(provider)
+            if spec is None or spec.type not in ("external", "aws"):
+                continue
+            if spec.type == "aws":
+                profile = getattr(spec, "profile", None) or "default credentials"
+                real.append(f"{backing}: real AWS account (profile {profile}, {spec.region})")
+            else:
+                real.append(f"{backing}: external endpoint {getattr(spec, 'url', '')}")
+        return real
+
+    def _warm_up(
+        self, candidate: DesiredState, moves: dict[str, tuple[str, str]], timeout: float
+    ) -> None:
+        """Start the new providers and provision them; on failure undo that and raise."""
+        new = {new for _, new in moves.values()}
+        to_start = {p for p in new if p in candidate.services and p not in self.desired().services}
+        try:
+            if to_start:
+                self._apply(warm=frozenset(to_start))
+                for provider in sorted(to_start):
+                    self._wait_healthy(provider, timeout)
+            for backing in moves:
+                node = candidate.services.get(backing)
+                if node is not None and isinstance(node.spec, ProvisionSpec):
+                    for line in provision_spec(node.spec, timeout):
+                        self.logs.emit(backing, 0, "stdout", line)
+        except (RuntimeError_, SwapError) as exc:
+            if to_start:
+                self._apply(warm=frozenset())
+            raise SwapError(f"swap not made, nothing changed: {exc}") from None
+
+    def _wait_healthy(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = next((s for s in self.status().services if s.name == name), None)
+            if status is not None:
+                if status.state == "running":
+                    return
+                if status.state in ("failed", "exited") or (
+                    status.state == "restarting" and status.restarts >= 1
+                ):
+                    tail = " | ".join(line.text for line in self.logs.last_lines(name, 3))
+                    raise SwapError(
+                        f"provider {name} did not start: {status.reason or status.state}"
+                        + (f" ({tail})" if tail else "")
+                    )
+            time.sleep(0.05)
+        raise SwapError(f"provider {name} was not healthy within {timeout:g}s")
+
+    def backing(self) -> list[BackingStatus]:
+        desired = self.desired()
+        resolution = self._backing_resolution(desired)
+        status = {s.name: s for s in self.status().services}
+        swapped = self.active_swaps
+        result = []
+        for name, model in self.loaded.stack.backing.items():
+            provider = resolution.provider_of.get(name, "") if resolution else ""
+            use = resolution.providers.get(provider) if resolution else None
+            node = status.get(name)
+            server = status.get(use.workload.name) if use and use.workload else None
+            state: str
+            if node is not None:
+                state, reason = node.state, node.reason
+                if state == "running":
+                    state = "provisioned"
+            elif server is not None:
+                state, reason = server.state, server.reason
+            else:
+                state, reason = "external", None
+            health = server.health if server else ("healthy" if state == "provisioned" else "none")
+            if server is not None and server.state != "running":
+                health = server.health
+                state, reason = server.state, server.reason or reason
+            consumers = [s for s, spec in self.loaded.stack.services.items() if name in spec.uses]
+            result.append(
+                BackingStatus(
+                    name=name,
+                    kind=model.kind,
+                    provider=provider,
+                    provider_type=use.type if use else "",
+                    endpoint=use.endpoint.host_url if use else getattr(model, "url", None),
+                    region=use.endpoint.region if use and model.kind in AWS_KINDS else None,
+                    health=health,
+                    state=state,
+                    resources=model.model_dump(mode="json", exclude={"provider", "kind"}),
+                    consumers=consumers,
+                    swapped=name in swapped,
+                    reason=reason,
+                )
+            )
+        return result
 
     # -- status ----------------------------------------------------------------------------
 
@@ -285,18 +537,24 @@ class Daemon:
         for w in observed.workloads:
             if w.service not in known:
                 known.add(w.service)
+                retiring = w.service in desired.retired
                 services.append(
                     ServiceStatus(
                         name=w.service,
                         runtime=w.runtime,
-                        state="orphan",
+                        state="retiring" if retiring else "orphan",
                         health="none",
                         restarts=0,
                         pid=w.pid,
                         ports=[],
                         spec_hash=w.spec_hash,
                         started_at=w.started_at,
-                        reason="not in the manifest: `devstack up --remove-orphans` or `down` removes it",
+                        reason=(
+                            "no longer used: stops (data kept) once its consumers moved off it"
+                            if retiring
+                            else "not in the manifest: `devstack up --remove-orphans` or "
+                            "`down` removes it"
+                        ),
                     )
                 )
         return StackStatus(
@@ -368,6 +626,11 @@ class Daemon:
         )
 
 
+def _known(names: object) -> str:
+    listed = ", ".join(sorted(names))  # type: ignore[call-overload]
+    return f" (known: {listed})" if listed else ""
+
+
 def render_plan(projected: ProjectedPlan) -> PlanResponse:
     steps = [
         PlanStep(kind=op.kind, target=op.target, cause=op.cause, after=list(op.after))
@@ -375,3 +638,32 @@ def render_plan(projected: ProjectedPlan) -> PlanResponse:
     ]
     waiting = [f"{w.service}: {w.reason}" for w in projected.waiting]
     return PlanResponse(steps=steps, waiting=waiting, text=projected.render())
+
+
+class SwapError(Exception):
+    """A swap that cannot be made; nothing was changed. The message says why."""
+
+
+def env_changes(before: DesiredState, after: DesiredState) -> list[EnvChange]:
+    """Variables that differ per service between two desired states (secrets masked)."""
+    changes = []
+    for name, new in after.services.items():
+        old = before.services.get(name)
+        if old is None or new.runtime == "provision":
+            continue
+        old_vars = {v.name: v for v in old.env}
+        new_vars = {v.name: v for v in new.env}
+        for var in sorted(old_vars.keys() | new_vars.keys()):
+            a, b = old_vars.get(var), new_vars.get(var)
+            if (a.value if a else None) == (b.value if b else None):
+                continue
+            secret = bool((a and a.secret) or (b and b.secret))
+            changes.append(
+                EnvChange(
+                    service=name,
+                    name=var,
+                    old=(MASK if secret else a.value) if a else None,
+                    new=(MASK if secret else b.value) if b else None,
+                )
+            )
+    return changes

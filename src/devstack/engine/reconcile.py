@@ -32,8 +32,18 @@ def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Pla
     waiting: list[Waiting] = []
     requeue: list[float] = []
 
+    converged = _converged(desired, observed)
     for w in observed.workloads:
-        if w.service not in desired.services and desired.remove_orphans:
+        if w.service in desired.retired and w.service not in desired.services:
+            if not converged and w.state == "running":
+                waiting.append(Waiting(w.service, "stops once its consumers moved off it"))
+                continue
+            cause = "no longer used (data kept)"
+            if w.state == "running":
+                ops.append(Operation("stop", w.service, w.replica, cause))
+            else:
+                ops.append(Operation("remove", w.service, w.replica, cause))
+        elif w.service not in desired.services and desired.remove_orphans:
             cause = "orphan: not in the manifest"
             if w.state == "running":
                 ops.append(Operation("stop", w.service, w.replica, cause))
@@ -69,6 +79,18 @@ def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Pla
             ops.append(op)
 
     return Plan(tuple(ops), tuple(waiting), min(requeue) if requeue else None)
+
+
+def _converged(desired: DesiredState, observed: ObservedState) -> bool:
+    """No instance still runs an outdated spec, so none can still need an old provider.
+
+    (Instances that are down do not count: a crash loop must not keep a provider alive.)
+    """
+    for w in observed.workloads:
+        service = desired.services.get(w.service)
+        if service is not None and w.state == "running" and w.spec_hash != service.spec_hash:
+            return False
+    return True
 
 
 def _instance_op(

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from devstack.model.manifest import HealthCheck
 
-Layer = Literal["env_file", "environment", "service", "runtime"]
+Layer = Literal["env_file", "environment", "binding", "service", "runtime"]
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,36 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
+class ProvisionSpec:
+    """A backing service's declared resources, to create on the provider bound to it.
+
+    The provision runtime runs it: "starting" one creates what is missing (idempotently),
+    so the engine's dependency gating puts provisioning between a provider turning
+    healthy and the consumers starting, and a swap re-provisions on the new provider.
+    """
+
+    backing: str
+    kind: str
+    provider: str
+    endpoint_url: str | None  # as the daemon reaches it; None: real AWS endpoints
+    region: str
+    access_key_id: str | None
+    secret_access_key: str | None
+    profile: str | None
+    resources: dict[str, Any]  # the backing service's manifest entry, as JSON
+    others: dict[str, dict[str, Any]]  # other backing services (an SNS subscription's queue)
+    root: str  # the manifest's folder, for seed files
+    ready_url: str | None = None  # polled until it answers before provisioning
+
+    @property
+    def host_ports(self) -> tuple[int, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
 class DesiredService:
     name: str
-    spec: ProcessSpec | ContainerSpec
+    spec: ProcessSpec | ContainerSpec | ProvisionSpec
     env: tuple[EnvVar, ...]
     depends_on: dict[str, str]
     healthcheck: HealthCheck | None
@@ -100,7 +127,7 @@ class DesiredService:
     @property
     def host_ports(self) -> tuple[int, ...]:
         """Ports reachable from the host, first one first (the one `PORT` names)."""
-        if isinstance(self.spec, ContainerSpec):
+        if isinstance(self.spec, ContainerSpec | ProvisionSpec):
             return self.spec.host_ports
         return self.spec.ports
 
@@ -112,6 +139,9 @@ class DesiredState:
     services: dict[str, DesiredService]
     order: tuple[str, ...]  # dependencies before dependents
     remove_orphans: bool = False
+    # Providers and backing nodes no longer wanted (after a swap): stopped, data kept, once
+    # every service runs its desired spec, so no consumer loses its provider mid-swap.
+    retired: frozenset[str] = frozenset()
 
 
 def digest(value: object) -> str:
@@ -120,13 +150,19 @@ def digest(value: object) -> str:
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
-def spec_digests(spec: ProcessSpec | ContainerSpec) -> dict[str, str]:
+def spec_digests(spec: ProcessSpec | ContainerSpec | ProvisionSpec) -> dict[str, str]:
     """One digest per field that forces a restart when it changes, keyed by field path.
 
     Keyed digests (not one opaque hash) let a plan say *which* field changed:
     `spec-hash changed: env.GREETING`. Replicas, depends_on and healthcheck timing are
     deliberately not in it: changing them must not recreate anything.
     """
+    if isinstance(spec, ProvisionSpec):
+        return {
+            "provider": digest([spec.provider, spec.endpoint_url, spec.region, spec.profile]),
+            "credentials": digest([spec.access_key_id, spec.secret_access_key]),
+            "resources": digest([spec.resources, spec.others]),
+        }
     if isinstance(spec, ContainerSpec):
         digests = {
             "image": digest([spec.image, spec.image_id]),

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     WithJsonSchema,
@@ -21,7 +19,9 @@ from pydantic import (
     model_validator,
 )
 
+from devstack.model.backing import Backing, Provider
 from devstack.model.durations import parse_duration
+from devstack.model.manifest_base import Model
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 VAR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -40,22 +40,6 @@ Duration = Annotated[
         }
     ),
 ]
-
-
-class Model(BaseModel):
-    """Base for manifest models: unknown keys are errors, `x-` keys are extensions."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_extensions(cls, data: Any) -> Any:
-        # `x-` keys hold the user's own data (anchors, notes); they never reach the model.
-        if isinstance(data, dict):
-            return {
-                k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))
-            }
-        return data
 
 
 class SecretValue(Model):
@@ -80,6 +64,9 @@ class Environment(Model):
 
     env_file: list[str | EnvFileRef] = Field(default_factory=list)
     vars: EnvMap = Field(default_factory=dict)
+    providers: dict[str, str] = Field(
+        default_factory=dict, description="Backing service -> provider in this environment"
+    )
 
     @field_validator("env_file", mode="before")
     @classmethod
@@ -183,6 +170,10 @@ class Service(Model):
         description="Containers: NAME:/path (a stack volume) or ./host/path:/path[:ro]",
     )
     env: EnvMap = Field(default_factory=dict)
+    uses: list[str] = Field(
+        default_factory=list,
+        description="Backing services this service binds to (injects their variables)",
+    )
     depends_on: list[str] | dict[str, DependsOnCondition] = Field(default_factory=list)
     healthcheck: HealthCheck | None = None
     restart: Literal["no", "on-failure", "always"] = "on-failure"
@@ -247,6 +238,14 @@ class Stack(Model):
     services: dict[ServiceName, Service] = Field(default_factory=dict)
     volumes: dict[ServiceName, VolumeSpec | None] = Field(
         default_factory=dict, description="Named volumes, kept across `down` unless --volumes"
+    )
+    providers: dict[ServiceName, Provider] = Field(
+        default_factory=dict,
+        description="What realises backing services; localstack, ministack, moto, container "
+        "and process exist without being declared",
+    )
+    backing: dict[ServiceName, Backing] = Field(
+        default_factory=dict, description="Backing services (attached resources) of the stack"
     )
 
     def environment(self, name: str) -> Environment:

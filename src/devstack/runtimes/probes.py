@@ -13,7 +13,7 @@ import subprocess
 from collections.abc import Callable
 
 from devstack.engine.ports import Probe
-from devstack.model.desired import ContainerSpec, DesiredService
+from devstack.model.desired import DesiredService, ProcessSpec
 from devstack.model.manifest import HealthCheck
 
 HOST = "127.0.0.1"
@@ -86,7 +86,7 @@ def probe_for(service: DesiredService, check: HealthCheck) -> Probe:
         return TcpProbe(check.tcp)
     command = check.command
     argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command or [])
+    if not isinstance(spec, ProcessSpec):
+        raise ValueError("a command healthcheck of a container runs inside it: use the runtime's")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **spec.env}
-    if isinstance(spec, ContainerSpec):
-        raise ValueError("a container's command healthcheck runs inside it: use the runtime's")
     return CommandProbe(argv, spec.workdir, env)

@@ -1,0 +1,169 @@
+"""Commands about backing services: `backing` lists them, `swap` moves them between providers."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from devstack.api.client import JSON, Client
+from devstack.cli.common import Context, file_option, pass_context
+from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, STATE_COLOURS, fail, info, style
+from devstack.cli.stack_cmds import FAILED_STATES, _report_failed, daemon_call
+
+
+@click.command("backing")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@file_option
+@pass_context
+def backing(ctx: Context, as_json: bool) -> None:
+    """List backing services: kind, provider, endpoint, health, resources, consumers."""
+    with daemon_call(ctx) as client:
+        rows = client.backing()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no backing services declared")
+        return
+    header = ("BACKING", "KIND", "PROVIDER", "STATE", "ENDPOINT", "RESOURCES", "CONSUMERS")
+    table = [header]
+    for row in rows:
+        provider = row["provider"] + (" (swapped)" if row["swapped"] else "")
+        table.append(
+            (
+                row["name"],
+                row["kind"],
+                provider,
+                row["state"],
+                row["endpoint"] or "-",
+                _resources(row["kind"], row["resources"]),
+                ", ".join(row["consumers"]) or "-",
+            )
+        )
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
+    for index, r in enumerate(table):
+        cells = [f"{c!s:<{w}}" for c, w in zip(r, widths, strict=True)]
+        if index:
+            cells[3] = style(cells[3], STATE_COLOURS.get(str(r[3]), "green"))
+        click.echo("  ".join(cells).rstrip())
+    for row in rows:
+        if row.get("reason"):
+            click.echo(f"{row['name']}: {row['reason']}")
+
+
+def _resources(kind: str, resources: JSON) -> str:
+    key = {
+        "s3": "bucket",
+        "sqs": "queue",
+        "dynamodb": "table",
+        "sns": "topic",
+        "ssm": "parameters",
+        "secretsmanager": "secrets",
+        "url": "url",
+        "postgres": "database",
+    }.get(kind)
+    value = resources.get(key) if key else None
+    if isinstance(value, dict):
+        return ", ".join(value) or "-"
+    return str(value) if value else "-"
+
+
+@click.command("swap")
+@click.argument("backing_name", metavar="BACKING", required=False)
+@click.argument("provider", required=False)
+@click.option("--dry-run", is_flag=True, help="Show what would restart and which variables change.")
+@click.option("--undo", is_flag=True, help="Revert BACKING's last swap.")
+@click.option("--reset", is_flag=True, help="Revert every swap.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before pointing at a real endpoint.")
+@click.option("--no-wait", is_flag=True, help="Return once the swap is committed.")
+@click.option("--timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
+@file_option
+@pass_context
+def swap(
+    ctx: Context,
+    backing_name: str | None,
+    provider: str | None,
+    dry_run: bool,
+    undo: bool,
+    reset: bool,
+    yes: bool,
+    no_wait: bool,
+    timeout: float,
+) -> None:
+    """Point BACKING at PROVIDER; only the services that use it restart.
+
+    The new provider is started and provisioned first; if that fails nothing changes.
+    The swap is kept (across `up`, `down` and daemon restarts) until `--undo` or `--reset`.
+    """
+    if reset and (backing_name or undo):
+        fail("--reset takes no BACKING and no --undo", EXIT_USAGE)
+    if not reset and not backing_name:
+        fail("name the backing service to swap (see `devstack backing`)", EXIT_USAGE)
+    if undo and provider:
+        fail("--undo takes no PROVIDER", EXIT_USAGE)
+    if not (reset or undo or provider):
+        fail(f"name the provider to swap {backing_name} to", EXIT_USAGE)
+    request = {
+        "backing": backing_name,
+        "provider": provider,
+        "undo": undo,
+        "reset": reset,
+        "timeout": timeout,
+    }
+    with daemon_call(ctx) as client:
+        preview = client.swap(**request, dry_run=True)
+        _show_preview(preview)
+        if dry_run or preview["message"] == "nothing to change":
+            info(preview["message"])
+            return
+        if preview["real"] and not yes:
+            _confirm(preview["real"])
+        started = time.monotonic()
+        result = client.swap(**request)
+        info(result["message"])
+        if no_wait or not result["restarts"]:
+            return
+        _wait_restarted(client, result["restarts"], timeout)
+        info(f"{len(result['restarts'])} service(s) healthy in {time.monotonic() - started:.2f}s")
+
+
+def _show_preview(preview: JSON) -> None:
+    for backing_name, (old, new) in preview["moves"].items():
+        click.echo(f"{backing_name}: {old or '-'} -> {new}")
+    restarts = preview["restarts"]
+    click.echo(f"restarts: {', '.join(restarts) if restarts else 'nothing'}")
+    for change in preview["env_changes"]:
+        old = change["old"] if change["old"] is not None else "(unset)"
+        new = change["new"] if change["new"] is not None else "(unset)"
+        click.echo(f"  {change['service']}: {change['name']}: {old} -> {new}")
+    if preview.get("plan"):
+        click.echo(preview["plan"])
+
+
+def _confirm(real: list[str]) -> None:
+    for line in real:
+        click.echo(style(f"this swap points at something real: {line}", "yellow"))
+    if not sys.stdin.isatty():
+        fail("refusing without confirmation: pass --yes to swap to a real endpoint", EXIT_USAGE)
+    if not click.confirm("Continue?", default=False):
+        fail("swap cancelled, nothing changed", EXIT_FAILURE)
+
+
+def _wait_restarted(client: Client, names: list[str], timeout: float) -> None:
+    """Until every consumer runs its new spec and is healthy (state `running`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        services = {s["name"]: s for s in client.status()["services"]}
+        wanted = [services[n] for n in names if n in services]
+        broken = [s for s in wanted if s["state"] in FAILED_STATES]
+        if broken:
+            _report_failed(client, broken, "failed after the swap")
+        if all(s["state"] == "running" for s in wanted):
+            return
+        if time.monotonic() >= deadline:
+            pending = [s for s in wanted if s["state"] != "running"]
+            _report_failed(client, pending, f"not healthy within {timeout:g}s of the swap")
+        time.sleep(0.02)

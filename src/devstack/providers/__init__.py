@@ -1,0 +1,1 @@
+"""Providers: what realises a backing service, and what puts its declared resources there."""
