@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make a Docker engine available for the tests, plus the tools scripts/test-images.sh needs
-# (busybox-static, debootstrap). Idempotent: a fast no-op when `docker info` already works
-# and the tools are installed. On a fresh Debian 12 machine as root (CI) it installs what is
-# missing with apt-get and starts dockerd in the background (log: /tmp/dockerd.log).
+# (busybox-static, debootstrap, openssl). Idempotent: a fast no-op when `docker info` already
+# works and the tools are installed. On a fresh Debian 12 machine as root (CI) it installs what
+# is missing with apt-get and starts dockerd in the background (log: /tmp/dockerd.log).
 # No image is ever pulled: test images are built locally by scripts/test-images.sh.
 # Exit 0 when the engine answers; otherwise one line on stderr saying why, and exit 1.
 set -euo pipefail
@@ -22,7 +22,7 @@ can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && command 
 # -- packages -------------------------------------------------------------------------------
 missing=()
 if can_apt; then
-  for p in busybox-static debootstrap; do
+  for p in busybox-static debootstrap openssl; do
     pkg_installed "$p" || missing+=("$p")
   done
   # The engine package only matters when no engine answers and no dockerd binary exists
@@ -30,8 +30,8 @@ if can_apt; then
   if ! command -v dockerd >/dev/null 2>&1 && ! engine_up; then
     missing+=(docker.io)
   fi
-elif ! command -v debootstrap >/dev/null 2>&1 || [ ! -x /bin/busybox ]; then
-  say "note: cannot install busybox-static/debootstrap (not root or no apt-get); test-images.sh needs them"
+elif ! command -v debootstrap >/dev/null 2>&1 || [ ! -x /bin/busybox ] || ! command -v openssl >/dev/null 2>&1; then
+  say "note: cannot install busybox-static/debootstrap/openssl (not root or no apt-get); test-images.sh needs them"
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -18,7 +18,7 @@ echo "==> installing devstack with its dev extra"
 # The docker runtime's tests run against a real engine with locally built images (no
 # registry is reachable): install and start dockerd when we can, build the test images.
 echo "==> docker engine and test images"
-scripts/test-images.sh --python
+scripts/test-images.sh --python --localstack
 
 echo "==> ruff"
 "$VENV/bin/ruff" check src tests benchmarks

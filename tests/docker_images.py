@@ -25,8 +25,16 @@ IMAGES_SCRIPT = ROOT / "scripts" / "test-images.sh"
 
 BUSYBOX_IMAGE = "devstack-test/busybox:1"
 PYTHON_IMAGE = "devstack-test/python:1"
+# LocalStack's last open release: S3, SQS, SSM, Secrets Manager, SNS... on port 4566, health
+# at /_localstack/health. Not DynamoDB (it downloads a JDK at run time, and no network is
+# reachable). Built only where pyenv has a Python 3.13: see localstack_image_missing().
+LOCALSTACK_IMAGE = "devstack-test/localstack:2026.3.0"
 # Image name -> extra arguments scripts/test-images.sh needs to build it.
-_BUILD_ARGS: dict[str, list[str]] = {BUSYBOX_IMAGE: [], PYTHON_IMAGE: ["--python"]}
+_BUILD_ARGS: dict[str, list[str]] = {
+    BUSYBOX_IMAGE: [],
+    PYTHON_IMAGE: ["--python"],
+    LOCALSTACK_IMAGE: ["--localstack"],
+}
 
 # Installing the engine with apt and running debootstrap take minutes on a fresh machine.
 SETUP_TIMEOUT = 600.0
@@ -82,7 +90,7 @@ def ensure_engine() -> str | None:
 
 
 def ensure_image(name: str) -> None:
-    """Make sure the test image `name` (BUSYBOX_IMAGE or PYTHON_IMAGE) exists, building it
+    """Make sure the test image `name` (one of the *_IMAGE names) exists, building it
     with scripts/test-images.sh when `docker image inspect` fails. Raises RuntimeError when
     the build fails and ValueError for an image the script does not build."""
     if name not in _BUILD_ARGS:
@@ -100,3 +108,32 @@ def ensure_image(name: str) -> None:
         raise RuntimeError(
             f"building {name} failed ({IMAGES_SCRIPT.name} exit {proc.returncode}):\n{output}"
         )
+
+
+def image_present(name: str) -> bool:
+    """True when the image `name` exists on the engine (`docker image inspect` works)."""
+    return _docker_ok("image", "inspect", name)
+
+
+def localstack_image_missing() -> str | None:
+    """Return None when LOCALSTACK_IMAGE exists (building it with `test-images.sh
+    --localstack` when it does not), else a one-line reason, e.g. for `pytest.skip`: the
+    script skips that image, exit 0, on a machine without pyenv's Python 3.13. Raises
+    RuntimeError when the build itself fails or times out."""
+    if image_present(LOCALSTACK_IMAGE):
+        return None
+    args = ["bash", str(IMAGES_SCRIPT), *_BUILD_ARGS[LOCALSTACK_IMAGE]]
+    try:
+        proc = _run(args, timeout=BUILD_TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(f"{' '.join(args)} timed out after {BUILD_TIMEOUT:g}s") from exc
+    if proc.returncode != 0:
+        output = (proc.stdout + proc.stderr).strip()
+        raise RuntimeError(
+            f"building {LOCALSTACK_IMAGE} failed ({IMAGES_SCRIPT.name} exit {proc.returncode}):"
+            f"\n{output}"
+        )
+    if image_present(LOCALSTACK_IMAGE):
+        return None
+    skipped = [line for line in proc.stdout.splitlines() if "skipping LocalStack image" in line]
+    return skipped[-1].removeprefix("test-images: ") if skipped else f"{LOCALSTACK_IMAGE} not built"

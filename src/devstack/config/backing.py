@@ -337,11 +337,15 @@ def _emulator_workload(
             "S3_DATA_DIR": str(data / "s3"),
             "LOG_LEVEL": "WARNING",
         }
-        health = HealthCheck(http="/_ministack/health", interval=2.0, start_interval=0.05)
+        health = HealthCheck(
+            http="/_ministack/health", interval=2.0, start_interval=0.05, start_period=30.0
+        )
     else:
         command = (sys.executable, "-m", "moto.server", "-H", LOCAL_HOST, "-p", str(port))
         env = {}
-        health = HealthCheck(http="/moto-api/", interval=2.0, start_interval=0.05)
+        health = HealthCheck(
+            http="/moto-api/", interval=2.0, start_interval=0.05, start_period=30.0
+        )
     # The workdir is the state folder, which exists; the emulator creates its data folders.
     spec = ProcessSpec(command=command, workdir=str(data.parent.parent), env=env, ports=(port,))
     return DesiredService(
@@ -416,8 +420,9 @@ def _localstack_workload(
         spec=spec,
         env=_runtime_env(env, name),
         depends_on={},
+        # Failed probes while it boots (seconds, more on a cold image) do not count.
         healthcheck=HealthCheck(
-            http="/_localstack/health", interval=2.0, retries=3, start_interval=0.1
+            http="/_localstack/health", interval=2.0, start_interval=0.1, start_period=120.0
         ),
         restart="on-failure",
         stop_grace=10.0,
