@@ -65,7 +65,6 @@ def config_show(
     from devstack.api.models import ConfigVar, ServiceConfig
     from devstack.config.problems import ManifestError
     from devstack.config.resolve import resolve
-
     from devstack.daemon.overrides import Overrides
 
     loaded = ctx.load()
