@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Set up devstack and run the example stack (stacks/hello): two host-process services,
-# no Docker needed. Ctrl-C stops the stack. Extra arguments go to `devstack up`.
+# Set up devstack and run the example stack (stacks/shop): an api and a worker as host
+# processes, with S3, SQS, DynamoDB and SSM served by MiniStack, the embedded default (a
+# pip-installed emulator; no Docker needed). Ctrl-C stops the stack. Extra arguments go
+# to `devstack up`; set STACK=stacks/hello/devstack.yaml for the smaller example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
+STACK=${STACK:-stacks/shop/devstack.yaml}
 
-if [ ! -x "$VENV/bin/devstack" ]; then
-  echo "==> creating $VENV and installing devstack"
-  "$PYTHON" -m venv "$VENV"
+if [ ! -x "$VENV/bin/devstack" ] || ! "$VENV/bin/python" -c "import ministack, boto3" 2>/dev/null; then
+  echo "==> creating $VENV and installing devstack with MiniStack"
+  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e ".[ministack]"
 fi
-exec "$VENV/bin/devstack" -f stacks/hello/devstack.yaml up "$@"
+# The example services are Python with boto3: they run on this virtualenv's python3.
+export PATH="$PWD/$VENV/bin:$PATH"
+exec "$VENV/bin/devstack" -f "$STACK" up "$@"
