@@ -135,17 +135,18 @@ class BackingResolution:
     def lookup(self, ref: str, consumer: str) -> str | None:
         return self._bindings.lookup(ref, consumer)
 
-    def dependencies(self, uses: list[str]) -> dict[str, str]:
+    def dependencies(self, uses: list[str], consumer: str = "process") -> dict[str, str]:
         """A consumer waits for its backing nodes (resources created) or, for resources
-        that need none, for the provider itself."""
+        that need none, for the provider itself; a container also for the relay."""
         deps: dict[str, str] = {}
         for backing in uses:
+            provider = self.providers.get(self.provider_of.get(backing, ""))
             if backing in self.nodes:
                 deps[backing] = "service_started"
-            else:
-                provider = self.providers.get(self.provider_of.get(backing, ""))
-                if provider and provider.workload:
-                    deps[provider.workload.name] = "service_healthy"
+            elif provider and provider.workload:
+                deps[provider.workload.name] = "service_healthy"
+            if consumer == "docker" and provider and provider.relay:
+                deps[provider.relay.name] = "service_started"
         return deps
 
 
@@ -253,11 +254,22 @@ def _check_provider(
 
 
 def _consumers(stack: Stack) -> dict[str, list[str]]:
+    """Backing service -> services that use it or refer to it with a template."""
     found: dict[str, list[str]] = {}
     for name, service in stack.services.items():
-        for backing in service.uses:
-            found.setdefault(backing, []).append(name)
+        texts = [v if isinstance(v, str) else v.value for v in service.env.values()]
+        for backing in stack.backing:
+            mentioned = any(f"backing.{backing}." in text for text in texts)
+            if backing in service.uses or mentioned:
+                found.setdefault(backing, []).append(name)
     return found
+
+
+def _for_containers(url: str) -> str:
+    """A URL on the host's loopback, as a container reaches it."""
+    for loopback in ("//127.0.0.1", "//localhost"):
+        url = url.replace(loopback, f"//{HOST_FROM_CONTAINER}")
+    return url
 
 
 def _provider_use(
@@ -286,11 +298,8 @@ def _provider_use(
     if isinstance(provider, LocalstackProvider):
         if provider.url:
             url = provider.url.rstrip("/")
-            container_url = url.replace("//127.0.0.1", f"//{HOST_FROM_CONTAINER}").replace(
-                "//localhost", f"//{HOST_FROM_CONTAINER}"
-            )
             endpoint = Endpoint(
-                url, container_url, region, *EMULATOR_CREDENTIALS, account="000000000000"
+                url, _for_containers(url), region, *EMULATOR_CREDENTIALS, account="000000000000"
             )
             return ProviderUse(name, provider.type, endpoint, None, None, kinds)
         port = ports(name, EMULATOR_PORT)
@@ -306,7 +315,12 @@ def _provider_use(
     if isinstance(provider, ExternalProvider):
         url = provider.url.rstrip("/")
         endpoint = Endpoint(
-            url, url, region, provider.access_key_id, provider.secret_access_key, None
+            url,
+            _for_containers(url),
+            region,
+            provider.access_key_id,
+            provider.secret_access_key,
+            None,
         )
         return ProviderUse(name, provider.type, endpoint, None, None, kinds)
     if isinstance(provider, AwsProvider):

@@ -174,6 +174,8 @@ def _data_path(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[int(part)]
             path.append(part)
+        elif isinstance(node, dict) and part in (node.get("kind"), node.get("type")):
+            continue  # a discriminated union's tag (`s3`, `moto`): the entry's own kind
         elif isinstance(node, dict) and isinstance(part, str) and not _is_branch_tag(part):
             path.append(part)  # a missing or unknown key: name it
             node = None

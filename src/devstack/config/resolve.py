@@ -123,7 +123,6 @@ class _Resolver:
             for name, service in loaded.stack.services.items()
         }
         self.problems: list[Problem] = []
-        self.layer = self._environment_layer()
         self.backing: BackingResolution | None = None
         stack = loaded.stack
         env_providers = (
@@ -145,6 +144,9 @@ class _Resolver:
             if path == ("environments",):
                 path = ("environments", environment, "providers")
             self.problem(str(exc), *path)
+        # After the backing services: environment vars may use `${backing...}` templates
+        # (filled in as a host process sees them).
+        self.layer = self._environment_layer()
 
     def problem(self, message: str, *path: str | int) -> None:
         base = self.loaded.locate(*path)
@@ -287,7 +289,9 @@ class _Resolver:
             for bound in self.backing.env(name, service.runtime):
                 env[bound.name] = bound
             refs = [b for b in self.loaded.stack.backing if _mentions(service, b)]
-            for dep, condition in self.backing.dependencies([*service.uses, *refs]).items():
+            for dep, condition in self.backing.dependencies(
+                [*service.uses, *refs], service.runtime
+            ).items():
                 depends_on.setdefault(dep, condition)
         scope = dict(env)  # the service's own env may build on any layer below it
         for var, raw in service.env.items():

@@ -228,6 +228,9 @@ class _Run:
             # `from None`: the line says everything; a chained botocore error could carry
             # request parameters (secret values) into a log.
             raise self.error(resource, _cause(exc, self.target), hide) from None
+        except OSError as exc:  # a seed file that exists but cannot be read
+            cause = f"cannot read {exc.filename}: {exc.strerror or exc}"
+            raise self.error(resource, cause, hide) from None
 
 
 # --- entry points -----------------------------------------------------------------------
@@ -379,7 +382,7 @@ def _create_bucket(run: _Run, s3: Any, bucket: str) -> bool:
     try:
         s3.create_bucket(**kwargs)
     except ClientError as exc:
-        if _code(exc) == "BucketAlreadyOwnedByYou":  # created meanwhile by someone else
+        if _code(exc) == "BucketAlreadyOwnedByYou":  # a concurrent provisioning was first
             return False
         if _code(exc) == "BucketAlreadyExists":
             raise run.error(
@@ -602,6 +605,11 @@ def _serialize_items(run: _Run, b: DynamoDbBacking) -> list[dict[str, Any]]:
     serializer = TypeSerializer()
     items = []
     for number, item in enumerate(b.seed.items if b.seed else [], start=1):
+        lacking = [name for name in b.key if name not in item]
+        if lacking:
+            raise run.error(
+                f"seed item {number} of table {b.table}", f"no value for key {', '.join(lacking)}"
+            )
         try:
             items.append({k: serializer.serialize(_dynamo_value(v)) for k, v in item.items()})
         except (TypeError, ValueError) as exc:
@@ -634,8 +642,10 @@ def _wait_active(run: _Run, ddb: Any, table: str) -> None:
     interval = 0.05
     while True:
         found = _describe_table(ddb, table)
-        status = found.get("TableStatus") if found else "missing"
-        indexes = found.get("GlobalSecondaryIndexes", []) if found else []
+        if found is None or found.get("TableStatus") == "DELETING":
+            raise run.error(f"table {table}", "being deleted meanwhile; provision again later")
+        status = found.get("TableStatus")
+        indexes = found.get("GlobalSecondaryIndexes", [])
         if status in ("ACTIVE", "UPDATING") and all(
             i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in indexes
         ):
@@ -679,13 +689,26 @@ def _secretsmanager(run: _Run, b: SecretsManagerBacking) -> bool:
     created = False
     for name, spec in b.secrets.items():
         value, description = (spec, "") if isinstance(spec, str) else (spec.value, spec.description)
-        with run.guard(f"secret {name}", hide=(value,)):
+        resource = f"secret {name}"
+        with run.guard(resource, hide=(value,)):
+            client = run.target.client("secretsmanager")
             extra = {"Description": description} if description else {}
             try:
-                run.target.client("secretsmanager").create_secret(
-                    Name=name, SecretString=value, **extra
-                )
+                client.create_secret(Name=name, SecretString=value, **extra)
             except ClientError as exc:
+                # AWS answers InvalidRequestException for a name scheduled for deletion;
+                # MiniStack and moto answer ResourceExistsException.
+                if _code(exc) not in ("ResourceExistsException", "InvalidRequestException"):
+                    raise
+                found = _describe_secret(client, name)
+                if found is not None and "DeletedDate" in found:
+                    # Neither way out is provisioning's to take: restoring brings back a
+                    # value someone deleted, deleting for good destroys it.
+                    raise run.error(
+                        resource,
+                        "scheduled for deletion: restore it (aws secretsmanager restore-secret) "
+                        "or delete it for good (--force-delete-without-recovery)",
+                    ) from None
                 if _code(exc) != "ResourceExistsException":
                     raise
                 run.say(f"secret {name} exists (value kept)")
@@ -695,16 +718,20 @@ def _secretsmanager(run: _Run, b: SecretsManagerBacking) -> bool:
     return created
 
 
+def _describe_secret(client: Any, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(client.describe_secret(SecretId=name))
+    except ClientError as exc:
+        if _code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+
+
 def _secret_exists(run: _Run, name: str) -> bool:
     with run.guard(f"secret {name}"):
-        try:
-            found = run.target.client("secretsmanager").describe_secret(SecretId=name)
-        except ClientError as exc:
-            if _code(exc) == "ResourceNotFoundException":
-                return False
-            raise
+        found = _describe_secret(run.target.client("secretsmanager"), name)
     # A secret scheduled for deletion still answers, but nothing can read it.
-    return "DeletedDate" not in found
+    return found is not None and "DeletedDate" not in found
 
 
 # --- sns --------------------------------------------------------------------------------
@@ -787,14 +814,17 @@ def _allow_topic(sqs: Any, url: str, queue_arn: str, topic_arn: str) -> bool:
     """Adds the queue-policy statement AWS needs to deliver from the topic; True if added.
 
     Emulators deliver without it, AWS does not; the statement is added next to whatever
-    policy the queue has, never replacing it.
+    policy the queue has, never replacing it (a policy that is not readable JSON is left
+    alone).
     """
     reply = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
     current = reply.get("Attributes", {}).get("Policy")
     try:
         policy = json.loads(current) if current else {}
     except ValueError:
-        policy = {}
+        return False
+    if not isinstance(policy, dict):
+        return False
     statements = policy.get("Statement", [])
     if isinstance(statements, dict):
         statements = [statements]
