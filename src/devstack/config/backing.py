@@ -423,7 +423,7 @@ def _localstack_workload(
     if token:
         env["LOCALSTACK_AUTH_TOKEN"] = token
     spec = ContainerSpec(
-        image=provider.image,
+        image=_image(provider.image, host_env, name),
         command=None,
         env=env,
         ports=(PortBinding(EMULATOR_PORT, port),),
@@ -443,6 +443,18 @@ def _localstack_workload(
         runtime="docker",
         digests=spec_digests(spec),
     )
+
+
+def _image(template: str, host_env: Mapping[str, str], provider: str) -> str:
+    """`image: ${LOCALSTACK_IMAGE:-localstack/localstack:4.14}` is filled from the shell."""
+    from devstack.config.interpolate import InterpolationError, interpolate
+
+    try:
+        return interpolate(template, host_env.get)
+    except InterpolationError as exc:
+        raise BackingProblem(
+            f"provider {provider!r}: image: {exc}", "providers", provider
+        ) from None
 
 
 def _runtime_env(env: Mapping[str, str], provider: str) -> tuple[EnvVar, ...]:
