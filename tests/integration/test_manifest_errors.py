@@ -141,5 +141,7 @@ def test_yaml_alias_bomb_is_rejected_quickly(stack: Stack) -> None:
     assert result.returncode == 2, result
     assert "alias" in result.stderr
     assert "devstack.yaml:" in result.stderr
-    assert took < 2.0, f"the alias bomb took {took:.2f}s to reject"
+    # Expanded, it would take minutes and gigabytes; rejected, seconds even on a busy
+    # machine. The bound is generous on purpose: it guards the cap, it is no benchmark.
+    assert took < 15.0, f"the alias bomb took {took:.2f}s to reject"
     _assert_nothing_started(stack)
