@@ -41,7 +41,15 @@ def client(kind: str, endpoint: str) -> Any:
 
 
 def env_of(stack: Stack, name: str) -> dict[str, str]:
-    return dict(stack.read_json(f"{name}.env"))
+    """The env the service's current process started with (svc.py writes it at start)."""
+
+    def dumped() -> dict[str, str] | None:
+        try:
+            return dict(stack.read_json(f"{name}.env"))
+        except (OSError, ValueError):
+            return None
+
+    return wait_for(dumped, 10.0, f"{name}.env")
 
 
 def wait_env(stack: Stack, name: str, var: str, different_from: str | None) -> str:

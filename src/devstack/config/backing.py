@@ -21,19 +21,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from devstack.config.servers import (
+    SCHEMES,
+    SERVER_PORTS,
+    ServerProblem,
+    server_url,
+    server_workload,
+)
 from devstack.model.backing import (
     AWS_KINDS,
     BUILTIN_PROVIDERS,
     PROVIDER_KINDS,
     AwsProvider,
-    ContainerProvider,
     DynamoDbBacking,
     EmulatorProvider,
     ExternalProvider,
     LocalstackProvider,
     PostgresBacking,
-    ProcessProvider,
     RedisBacking,
     S3Backing,
     SecretsManagerBacking,
@@ -80,7 +86,7 @@ INSTALL_HINT = {
     "moto": "pip install 'devstack[moto]' (or: pip install 'moto[server]')",
 }
 EMULATOR_MODULE = {"ministack": "ministack", "moto": "moto.server"}
-DEFAULT_IMAGES = {"postgres": "postgres:16", "redis": "redis:7"}
+PER_BACKING = ("container", "process")  # provider types that run one server per backing
 
 
 class BackingProblem(Exception):
@@ -117,6 +123,10 @@ class ProviderUse:
     workload: DesiredService | None = None  # None: nothing to run (external, aws, a URL)
     relay: DesiredService | None = None
     kinds: set[str] = field(default_factory=set)
+    provider: str = ""  # the declared provider; differs from `name` for a database server
+
+    def __post_init__(self) -> None:
+        self.provider = self.provider or self.name
 
 
 @dataclass
@@ -124,6 +134,7 @@ class BackingResolution:
     """Everything backing services add to the desired state of one environment."""
 
     provider_of: dict[str, str]  # backing service -> provider name
+    use_key: dict[str, str]  # backing service -> key in `providers` (its workload's name)
     providers: dict[str, ProviderUse]
     nodes: dict[str, DesiredService]  # provider workloads, relays, backing nodes
     internal: frozenset[str]  # every name a provider or backing node could take
@@ -140,7 +151,7 @@ class BackingResolution:
         that need none, for the provider itself; a container also for the relay."""
         deps: dict[str, str] = {}
         for backing in uses:
-            provider = self.providers.get(self.provider_of.get(backing, ""))
+            provider = self.providers.get(self.use_key.get(backing, ""))
             if backing in self.nodes:
                 deps[backing] = "service_started"
             elif provider and provider.workload:
@@ -186,20 +197,32 @@ def resolve_backing(
         _check_provider(name, backing.kind, chosen, declared, path)
         provider_of[name] = chosen
 
+    # A database server serves one backing service; an AWS emulator serves all bound to it.
+    use_key = {
+        b: (f"{p}-{b}" if declared[p].type in PER_BACKING else p)
+        for b, p in provider_of.items()
+        if p
+    }
+    per_backing = {f"{p}-{b}": (p, b) for p in declared for b in stack.backing}
     consumers = _consumers(stack)
     uses: dict[str, ProviderUse] = {}
-    for name in sorted({p for p in provider_of.values() if p} | set(extra_providers)):
-        if name not in declared:
-            raise BackingProblem(f"unknown provider {name!r}{_known(declared)}", "providers")
-        kinds: set[str] = {stack.backing[b].kind for b, p in provider_of.items() if p == name}
+    for key in sorted(set(use_key.values()) | set(extra_providers)):
+        served = [b for b, k in use_key.items() if k == key]
         container_consumer = any(
-            stack.services[c].runtime == "docker"
-            for b, p in provider_of.items()
-            if p == name
-            for c in consumers.get(b, [])
+            stack.services[c].runtime == "docker" for b in served for c in consumers.get(b, [])
         )
-        uses[name] = _provider_use(
-            stack, name, declared[name], kinds, host_env, ports, data_root, container_consumer
+        if key in per_backing and declared[per_backing[key][0]].type in PER_BACKING:
+            name, backing_name = per_backing[key]
+            uses[key] = _server_use(
+                stack, key, name, declared[name], backing_name, ports, data_root,
+                container_consumer,
+            )  # fmt: skip
+            continue
+        if key not in declared:
+            raise BackingProblem(f"unknown provider {key!r}{_known(declared)}", "providers")
+        kinds: set[str] = {stack.backing[b].kind for b in served}
+        uses[key] = _provider_use(
+            stack, key, declared[key], kinds, host_env, ports, data_root, container_consumer
         )
 
     nodes: dict[str, DesiredService] = {}
@@ -208,14 +231,46 @@ def resolve_backing(
             if node is not None:
                 nodes[node.name] = node
     for name, backing in stack.backing.items():
-        provider = uses.get(provider_of[name])
+        provider = uses.get(use_key.get(name, ""))
         node = _backing_node(stack, root, name, backing, provider)
         if node is not None:
             nodes[name] = node
 
-    internal = set(stack.backing) | set(declared) | {f"{p}-relay" for p in declared}
-    bindings = BackingBindings(stack, provider_of, uses)
-    return BackingResolution(provider_of, uses, nodes, frozenset(internal), bindings)
+    keys = set(declared) | {
+        k for k, (p, _) in per_backing.items() if declared[p].type in PER_BACKING
+    }
+    internal = set(stack.backing) | keys | {f"{k}-relay" for k in keys}
+    bindings = BackingBindings(stack, provider_of, use_key, uses)
+    return BackingResolution(provider_of, use_key, uses, nodes, frozenset(internal), bindings)
+
+
+def _server_use(
+    stack: Stack,
+    key: str,
+    name: str,
+    provider: Any,
+    backing_name: str,
+    ports: Callable[[str, int], int],
+    data_root: Path,
+    container_consumer: bool,
+) -> ProviderUse:
+    backing = stack.backing[backing_name]
+    assert isinstance(backing, PostgresBacking | RedisBacking)  # PROVIDER_KINDS checked it
+    try:
+        workload, port = server_workload(stack.name, key, provider, backing, ports, data_root)
+    except ServerProblem as exc:
+        raise BackingProblem(
+            f"backing service {backing_name!r}: provider {name!r}: {exc}", "backing", backing_name
+        ) from None
+    scheme = SCHEMES[backing.kind]
+    if provider.type == "container":
+        inside = f"{scheme}://{key}:{SERVER_PORTS[backing.kind]}"
+        relay = None
+    else:
+        inside = f"{scheme}://{HOST_FROM_CONTAINER}:{port}"
+        relay = _relay_workload(key, port, data_root) if container_consumer else None
+    endpoint = Endpoint(f"{scheme}://{LOCAL_HOST}:{port}", inside, provider.region)
+    return ProviderUse(key, provider.type, endpoint, workload, relay, {backing.kind}, name)
 
 
 def _builtin(name: str) -> Any:
@@ -326,12 +381,6 @@ def _provider_use(
     if isinstance(provider, AwsProvider):
         endpoint = Endpoint(None, None, region, profile=provider.profile)
         return ProviderUse(name, provider.type, endpoint, None, None, kinds)
-    if isinstance(provider, ContainerProvider | ProcessProvider):
-        raise BackingProblem(
-            f"provider {name!r} ({provider.type}): postgres and redis providers are not "
-            "available yet; point the backing service at an `external` provider",
-            "providers",
-        )
     raise BackingProblem(f"provider {name!r}: unsupported type {provider.type}", "providers")
 
 
@@ -467,7 +516,11 @@ def _runtime_env(env: Mapping[str, str], provider: str) -> tuple[EnvVar, ...]:
 def _backing_node(
     stack: Stack, root: Path, name: str, backing: Any, provider: ProviderUse | None
 ) -> DesiredService | None:
-    if provider is None or backing.kind not in AWS_KINDS:
+    if provider is None:
+        return None
+    if isinstance(backing, PostgresBacking) and provider.type in PER_BACKING:
+        return _postgres_node(root, name, backing, provider)
+    if backing.kind not in AWS_KINDS:
         return None
     declared = stack.providers.get(provider.name)
     if isinstance(declared, ExternalProvider | AwsProvider) and not declared.provision:
@@ -512,6 +565,36 @@ def _backing_node(
     )
 
 
+def _postgres_node(
+    root: Path, name: str, backing: PostgresBacking, provider: ProviderUse
+) -> DesiredService:
+    spec = ProvisionSpec(
+        backing=name,
+        kind="postgres",
+        provider=provider.provider,
+        endpoint_url=provider.endpoint.host_url,
+        region="",
+        access_key_id=backing.user,
+        secret_access_key=backing.password,
+        profile=None,
+        resources=backing.model_dump(mode="json", exclude={"provider"}),
+        others={},
+        root=str(root),
+    )
+    assert provider.workload is not None
+    return DesiredService(
+        name=name,
+        spec=spec,
+        env=(),
+        depends_on={provider.workload.name: "service_healthy"},
+        healthcheck=None,
+        restart="on-failure",
+        stop_grace=0.0,
+        runtime="provision",
+        digests=spec_digests(spec),
+    )
+
+
 def env_prefix(backing: str) -> str:
     return backing.upper().replace("-", "_")
 
@@ -520,16 +603,21 @@ class BackingBindings:
     """The variables each binding injects, and `${backing.NAME.FIELD}` templates."""
 
     def __init__(
-        self, stack: Stack, provider_of: Mapping[str, str], uses: Mapping[str, ProviderUse]
+        self,
+        stack: Stack,
+        provider_of: Mapping[str, str],
+        use_key: Mapping[str, str],
+        uses: Mapping[str, ProviderUse],
     ) -> None:
         self.stack = stack
         self.provider_of = provider_of
+        self.use_key = use_key
         self.uses = uses
 
     def fields(self, backing: str, consumer: str) -> dict[str, str]:
         """Every template field of one backing service, as `consumer` must see it."""
         model = self.stack.backing[backing]
-        use = self.uses.get(self.provider_of.get(backing, ""))
+        use = self.uses.get(self.use_key.get(backing, ""))
         ep = use.endpoint if use else None
         url = ep.url(consumer) if ep else None
         out: dict[str, str] = {}
@@ -562,10 +650,16 @@ class BackingBindings:
                 out["topic_arn"] = f"arn:aws:sns:{ep.region}:{ep.account}:{model.topic}"
         elif isinstance(model, UrlBacking):
             out["url"] = model.url
-        elif isinstance(
-            model, PostgresBacking | RedisBacking
-        ):  # pragma: no cover - no provider yet
-            pass
+        elif isinstance(model, PostgresBacking | RedisBacking):
+            declared = self.stack.providers.get(self.provider_of.get(backing, ""))
+            if isinstance(declared, ExternalProvider):
+                out["url"] = declared.url  # the server's URL, as given
+            elif url:
+                parts = urlsplit(url)
+                host, port = parts.hostname or LOCAL_HOST, parts.port or 0
+                out.update(host=host, port=str(port), url=server_url(model, host, port))
+            if isinstance(model, PostgresBacking):
+                out.update(database=model.database, user=model.user, password=model.password)
         return out
 
     def lookup(self, ref: str, consumer: str) -> str | None:
@@ -585,7 +679,7 @@ class BackingBindings:
         aws_urls: set[str | None] = set()
         for backing in uses:
             model = self.stack.backing[backing]
-            use = self.uses.get(self.provider_of.get(backing, ""))
+            use = self.uses.get(self.use_key.get(backing, ""))
             fields = self.fields(backing, consumer)
             prefix = env_prefix(backing)
             if model.kind in AWS_KINDS and use is not None:
@@ -612,6 +706,14 @@ class BackingBindings:
                 "topic_arn": "TOPIC_ARN",
                 "url": "URL",
             }
+            if model.kind in ("postgres", "redis"):
+                if "url" in fields:
+                    # Conventional names first; NAME_URL too, for a service with two of them.
+                    secret = model.kind == "postgres"
+                    common = "DATABASE_URL" if model.kind == "postgres" else "REDIS_URL"
+                    put(common, fields["url"], backing, secret=secret)
+                    put(f"{prefix}_URL", fields["url"], backing, secret=secret)
+                continue
             for field_name, suffix in names.items():
                 if field_name in fields:
                     put(f"{prefix}_{suffix}", fields[field_name], backing)

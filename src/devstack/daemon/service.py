@@ -25,6 +25,7 @@ from devstack.config.backing import BackingProblem, BackingResolution, resolve_b
 from devstack.config.loader import LoadedStack, load_stack
 from devstack.config.ports import PortAllocator
 from devstack.config.resolve import resolve
+from devstack.config.servers import data_home
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
@@ -246,6 +247,7 @@ class Daemon:
         if ok and volumes:
             # Emulator data (MiniStack's state, ...) lives here; containers' in volumes.
             shutil.rmtree(self.paths.state_dir / "data", ignore_errors=True)
+            shutil.rmtree(data_home(self.paths.state_dir), ignore_errors=True)
         if ok and self.docker is not None:
             cleanups = [
                 self.docker.remove_network,
@@ -441,8 +443,17 @@ class Daemon:
         self, candidate: DesiredState, moves: dict[str, tuple[str, str]], timeout: float
     ) -> None:
         """Start the new providers and provision them; on failure undo that and raise."""
-        new = {new for _, new in moves.values()}
-        to_start = {p for p in new if p in candidate.services and p not in self.desired().services}
+        resolution = self._backing_resolution(candidate)
+        running = self.desired().services
+        to_start = set()
+        for backing in moves:
+            use = (
+                resolution.providers.get(resolution.use_key.get(backing, ""))
+                if resolution
+                else None
+            )
+            if use is not None and use.workload is not None and use.workload.name not in running:
+                to_start.add(use.workload.name)
         try:
             if to_start:
                 self._apply(warm=frozenset(to_start))
@@ -484,7 +495,7 @@ class Daemon:
         result = []
         for name, model in self.loaded.stack.backing.items():
             provider = resolution.provider_of.get(name, "") if resolution else ""
-            use = resolution.providers.get(provider) if resolution else None
+            use = resolution.providers.get(resolution.use_key.get(name, "")) if resolution else None
             node = status.get(name)
             server = status.get(use.workload.name) if use and use.workload else None
             state: str

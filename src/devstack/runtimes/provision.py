@@ -86,6 +86,8 @@ def provision_spec(spec: ProvisionSpec, timeout: float = READY_TIMEOUT) -> list[
     from devstack.model.backing import Backing
     from devstack.providers.provision import AwsTarget, ProvisionError, provision
 
+    if spec.kind == "postgres":
+        return _provision_postgres(spec)
     if spec.ready_url:
         wait_ready(spec.ready_url, spec.provider, timeout)
     adapter: TypeAdapter[Any] = TypeAdapter(Backing)
@@ -100,6 +102,28 @@ def provision_spec(spec: ProvisionSpec, timeout: float = READY_TIMEOUT) -> list[
         raise RuntimeError_(f"provisioning on {spec.provider}: {exc}") from None
     where = spec.endpoint_url or f"AWS ({spec.region})"
     return [f"[{spec.provider} {where}] {line}" for line in result.actions]
+
+
+def _provision_postgres(spec: ProvisionSpec) -> list[str]:
+    from urllib.parse import urlsplit
+
+    from devstack.providers.sql import SqlError, provision_postgres
+
+    where = urlsplit(spec.endpoint_url or "")
+    seed = spec.resources.get("seed") or {}
+    try:
+        lines = provision_postgres(
+            where.hostname or "127.0.0.1",
+            where.port or 5432,
+            spec.access_key_id or "postgres",
+            spec.secret_access_key or "",
+            str(spec.resources.get("database", "app")),
+            seed.get("sql") if isinstance(seed, dict) else None,
+            Path(spec.root),
+        )
+    except SqlError as exc:
+        raise RuntimeError_(f"provisioning on {spec.provider}: {exc}") from None
+    return [f"[{spec.provider}] {line}" for line in lines]
 
 
 def wait_ready(url: str, provider: str, timeout: float) -> None:

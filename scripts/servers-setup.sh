@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the database servers the `process` provider runs (Debian's postgresql and
+# redis-server), for the tests of those providers. As root on Debian only; elsewhere it
+# says what is missing and exits 0, and those tests skip with the reason.
+set -uo pipefail
+
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  missing+=(postgresql)
+fi
+command -v psql >/dev/null || missing+=(postgresql-client)
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "servers-setup: postgres and redis present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "servers-setup: missing ${missing[*]} (not root on Debian: not installing; their tests skip)"
+  exit 0
+fi
+echo "servers-setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/servers-setup.log 2>&1; then
+  apt-get update -q >>/tmp/servers-setup.log 2>&1 || true
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >>/tmp/servers-setup.log 2>&1 \
+    || { echo "servers-setup: apt-get failed (see /tmp/servers-setup.log); their tests skip"; exit 0; }
+fi
+# The packages start system-wide servers where an init system runs; devstack starts its
+# own on free ports, so those are not needed (and not touched).
+echo "servers-setup: done"
