@@ -54,7 +54,9 @@ def test_localstack_container_serves_provisioned_resources(
 
     dstack.up("--wait-timeout", "180", timeout=240)
 
-    env = dstack.read_json("api.env")
+    env = wait_for(
+        lambda: dstack.has_file("api.env") and dstack.read_json("api.env"), 10.0, "api.env"
+    )
     endpoint = env["AWS_ENDPOINT_URL_S3"]
     assert endpoint.startswith("http://127.0.0.1:")
     client("s3", endpoint).head_bucket(Bucket="ls-uploads")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 from typing import Any
 
@@ -232,3 +234,24 @@ def test_seed_files_are_uploaded_when_the_bucket_is_created(stack: Stack) -> Non
     endpoint = provider_endpoint(stack, "uploads")
     got = client("s3", endpoint).get_object(Bucket="t-seeded", Key="a/hello.txt")["Body"].read()
     assert got == b"seeded"
+
+
+def test_resources_are_provisioned_again_when_the_provider_restarts(stack: Stack) -> None:
+    backing = {"uploads": {"kind": "s3", "bucket": "t-again", "provider": "moto"}}
+    write(stack, {"api": consumer("api", ["uploads"])}, backing=backing)
+    stack.up()
+    endpoint = provider_endpoint(stack, "uploads")
+    moto = stack.pids()["moto"]
+    assert moto is not None
+
+    os.kill(moto, signal.SIGKILL)  # moto keeps everything in memory: the bucket is gone
+
+    def bucket_back() -> bool:
+        try:
+            client("s3", endpoint).head_bucket(Bucket="t-again")
+        except Exception:  # connection refused, or 404 until it is provisioned again
+            return False
+        return True
+
+    wait_for(bucket_back, 30.0, "the bucket to be provisioned again on the restarted moto")
+    assert "moto restarted: provisioning again" in stack.ok("logs", "uploads").stdout

@@ -365,7 +365,9 @@ def _provider_use(
             *EMULATOR_CREDENTIALS,
             account="000000000000",
         )
-        workload = _localstack_workload(stack.name, name, provider, kinds, port, host_env)
+        workload = _localstack_workload(
+            stack.name, list(stack.backing.values()), name, provider, kinds, port, host_env
+        )
         return ProviderUse(name, provider.type, endpoint, workload, None, kinds)
     if isinstance(provider, ExternalProvider):
         url = provider.url.rstrip("/")
@@ -454,13 +456,17 @@ def _relay_workload(provider: str, port: int, data_root: Path) -> DesiredService
 
 def _localstack_workload(
     stack: str,
+    stack_backing: list[Any],
     name: str,
     provider: LocalstackProvider,
     kinds: set[str],
     port: int,
     host_env: Mapping[str, str],
 ) -> DesiredService:
-    services = sorted(kinds & set(AWS_KINDS)) or ["s3"]
+    # Every AWS kind the stack declares, not only those bound here now: a swap that moves
+    # one backing service away must not restart LocalStack (and lose the others' data).
+    declared = {b.kind for b in stack_backing} & set(AWS_KINDS)
+    services = sorted(declared | (kinds & set(AWS_KINDS))) or ["s3"]
     env = {
         "SERVICES": ",".join(services),  # only what the stack uses: faster start, less RAM
         "SQS_ENDPOINT_STRATEGY": "off",  # queue URLs as http://host:port/account/name
@@ -545,6 +551,7 @@ def _backing_node(
         others=others,
         root=str(root),
         ready_url=ready,
+        provider_workload=provider.workload.name if provider.workload else None,
     )
     depends: dict[str, str] = {}
     if provider.workload is not None:
@@ -580,6 +587,7 @@ def _postgres_node(
         resources=backing.model_dump(mode="json", exclude={"provider"}),
         others={},
         root=str(root),
+        provider_workload=provider.workload.name if provider.workload else None,
     )
     assert provider.workload is not None
     return DesiredService(

@@ -18,7 +18,7 @@ from devstack.engine.health import HealthMonitor
 from devstack.engine.plan import Operation, Plan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
-from devstack.model.desired import DesiredService, DesiredState
+from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, spec_digests
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Health, ObservedState, RestartRecord, Workload
 
@@ -235,10 +235,14 @@ class Controller:
         with self._lock:
             latest = {k[0]: v for k, v in self._prepared.items()}
             keys = set(self._prepared)
-        services = {
-            name: replace(latest[name], replicas=s.replicas) if (name, s.spec_hash) in keys else s
-            for name, s in desired.services.items()
-        }
+        services = {}
+        for name, s in desired.services.items():
+            if (name, s.spec_hash) in keys:
+                services[name] = replace(latest[name], replicas=s.replicas)
+            elif name in latest:
+                services[name] = _with_pin_of(s, latest[name])
+            else:
+                services[name] = s
         return replace(desired, services=services)
 
     def _last_good(self, service: DesiredService, observed: ObservedState) -> DesiredService:
@@ -302,3 +306,17 @@ class Controller:
 def _grace(desired: DesiredState, service: str) -> float:
     found = desired.services.get(service)
     return found.stop_grace if found else 10.0
+
+
+def _with_pin_of(service: DesiredService, prepared: DesiredService) -> DesiredService:
+    """An unprepared variant (its env changed, say) with the image its last prepared
+    version pinned, when it builds or names the same image: so a preview does not report
+    an image change that preparing it would not make."""
+    spec, pinned = service.spec, prepared.spec
+    if not isinstance(spec, ContainerSpec) or not isinstance(pinned, ContainerSpec):
+        return service
+    same = spec.build == pinned.build if spec.build is not None else spec.image == pinned.image
+    if not same or spec.image_id:
+        return service
+    spec = replace(spec, image=pinned.image, image_id=pinned.image_id)
+    return replace(service, spec=spec, digests=spec_digests(spec))

@@ -101,6 +101,9 @@ class ProvisionSpec:
     others: dict[str, dict[str, Any]]  # other backing services (an SNS subscription's queue)
     root: str  # the manifest's folder, for seed files
     ready_url: str | None = None  # polled until it answers before provisioning
+    # The provider's workload: when it restarts (an emulator forgets its data), the runtime
+    # reports the node exited, so the restart policy provisions again.
+    provider_workload: str | None = None
 
     @property
     def host_ports(self) -> tuple[int, ...]:

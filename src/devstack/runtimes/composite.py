@@ -33,7 +33,14 @@ class CompositeRuntime:
 
     def observe(self) -> list[Workload]:
         found: list[Workload] = []
-        for name, runtime in list(self._made.items()):
+        made = list(self._made.items())
+        # Runtimes that depend on the others' workloads (provisioning follows its provider)
+        # see them first.
+        made.sort(key=lambda item: hasattr(item[1], "notice"))
+        for name, runtime in made:
+            notice = getattr(runtime, "notice", None)
+            if notice is not None:
+                notice(list(found))
             for w in runtime.observe():
                 self._owner[w.key] = name
                 found.append(w)

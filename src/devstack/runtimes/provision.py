@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,29 @@ class ProvisionRuntime:
         self._changed = changed
         self._lock = threading.Lock()
         self._records: dict[tuple[str, int], Workload] = {}
+        # Provider workload -> its start time, as last observed; and per node, the start
+        # time of the provider instance it was provisioned on.
+        self._providers: dict[str, float] = {}
+        self._provisioned_on: dict[tuple[str, int], tuple[str, float]] = {}
+
+    def notice(self, workloads: list[Workload]) -> None:
+        """The other runtimes' workloads: a provider that restarted needs provisioning again."""
+        running = {w.service: w.started_at for w in workloads if w.state == "running"}
+        restarted = []
+        with self._lock:
+            self._providers = running
+            for key, (provider, started) in list(self._provisioned_on.items()):
+                now = running.get(provider)
+                record = self._records.get(key)
+                if now is None or now == started or record is None or record.state != "running":
+                    continue
+                self._records[key] = replace(
+                    record, state="exited", exit_code=1, exited_at=time.time()
+                )
+                del self._provisioned_on[key]
+                restarted.append((key, provider))
+        for (name, replica), provider in restarted:
+            self._logs.emit(name, replica, "event", f"{provider} restarted: provisioning again")
 
     def observe(self) -> list[Workload]:
         with self._lock:
@@ -58,18 +82,22 @@ class ProvisionRuntime:
             raise
         for line in lines:
             self._logs.emit(service.name, replica, "stdout", line)
+        provider = spec.provider_workload
         workload = Workload(
             service.name, replica, "running", service.spec_hash, service.digests, started,
             runtime=self.name,
         )  # fmt: skip
         with self._lock:
             self._records[workload.key] = workload
+            if provider is not None and provider in self._providers:
+                self._provisioned_on[workload.key] = (provider, self._providers[provider])
         return workload
 
     def stop(self, service: str, replica: int, grace: float) -> None:
         # Never deletes anything: the resources (and their data) stay on the provider.
         with self._lock:
             self._records.pop((service, replica), None)
+            self._provisioned_on.pop((service, replica), None)
 
     def remove(self, service: str, replica: int) -> None:
         self.stop(service, replica, 0.0)
