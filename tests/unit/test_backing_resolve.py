@@ -160,8 +160,9 @@ def test_localstack_is_a_container_reached_by_name_from_containers_and_by_port_f
     assert isinstance(localstack.spec, ContainerSpec)
     assert localstack.spec.image == "localstack/localstack:4.14"  # pinned: latest needs a token
     assert [(p.container, p.host) for p in localstack.spec.ports] == [(4566, 45003)]
-    # Only the kinds it serves here: orders is on ministack (the default).
-    assert localstack.spec.env["SERVICES"] == "s3,sqs"
+    # Only AWS kinds the stack declares (ssm, sns... stay off), including dynamodb although
+    # orders is on MiniStack now: swapping orders here must not restart LocalStack.
+    assert localstack.spec.env["SERVICES"] == "dynamodb,s3,sqs"
     assert "LOCALSTACK_AUTH_TOKEN" not in localstack.spec.env
     assert "localstack-relay" not in state.services  # a container needs no relay
     assert provision(state, "uploads").ready_url == "http://127.0.0.1:45003/_localstack/init/ready"
