@@ -255,3 +255,26 @@ def test_resources_are_provisioned_again_when_the_provider_restarts(stack: Stack
 
     wait_for(bucket_back, 30.0, "the bucket to be provisioned again on the restarted moto")
     assert "moto restarted: provisioning again" in stack.ok("logs", "uploads").stdout
+
+
+def test_a_swap_to_a_real_endpoint_needs_confirmation(stack: Stack) -> None:
+    write(
+        stack,
+        {"api": consumer("api", ["uploads"])},
+        providers={"staging": {"type": "external", "url": "http://127.0.0.1:9"}},
+    )
+    stack.up()
+    before = stack.pids()
+    old = env_of(stack, "api")["AWS_ENDPOINT_URL_S3"]
+
+    refused = stack.run("swap", "uploads", "staging")
+
+    assert refused.returncode == 2, describe(refused, stack)
+    assert "external endpoint http://127.0.0.1:9" in refused.stdout
+    assert "--yes" in refused.stderr
+    assert stack.pids() == before
+
+    stack.ok("swap", "uploads", "staging", "--yes")
+
+    # devstack creates nothing on a real endpoint (no `provision: true`): it only rebinds.
+    assert wait_env(stack, "api", "AWS_ENDPOINT_URL_S3", old) == "http://127.0.0.1:9"

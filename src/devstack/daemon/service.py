@@ -349,7 +349,7 @@ class Daemon:
             swaps=active,
         )
         self.ports.save()
-        moves = self._moves(current, candidate)
+        moves = self._moves(current.environment, self.active_swaps, active)
         restarts = [
             name
             for name in candidate.order
@@ -375,7 +375,7 @@ class Daemon:
             response.plan = project(view, observed, time.time()).render()
             response.message = "dry run: nothing changed"
             return response
-        self._warm_up(candidate, moves, request.timeout)
+        self._warm_up(candidate, active, moves, request.timeout)
         self._apply(swaps=history, warm=frozenset())
         what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
         self.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
@@ -383,35 +383,29 @@ class Daemon:
         response.message = f"swapped {what}" if what else "swaps saved"
         return response
 
-    def _moves(self, current: DesiredState, candidate: DesiredState) -> dict[str, tuple[str, str]]:
-        before = self._provider_of(current)
-        after = self._provider_of(candidate)
-        return {b: (before.get(b, ""), p) for b, p in after.items() if before.get(b) != p}
+    def _moves(
+        self, environment: str, before: dict[str, str], after: dict[str, str]
+    ) -> dict[str, tuple[str, str]]:
+        """Backing service -> (old provider, new provider), for those a swap moves."""
+        old = self._backing_resolution(environment, before)
+        new = self._backing_resolution(environment, after)
+        if old is None or new is None:
+            return {}
+        return {
+            b: (old.provider_of.get(b, ""), p)
+            for b, p in new.provider_of.items()
+            if old.provider_of.get(b) != p
+        }
 
-    def _provider_of(self, desired: DesiredState) -> dict[str, str]:
-        found = {}
-        for name in self.loaded.stack.backing:
-            node = desired.services.get(name)
-            if node is not None and isinstance(node.spec, ProvisionSpec):
-                found[name] = node.spec.provider
-        resolution = self._backing_resolution(desired)
-        if resolution is not None:
-            for name, provider in resolution.provider_of.items():
-                found.setdefault(name, provider)
-        return found
-
-    def _backing_resolution(self, desired: DesiredState) -> BackingResolution | None:
-        swaps = self.active_swaps
-        for name in self.loaded.stack.backing:
-            node = desired.services.get(name)
-            if node is not None and isinstance(node.spec, ProvisionSpec):
-                swaps[name] = node.spec.provider
+    def _backing_resolution(
+        self, environment: str, swaps: dict[str, str] | None = None
+    ) -> BackingResolution | None:
         try:
             return resolve_backing(
                 self.loaded.stack,
                 self.loaded.root,
-                self._environment_providers(desired.environment),
-                swaps,
+                self._environment_providers(environment),
+                self.active_swaps if swaps is None else swaps,
                 self.host_env,
                 self.ports,
             )
@@ -440,10 +434,14 @@ class Daemon:
         return real
 
     def _warm_up(
-        self, candidate: DesiredState, moves: dict[str, tuple[str, str]], timeout: float
+        self,
+        candidate: DesiredState,
+        swaps: dict[str, str],
+        moves: dict[str, tuple[str, str]],
+        timeout: float,
     ) -> None:
         """Start the new providers and provision them; on failure undo that and raise."""
-        resolution = self._backing_resolution(candidate)
+        resolution = self._backing_resolution(candidate.environment, swaps)
         running = self.desired().services
         to_start = set()
         for backing in moves:
@@ -489,7 +487,7 @@ class Daemon:
 
     def backing(self) -> list[BackingStatus]:
         desired = self.desired()
-        resolution = self._backing_resolution(desired)
+        resolution = self._backing_resolution(desired.environment)
         status = {s.name: s for s in self.status().services}
         swapped = self.active_swaps
         result = []
