@@ -109,6 +109,11 @@ class SwapRequest(BaseModel):
     reset: bool = Field(default=False, description="Revert every swap")
     dry_run: bool = False
     timeout: float = Field(default=120.0, description="How long the new provider may take")
+    confirm_real: bool = Field(
+        default=False,
+        description="Needed to point at an external endpoint or a real AWS account; "
+        "without it such a swap only answers with what it would touch",
+    )
 
 
 class EnvChange(BaseModel):

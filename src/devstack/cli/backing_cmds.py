@@ -113,17 +113,17 @@ def swap(
         "reset": reset,
         "timeout": timeout,
     }
+    started = time.monotonic()
     with daemon_call(ctx) as client:
-        preview = client.swap(**request, dry_run=True)
-        _show_preview(preview)
-        if dry_run or preview["message"] == "nothing to change":
-            info(preview["message"])
-            return
-        if preview["real"] and not yes:
-            _confirm(preview["real"])
-        started = time.monotonic()
-        result = client.swap(**request)
+        # One call does it (a swap to something real comes back unapplied, to confirm).
+        result = client.swap(**request, dry_run=dry_run, confirm_real=yes)
+        _show_preview(result)
+        if not result["applied"] and result["real"] and not dry_run:
+            _confirm(result["real"])
+            result = client.swap(**request, confirm_real=True)
         info(result["message"])
+        if dry_run or not result["applied"]:
+            return
         if no_wait or not result["restarts"]:
             return
         _wait_restarted(client, result["restarts"], timeout)

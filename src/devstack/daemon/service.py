@@ -369,6 +369,9 @@ class Daemon:
         if not moves and history == self.swaps:
             response.message = "nothing to change"
             return response
+        if response.real and not request.confirm_real and not request.dry_run:
+            response.message = "confirmation needed: this swap points at something real"
+            return response
         if request.dry_run:
             observed = self.controller.observed()
             view = self.controller.prepared_view(candidate)
