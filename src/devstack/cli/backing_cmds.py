@@ -28,7 +28,9 @@ def backing(ctx: Context, as_json: bool) -> None:
     if not rows:
         click.echo("no backing services declared")
         return
-    header = ("BACKING", "KIND", "PROVIDER", "STATE", "ENDPOINT", "RESOURCES", "CONSUMERS")
+    header = (
+        "BACKING", "KIND", "PROVIDER", "STATE", "HEALTH", "ENDPOINT", "RESOURCES", "CONSUMERS",
+    )  # fmt: skip
     table = [header]
     for row in rows:
         provider = row["provider"] + (" (swapped)" if row["swapped"] else "")
@@ -38,6 +40,7 @@ def backing(ctx: Context, as_json: bool) -> None:
                 row["kind"],
                 provider,
                 row["state"],
+                row["health"],
                 row["endpoint"] or "-",
                 _resources(row["kind"], row["resources"]),
                 ", ".join(row["consumers"]) or "-",
