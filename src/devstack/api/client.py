@@ -128,6 +128,27 @@ class Client:
         data = self._call("GET", "/v1/backing")
         return list(data.get("value", []))
 
+    def config(self, service: str, show_secrets: bool = False) -> JSON:
+        query = "?show_secrets=true" if show_secrets else ""
+        return self._call("GET", f"/v1/config/{service}{query}")
+
+    def events(self, logs: bool = True, tail: int = 500) -> Iterator[JSON]:
+        """The daemon's event stream (see /v1/events): snapshots, then live changes."""
+        path = f"/v1/events?logs={'true' if logs else 'false'}&tail={tail}"
+        conn, response = self._open("GET", path, None, None)
+        try:
+            while True:
+                try:
+                    raw = response.readline()
+                except (http.client.HTTPException, OSError):
+                    return  # the daemon went away (down): the stream simply ends
+                if not raw:
+                    return
+                if raw.strip():
+                    yield json.loads(raw)
+        finally:
+            conn.close()
+
     def action(self, name: str, verb: str) -> JSON:
         return self._call("POST", f"/v1/services/{name}/{verb}", {}, timeout=300.0)
 

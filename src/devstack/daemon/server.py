@@ -25,6 +25,7 @@ from devstack.api.models import (
     ErrorResponse,
     LogLineModel,
     PlanResponse,
+    ServiceConfig,
     StackStatus,
     SwapRequest,
     SwapResponse,
@@ -37,6 +38,7 @@ from devstack.engine.events import LogLine
 STOP_TIMEOUT = 120.0
 FOLLOW_QUEUE_LIMIT = 10_000
 FOLLOW_POLL = 0.2  # how often a follower checks for shutdown while idle
+EVENT_STATUS_INTERVAL = 0.25  # how often an event stream looks for status changes
 
 
 def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
@@ -102,6 +104,21 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
         ok = daemon.restart_service(name, STOP_TIMEOUT)
         return ActionResponse(ok=ok, message=f"{name} restarted")
 
+    @app.get("/v1/config/{name}", responses={404: {"model": ErrorResponse}})
+    def config(name: str, show_secrets: bool = False) -> ServiceConfig:
+        """A service's effective environment, each value with its source (secrets masked)."""
+        return daemon.config(name, show_secrets)
+
+    @app.get("/v1/events", response_model=None)
+    async def events(request: Request, logs: bool = True, tail: int = 500) -> StreamingResponse:
+        """NDJSON events for UIs: a `status` and a `backing` snapshot first, the last `tail`
+        log lines, then live `log` lines and a fresh `status`/`backing` on every change.
+        Log lines carry `seq`: the snapshot and the live part neither miss nor repeat one."""
+        return StreamingResponse(
+            _event_stream(daemon, shutdown, request, logs, tail),
+            media_type="application/x-ndjson",
+        )
+
     @app.get("/v1/logs", response_model=None)
     async def logs(
         request: Request,
@@ -163,6 +180,69 @@ async def _log_stream(
             yield _ndjson(queue.get_nowait())
     finally:
         unsubscribe()
+
+
+async def _event_stream(
+    daemon: Daemon, shutdown: threading.Event, request: Request, logs: bool, tail: int
+) -> AsyncIterator[bytes]:
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[LogLine] = asyncio.Queue()
+
+    def deliver(line: LogLine) -> None:
+        if queue.qsize() < FOLLOW_QUEUE_LIMIT:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+
+    def views() -> tuple[bytes, bytes]:
+        status = daemon.status().model_dump(mode="json")
+        backing = [b.model_dump(mode="json") for b in daemon.backing()]
+        return (
+            _event({"type": "status", "status": status}),
+            _event({"type": "backing", "backing": backing}),
+        )
+
+    backlog, unsubscribe = (
+        daemon.logs.subscribe(deliver, None, None) if logs else ([], lambda: None)
+    )
+    try:
+        last = await asyncio.to_thread(views)
+        yield last[0]
+        yield last[1]
+        for line in backlog[-tail:] if tail else []:
+            yield _event({"type": "log", "line": _line_dict(line)})
+        next_check = loop.time() + EVENT_STATUS_INTERVAL
+        while not shutdown.is_set():
+            timeout = max(0.0, next_check - loop.time())
+            try:
+                line = await asyncio.wait_for(queue.get(), timeout=timeout)
+                yield _event({"type": "log", "line": _line_dict(line)})
+                continue
+            except TimeoutError:
+                pass
+            next_check = loop.time() + EVENT_STATUS_INTERVAL
+            if await request.is_disconnected():
+                return
+            current = await asyncio.to_thread(views)
+            for before, now in zip(last, current, strict=True):
+                if now != before:
+                    yield now
+            last = current
+    finally:
+        unsubscribe()
+
+
+def _event(data: dict[str, object]) -> bytes:
+    return (json.dumps(data) + "\n").encode()
+
+
+def _line_dict(line: LogLine) -> dict[str, object]:
+    return LogLineModel(
+        seq=line.seq,
+        ts=line.ts,
+        service=line.service,
+        replica=line.replica,
+        stream=line.stream,
+        text=line.text,
+    ).model_dump()
 
 
 def _ndjson(line: LogLine) -> bytes:

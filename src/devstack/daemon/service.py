@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING
 from devstack.api.models import (
     MASK,
     BackingStatus,
+    ConfigVar,
     EnvChange,
     PlanResponse,
     PlanStep,
+    ServiceConfig,
     ServiceStatus,
     StackStatus,
     SwapRequest,
@@ -530,6 +532,23 @@ class Daemon:
                 )
             )
         return result
+
+    def config(self, name: str, show_secrets: bool = False) -> ServiceConfig:
+        """The effective environment of a service as it runs now, with each value's source."""
+        desired = self.desired()
+        if name not in desired.services:
+            raise KeyError(f"unknown service {name!r}{_known(desired.services)}")
+        variables = [
+            ConfigVar(
+                name=var.name,
+                value=MASK if var.secret and not show_secrets else var.value,
+                source=str(var.source),
+                secret=var.secret,
+                masked=var.secret and not show_secrets,
+            )
+            for var in sorted(desired.services[name].env, key=lambda v: v.name)
+        ]
+        return ServiceConfig(service=name, environment=desired.environment, variables=variables)
 
     # -- status ----------------------------------------------------------------------------
 
