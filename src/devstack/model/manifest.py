@@ -152,6 +152,28 @@ class BuildSpec(Model):
     target: str | None = None
 
 
+class WatchRule(Model):
+    """Live reload: what to do when files under `path` change."""
+
+    path: str = Field(description="File or folder, relative to the manifest")
+    action: Literal["restart", "rebuild", "sync"] = Field(
+        default="restart",
+        description="restart the service; rebuild its image and restart; or sync the "
+        "changed files into the running container at `target`",
+    )
+    ignore: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns to ignore, besides .git, node_modules, __pycache__",
+    )
+    target: str | None = Field(default=None, description="sync: the folder in the container")
+
+    @model_validator(mode="after")
+    def _sync_needs_target(self) -> WatchRule:
+        if self.action == "sync" and not (self.target and self.target.startswith("/")):
+            raise ValueError("a sync rule needs target: an absolute path in the container")
+        return self
+
+
 class Service(Model):
     """A microservice the user develops: a container with `image`/`build`, else a host process."""
 
@@ -178,6 +200,9 @@ class Service(Model):
     healthcheck: HealthCheck | None = None
     restart: Literal["no", "on-failure", "always"] = "on-failure"
     stop_grace: Duration = 10.0
+    watch: list[WatchRule] = Field(
+        default_factory=list, description="Live reload rules for this service's files"
+    )
     inherit_env: list[Annotated[str, Field(pattern=VAR_NAME_PATTERN)]] = Field(
         default_factory=list,
         description="Host variables passed through on top of the minimal base environment",
@@ -205,6 +230,18 @@ class Service(Model):
                     )
             if self.volumes:
                 raise ValueError("volumes apply to containers (give the service an image)")
+            for rule in self.watch:
+                if rule.action != "restart":
+                    raise ValueError(
+                        f"watch action {rule.action!r} applies to containers; "
+                        "a host process is restarted (action: restart)"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _rebuild_needs_build(self) -> Service:
+        if any(rule.action == "rebuild" for rule in self.watch) and self.build is None:
+            raise ValueError("watch action 'rebuild' needs a build: to rebuild from")
         return self
 
     @property
