@@ -45,6 +45,10 @@ class StackStatus(BaseModel):
     manifest: str
     daemon_pid: int
     services: list[ServiceStatus]
+    problems: list[str] = Field(
+        default_factory=list,
+        description="Why the last edit of the manifest was not applied (live reload)",
+    )
 
 
 class PlanStep(BaseModel):

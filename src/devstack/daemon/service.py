@@ -26,11 +26,13 @@ from devstack.api.models import (
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.loader import LoadedStack, load_stack
 from devstack.config.ports import PortAllocator
+from devstack.config.problems import ManifestError
 from devstack.config.resolve import resolve
 from devstack.config.servers import data_home
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
+from devstack.daemon.reload import LiveReload
 from devstack.engine.controller import Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
@@ -38,7 +40,7 @@ from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project, unsettled_dependencies
 from devstack.model.backing import AWS_KINDS
 from devstack.model.desired import DesiredService, DesiredState, ProvisionSpec
-from devstack.model.manifest import HealthCheck
+from devstack.model.manifest import HealthCheck, WatchRule
 from devstack.model.observed import ObservedState, Workload
 from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
@@ -87,6 +89,8 @@ class Daemon:
         self.runtime.runtime("provision")
         self.controller = Controller(self.desired, self.runtime, self.logs, self._probe, time.time)
         self._controller_started = False
+        self.live = LiveReload(self)
+        self.problems: list[str] = []  # why the last manifest edit was not applied
 
     def _docker(self) -> Runtime:
         # Imported here: a stack of host processes never loads the Docker SDK.
@@ -133,9 +137,14 @@ class Daemon:
                 return
             self._controller_started = True
         self.controller.start()
+        try:
+            self.live.start()
+        except Exception as exc:  # live reload is a convenience: never fail `up` for it
+            self.logs.event(f"live reload unavailable: {exc}")
 
     def close(self) -> None:
         """Stop the daemon, not the stack: services keep running for the next daemon."""
+        self.live.close()
         self.controller.close()
         self.process.close()
         if self.docker is not None:
@@ -308,6 +317,64 @@ class Daemon:
                 return False
             time.sleep(0.05)
         return True
+
+    # -- live reload -------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Apply the manifest (and env files) as they are on disk now, like `up` does.
+
+        An invalid edit changes nothing: the problems are logged and shown in `status`,
+        and the stack keeps running its last good configuration.
+        """
+        try:
+            loaded = load_stack(self.manifest)
+            self._apply(loaded=loaded)
+        except ManifestError as exc:
+            self.problems = [str(p) for p in exc.problems]
+            count = len(self.problems)
+            self.logs.event(
+                f"manifest edit not applied ({count} problem{'s' if count != 1 else ''}); "
+                "the stack keeps its last good configuration"
+            )
+            for problem in self.problems:
+                self.logs.event(f"  {problem}")
+            return False
+        if self.problems:
+            self.logs.event("manifest fixed: applied")
+        self.problems = []
+        self.logs.event("manifest change applied")
+        return True
+
+    def on_source_change(
+        self, service: str, rule: WatchRule, root: Path, paths: frozenset[Path]
+    ) -> None:
+        """A `watch:` rule fired: restart, rebuild, or sync into the container."""
+        desired = self.desired()
+        target = desired.services.get(service)
+        if target is None or target.replicas == 0:
+            return
+        first = sorted(paths)[0] if paths else root
+        shown = _relative(first, self.loaded.root)
+        more = f" (+{len(paths) - 1})" if len(paths) > 1 else ""
+        if rule.action == "restart":
+            for replica in range(target.replicas):
+                cause = f"watched files changed: {shown}{more}"
+                self.controller.request(Operation("restart", service, replica, cause))
+        elif rule.action == "rebuild":
+            # A changed build context hashes to a new tag: re-preparing rebuilds, and the
+            # new image id changes the spec hash, so the reconcile restarts it.
+            self.logs.event(f"{service}: rebuilding, {shown}{more} changed", service)
+            self.controller.invalidate()
+            if self.docker is not None:
+                self.docker.invalidate()
+            self.controller.mark_dirty()
+        elif self.docker is not None and rule.target:
+            try:
+                count = self.docker.sync(service, root, paths, rule.target)
+            except RuntimeError_ as exc:
+                self.logs.event(f"{service}: sync failed: {exc}", service)
+                return
+            self.logs.event(f"{service}: synced {count} file(s) into {rule.target}", service)
 
     # -- backing services --------------------------------------------------------------------
 
@@ -594,6 +661,7 @@ class Daemon:
             manifest=str(self.manifest),
             daemon_pid=os.getpid(),
             services=services,
+            problems=list(self.problems),
         )
 
     def _service_status(
@@ -655,6 +723,13 @@ class Daemon:
             exit_code=first.exit_code if first else None,
             reason=reason,
         )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _known(names: object) -> str:

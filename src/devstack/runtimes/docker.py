@@ -8,12 +8,15 @@ an events thread only marks the stack dirty, so a restarted daemon re-adopts for
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import tarfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -272,6 +275,27 @@ class DockerRuntime:
                 return False
 
         return check
+
+    def sync(self, service: str, root: Path, changed: Iterable[Path], target: str) -> int:
+        """Copy changed files (paths under `root`) into the service's running containers at
+        `target`, keeping their layout; returns how many files went. Deletions are not
+        mirrored (a restart or rebuild does that)."""
+        buffer = io.BytesIO()
+        count = 0
+        with tarfile.open(fileobj=buffer, mode="w") as tar:
+            for path in sorted(changed):
+                if path.is_file():
+                    tar.add(path, arcname=str(path.relative_to(root)))
+                    count += 1
+        if not count:
+            return 0
+        api = self.api()
+        with translated(f"syncing files into {service}"):
+            filters = {"label": [f"{LABEL}.stack={self.stack_id}", f"{LABEL}.service={service}"],
+                       "status": "running"}  # fmt: skip
+            for item in api.containers(filters=filters):
+                api.put_archive(item["Id"], target, buffer.getvalue())
+        return count
 
     def remove_network(self) -> None:
         self.objects.remove_network()

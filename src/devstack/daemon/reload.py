@@ -1,0 +1,94 @@
+"""Live reload: edits to the manifest, its env files and watched sources apply themselves.
+
+- The manifest and the env files of the running environment are watched as one unit: an
+  edit is validated and applied like `up` (only what changed restarts); an invalid edit
+  is reported (logs, `status.problems`) and the stack keeps its last good state.
+- A service's `watch:` rules restart it, rebuild its image (a changed build context gives
+  a new tag, so the ordinary reconcile rebuilds and restarts), or sync the changed files
+  into its container.
+
+The watches are re-established after every applied reload, since the env files or the
+rules may have changed with it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from devstack.model.manifest import EnvFileRef, WatchRule
+
+if TYPE_CHECKING:
+    from devstack.daemon.service import Daemon
+    from devstack.watch.watcher import Watcher
+
+MANIFEST_KEY = "manifest"
+DEBOUNCE = 0.05  # an editor's save is a burst of events within a few milliseconds
+
+
+class LiveReload:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self._lock = threading.Lock()
+        self._watcher: Watcher | None = None
+        self._keys: set[str] = set()
+
+    def start(self) -> None:
+        from devstack.watch.watcher import Watcher
+
+        with self._lock:
+            if self._watcher is None:
+                self._watcher = Watcher(on_error=self._error)
+        self.refresh()
+
+    def close(self) -> None:
+        with self._lock:
+            watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.close()
+
+    def refresh(self) -> None:
+        """Watch what the current manifest names: itself, its env files, `watch:` rules."""
+        with self._lock:
+            watcher = self._watcher
+        if watcher is None:
+            return
+        wanted: dict[str, tuple[list[Path], Callable[[frozenset[Path]], None], list[str]]] = {}
+        wanted[MANIFEST_KEY] = (self._config_files(), self._manifest_changed, [])
+        loaded = self.daemon.loaded
+        for name, service in loaded.stack.services.items():
+            for index, rule in enumerate(service.watch):
+                key = f"service:{name}:{index}"
+                path = (loaded.root / rule.path).resolve()
+                wanted[key] = ([path], self._source_changed(name, rule, path), list(rule.ignore))
+        for key in self._keys - wanted.keys():
+            watcher.unwatch(key)
+        for key, (paths, callback, ignore) in wanted.items():
+            watcher.watch(key, paths, callback, ignore, debounce=DEBOUNCE)
+        self._keys = set(wanted)
+
+    def _config_files(self) -> list[Path]:
+        loaded = self.daemon.loaded
+        files = [self.daemon.manifest.resolve()]
+        environment = loaded.stack.environments.get(self.daemon.environment)
+        for item in environment.env_file if environment else []:
+            ref = EnvFileRef(path=item) if isinstance(item, str) else item
+            files.append((loaded.root / ref.path).resolve())
+        return files
+
+    def _manifest_changed(self, _: frozenset[Path]) -> None:
+        if self.daemon.reload():
+            self.refresh()
+
+    def _source_changed(
+        self, service: str, rule: WatchRule, root: Path
+    ) -> Callable[[frozenset[Path]], None]:
+        def changed(paths: frozenset[Path]) -> None:
+            self.daemon.on_source_change(service, rule, root, paths)
+
+        return changed
+
+    def _error(self, message: str) -> None:
+        self.daemon.logs.event(f"watch: {message}")
