@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from devstack.watch.watcher import Watcher
 
 MANIFEST_KEY = "manifest"
-DEBOUNCE = 0.05  # an editor's save is a burst of events within a few milliseconds
+DEBOUNCE = 0.02  # an editor's save is a burst of events within a few milliseconds
 
 
 class LiveReload:
