@@ -6,7 +6,8 @@ are plain Python and usable (and tested) on their own.
 
 from devstack.watch.debounce import Debouncer, ManualTimer, MonotonicClock, ThreadTimer, Timer
 from devstack.watch.filters import DEFAULT_IGNORES, IgnoreRules, ignored
-from devstack.watch.watcher import CONTENT_EVENTS, Watcher, WatchHandle
+from devstack.watch.routing import CONTENT_EVENTS
+from devstack.watch.watcher import Watcher, WatchHandle
 
 __all__ = [
     "CONTENT_EVENTS",

@@ -12,7 +12,8 @@ spins at 100% CPU. So:
   and filtered to its name: editors save by writing a temporary file and renaming it over
   the original, which a watch on the file's inode would miss after the first save;
 - a watched folder is covered by schedules that leave ignored folders out (`tree.py`), and
-  every event is filtered by the ignore rules (`filters.py`);
+  every event is filtered by the ignore rules (`filters.py`) on its way to the watched
+  path it concerns (`routing.py`);
 - each watch gets its own `Debouncer`, so `on_change` runs once per burst, on that
   debouncer's thread, with every path that changed (both ends of a move);
 - errors become one line for `on_error`, never a traceback or a dead thread: a path that
@@ -25,8 +26,8 @@ that is deleted and created again, or appears only later, is watched again.
 
 Threads and locks. Watchdog calls handlers on its observer thread while holding its own
 lock, and `schedule`/`unschedule` take that lock too. So nothing the observer thread
-touches may be held around a watchdog call: handlers only take `_routes_lock` (the
-listeners of a schedule) and the debouncers' locks, and changes of schedules that events
+touches may be held around a watchdog call: handlers (`routing.Route`) only take
+`_routes_lock` (the listeners of a schedule) and the debouncers' locks, and changes of schedules that events
 call for (a new subfolder where ignored folders were pruned, a watched folder deleted or
 created) go to the replan thread. `_lock` (schedules, handles) is taken first and held
 around watchdog calls, by callers of `watch`/`close` and by the replan thread only.
@@ -44,23 +45,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileAttribEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-    FileSystemMovedEvent,
-)
 from watchdog.observers import Observer
 
 from devstack.watch.debounce import Debouncer, MonotonicClock, ThreadTimer, Timer
 from devstack.watch.filters import IgnoreRules
+from devstack.watch.routing import CONTENT_EVENTS, Key, Route, Target, describe_error, sysctl
 from devstack.watch.tree import MAX_SCHEDULES, plan_cover, unwatched
 
 if TYPE_CHECKING:
@@ -70,52 +59,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The events that mean content changed. Opens, closes, reads and folder "modified" events
-# are left out, so watchdog does not even ask inotify for them. FileAttribEvent (watchdog
-# 7 reports IN_ATTRIB apart from IN_MODIFY) is kept: `touch file` to force a reload, or a
-# chmod +x, is a change; the kernel sends IN_ATTRIB for FileModifiedEvent's mask anyway.
-CONTENT_EVENTS: list[type[FileSystemEvent]] = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileAttribEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-]
 DEFAULT_MAX_WAIT = 1.0
-Key = tuple[str, bool]  # (folder, recursive): one watchdog schedule
 
 
 def _log_error(message: str) -> None:
     logger.warning("%s", message)
-
-
-def _sysctl(name: str) -> str:
-    try:
-        return Path(f"/proc/sys/fs/inotify/{name}").read_text().strip()
-    except OSError:
-        return "?"
-
-
-def describe_error(key: str, path: Path, exc: OSError) -> str:
-    """One line saying what went wrong watching `path`, and what to do about it."""
-    if exc.errno == errno.ENOSPC:
-        return (
-            f"watch {key}: cannot watch {path}: inotify watch limit reached "
-            f"(fs.inotify.max_user_watches={_sysctl('max_user_watches')}); raise it "
-            "(sysctl fs.inotify.max_user_watches=524288) or ignore large folders"
-        )
-    if exc.errno == errno.EMFILE:
-        return (
-            f"watch {key}: cannot watch {path}: inotify instance limit reached "
-            f"(fs.inotify.max_user_instances={_sysctl('max_user_instances')}); raise it "
-            "(sysctl fs.inotify.max_user_instances=1024) or stop other watchers"
-        )
-    if exc.errno == errno.ENOENT:
-        return f"watch {key}: {path} does not exist"
-    return f"watch {key}: cannot watch {path}: {exc.strerror or exc}"
 
 
 class WatchHandle:
@@ -126,7 +74,7 @@ class WatchHandle:
         self.key = key
         self.paths = paths
         self.debouncer = debouncer
-        self.targets: list[_Target] = []
+        self.targets: list[Target] = []
         self.closed = False
 
     def close(self) -> None:
@@ -135,82 +83,6 @@ class WatchHandle:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return f"<WatchHandle {self.key} {[str(p) for p in self.paths]} {state}>"
-
-
-class _Target:
-    """One watched path: its anchor (the parent folder, flat) and the cover of its tree."""
-
-    def __init__(self, handle: WatchHandle, path: Path, rules: IgnoreRules) -> None:
-        self.handle = handle
-        self.path = path
-        self.text = str(path)
-        self.prefix = self.text if self.text.endswith(os.sep) else self.text + os.sep
-        self.rules = rules
-        self.anchor: Key | None = None if path.parent == path else (str(path.parent), False)
-        # Written under the watcher's _lock; read on the observer thread (each is replaced
-        # whole, never mutated, so a reader sees one version or the other).
-        self.keys: frozenset[Key] = frozenset()
-        self.flat: frozenset[str] = frozenset()
-        self.closed = False
-
-    def offer(self, key: Key, event: FileSystemEvent) -> bool:
-        """Take one event from schedule `key`; returns whether the cover needs a replan."""
-        raw = [event.src_path]
-        if isinstance(event, FileSystemMovedEvent) and event.dest_path:
-            raw.append(event.dest_path)
-        changed: list[Path] = []
-        replan = False
-        for item in raw:
-            text = os.fsdecode(item)
-            if key == self.anchor:  # the parent folder: only the path itself counts
-                if text == self.text:
-                    changed.append(self.path)
-                    replan = replan or event.is_directory or len(self.keys) > 1
-                continue
-            if text == self.text:
-                changed.append(self.path)
-                continue
-            if not text.startswith(self.prefix):
-                continue
-            parts = Path(text[len(self.prefix) :]).parts
-            if self.rules.ignored_parts(parts, is_dir=event.is_directory):
-                if (
-                    event.is_directory
-                    and not isinstance(event, DirDeletedEvent)
-                    and not self.rules.ignored_parts(parts[:-1], is_dir=True)
-                ):
-                    replan = True  # a new ignored folder (npm install): prune it if we may
-                continue
-            changed.append(Path(text))
-            if event.is_directory and str(Path(text).parent) in self.flat:
-                replan = True  # a subfolder of a flat-watched folder came or went
-        if changed:
-            self.handle.debouncer.add(*changed)
-        return replan
-
-
-class _Route(FileSystemEventHandler):
-    """One watchdog schedule and the targets listening to it."""
-
-    def __init__(self, watcher: Watcher, key: Key) -> None:
-        super().__init__()
-        self.watcher = watcher
-        self.key = key
-        self.listeners: set[_Target] = set()  # guarded by watcher._routes_lock
-        self.watch: ObservedWatch | None = None
-        self.inode = 0  # of the folder when scheduled: another one means it was recreated
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        # On watchdog's observer thread: an exception here would end that thread and
-        # every watch with it.
-        try:
-            with self.watcher._routes_lock:
-                listeners = list(self.listeners)
-            for target in listeners:
-                if target.offer(self.key, event) and not target.closed:
-                    self.watcher._request_replan(target)
-        except Exception as exc:
-            self.watcher._report(f"watch: cannot handle {event!r}: {exc!r}")
 
 
 class Watcher:
@@ -238,11 +110,11 @@ class Watcher:
         self._lock = threading.RLock()  # schedules and handles; see the module doc
         self._routes_lock = threading.Lock()
         self._observer: BaseObserver | None = None
-        self._routes: dict[Key, _Route] = {}
+        self._routes: dict[Key, Route] = {}
         self._handles: dict[str, WatchHandle] = {}
         self._closed = False
         self._replan_cond = threading.Condition()
-        self._replan_queue: dict[_Target, None] = {}  # an ordered set
+        self._replan_queue: dict[Target, None] = {}  # an ordered set
         self._replan_thread: threading.Thread | None = None
         self._replan_stop = False
 
@@ -299,7 +171,7 @@ class Watcher:
             observer = self._ensure_observer(key, absolute[0], messages)
             if observer is not None:
                 for path in absolute:
-                    target = _Target(handle, path, rules)
+                    target = Target(key, path, rules, debouncer)
                     handle.targets.append(target)
                     messages += self._apply(target, initial=True)
             if previous is not None:  # after: schedules both use stay, with no gap
@@ -358,11 +230,11 @@ class Watcher:
             self._observer = observer
         return self._observer
 
-    def _apply(self, target: _Target, *, initial: bool = False) -> list[str]:
+    def _apply(self, target: Target, *, initial: bool = False) -> list[str]:
         """Make the target's schedules match its tree as it is now; returns error lines."""
         if target.closed or self._observer is None:
             return []
-        key, path = target.handle.key, target.path
+        key, path = target.key, target.path
         messages: list[str] = []
         cover = plan_cover(path, target.rules, self._max_schedules)
         wanted: dict[Key, None] = {}
@@ -401,7 +273,7 @@ class Watcher:
                 messages.append(
                     f"watch {key}: {len(missing)} of {len(checked)} folders under {path} "
                     f"are not watched (first: {missing[0]}): inotify watch limit reached? "
-                    f"(fs.inotify.max_user_watches={_sysctl('max_user_watches')}); raise it "
+                    f"(fs.inotify.max_user_watches={sysctl('max_user_watches')}); raise it "
                     "(sysctl fs.inotify.max_user_watches=524288) or ignore large folders"
                 )
         return messages
@@ -411,7 +283,7 @@ class Watcher:
         return {e.watch for e in list(self._observer.emitters) if not e.stopped_event.is_set()}
 
     def _subscribe(
-        self, key: Key, target: _Target, live: set[ObservedWatch]
+        self, key: Key, target: Target, live: set[ObservedWatch]
     ) -> tuple[OSError | None, bool]:
         """Add the target to the schedule `key`, scheduling it if needed.
 
@@ -425,7 +297,7 @@ class Watcher:
         if route is not None:  # its folder was deleted (watchdog stopped it) or replaced
             self._unschedule(route)
         else:
-            route = _Route(self, key)
+            route = Route(key, self._routes_lock, self._request_replan, self._report)
         with self._routes_lock:  # listening before scheduling: no event falls in between
             route.listeners.add(target)
         error = self._schedule(route)
@@ -437,7 +309,7 @@ class Watcher:
         self._routes[key] = route
         return None, True
 
-    def _schedule(self, route: _Route) -> OSError | None:
+    def _schedule(self, route: Route) -> OSError | None:
         assert self._observer is not None
         folder, recursive = route.key
         try:
@@ -450,13 +322,13 @@ class Watcher:
             return exc
         return None
 
-    def _unschedule(self, route: _Route) -> None:
+    def _unschedule(self, route: Route) -> None:
         if route.watch is not None and self._observer is not None:
             with contextlib.suppress(KeyError):  # already gone
                 self._observer.unschedule(route.watch)
             route.watch = None
 
-    def _unsubscribe(self, key: Key, target: _Target) -> None:
+    def _unsubscribe(self, key: Key, target: Target) -> None:
         route = self._routes.get(key)
         if route is None:
             return
@@ -487,7 +359,7 @@ class Watcher:
 
     # -- replanning (a thread of its own, see the module doc) ----------------------------
 
-    def _request_replan(self, target: _Target) -> None:
+    def _request_replan(self, target: Target) -> None:
         with self._replan_cond:
             if self._replan_stop:
                 return
@@ -513,7 +385,7 @@ class Watcher:
                     with self._lock:
                         messages = self._apply(target)
                 except Exception as exc:  # keep replanning the others
-                    messages = [f"watch {target.handle.key}: cannot rescan {target.path}: {exc!r}"]
+                    messages = [f"watch {target.key}: cannot rescan {target.path}: {exc!r}"]
                 for message in messages:
                     self._report(message)
 
