@@ -33,7 +33,7 @@ class LiveReload:
         self.daemon = daemon
         self._lock = threading.Lock()
         self._watcher: Watcher | None = None
-        self._keys: set[str] = set()
+        self._keys: dict[str, object] = {}  # watch key -> what it watches, to skip no-ops
 
     def start(self) -> None:
         from devstack.watch.watcher import Watcher
@@ -63,11 +63,23 @@ class LiveReload:
                 key = f"service:{name}:{index}"
                 path = (loaded.root / rule.path).resolve()
                 wanted[key] = ([path], self._source_changed(name, rule, path), list(rule.ignore))
-        for key in self._keys - wanted.keys():
+        for key in self._keys.keys() - wanted.keys():
             watcher.unwatch(key)
+        current: dict[str, object] = {}
         for key, (paths, callback, ignore) in wanted.items():
-            watcher.watch(key, paths, callback, ignore, debounce=DEBOUNCE)
-        self._keys = set(wanted)
+            # Unchanged watches stay as they are (no gap, no repeated "missing" notices).
+            signature = (paths, ignore, self._rule_of(key))
+            if self._keys.get(key) != signature:
+                watcher.watch(key, paths, callback, ignore, debounce=DEBOUNCE)
+            current[key] = signature
+        self._keys = current
+
+    def _rule_of(self, key: str) -> object:
+        if not key.startswith("service:"):
+            return None
+        _, name, index = key.split(":")
+        service = self.daemon.loaded.stack.services.get(name)
+        return service.watch[int(index)] if service else None
 
     def _config_files(self) -> list[Path]:
         loaded = self.daemon.loaded
