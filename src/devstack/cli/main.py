@@ -29,6 +29,7 @@ COMMANDS = {
     "config": "devstack.cli.config_cmds:config_group",
     "schema": "devstack.cli.config_cmds:schema",
     "completion": "devstack.cli.config_cmds:completion",
+    "ui": "devstack.cli.ui_cmd:ui",
 }
 
 

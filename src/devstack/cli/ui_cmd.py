@@ -1,0 +1,30 @@
+"""`devstack ui`: the terminal UI on the running stack (Textual is imported only here)."""
+
+from __future__ import annotations
+
+import click
+
+from devstack.cli.common import Context, file_option, pass_context
+from devstack.cli.stack_cmds import daemon_call
+
+
+@click.command("ui")
+@file_option
+@pass_context
+def ui(ctx: Context) -> None:
+    """Open the terminal UI on the running stack: services, logs, config, backing.
+
+    Keys: 1-4 switch views, ? lists every key, ctrl+p opens the command palette,
+    q quits. Quitting leaves the stack running.
+    """
+    with daemon_call(ctx) as client:
+        client.status()  # no daemon: the usual one-line error, before any screen opens
+    loaded = ctx.load()
+    from devstack.tui.api import StackInfo
+    from devstack.tui.app import DevstackApp
+
+    info = StackInfo(
+        environments=tuple(dict.fromkeys(["dev", *loaded.stack.environments])),
+        providers={name: spec.type for name, spec in loaded.stack.providers.items()},
+    )
+    DevstackApp(client, info).run()

@@ -1,0 +1,154 @@
+"""How daemon data reads on screen: state colours, uptimes, resources, log lines.
+
+Pure functions over the API's JSON (and Rich text): no Textual, no I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+
+from devstack.tui.api import JSON
+
+STATE_STYLES = {
+    "running": "green",
+    "provisioned": "green",
+    "starting": "yellow",
+    "waiting": "yellow",
+    "failed": "bold red",
+    "unhealthy": "red",
+    "restarting": "red",
+    "exited": "red",
+    "stopped": "dim",
+    "orphan": "magenta",
+    "retiring": "dim magenta",
+    "external": "cyan",
+}
+HEALTH_STYLES = {"healthy": "green", "starting": "yellow", "unhealthy": "red", "none": "dim"}
+# One colour per service in the logs, in order of first appearance (as the CLI does).
+PALETTE = (
+    "cyan",
+    "green",
+    "yellow",
+    "blue",
+    "magenta",
+    "bright_cyan",
+    "bright_green",
+    "bright_blue",
+)
+UP_STATES = ("running", "starting", "unhealthy")
+# The resource that names a backing service, per kind (as `devstack backing` shows it).
+RESOURCE_KEYS = {
+    "s3": "bucket",
+    "sqs": "queue",
+    "dynamodb": "table",
+    "sns": "topic",
+    "ssm": "parameters",
+    "secretsmanager": "secrets",
+    "url": "url",
+    "postgres": "database",
+    "redis": "database",
+}
+
+
+def state_text(state: str) -> Text:
+    return Text(state, style=STATE_STYLES.get(state, ""))
+
+
+def health_text(health: str) -> Text:
+    return Text("-" if health == "none" else health, style=HEALTH_STYLES.get(health, ""))
+
+
+def uptime_seconds(service: JSON, now: float) -> float | None:
+    started = service.get("started_at")
+    if not started or service.get("state") not in UP_STATES:
+        return None
+    return max(0.0, now - float(started))
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
+
+
+def ports(service: JSON) -> str:
+    found = service.get("ports") or []
+    return ",".join(str(p) for p in found) if found else "-"
+
+
+def uses_by_service(backing: list[JSON]) -> dict[str, list[str]]:
+    """Service -> the backing services it uses, from the backing list's consumers."""
+    uses: dict[str, list[str]] = {}
+    for row in backing:
+        for consumer in row.get("consumers", []):
+            uses.setdefault(consumer, []).append(row["name"])
+    return uses
+
+
+def resources(kind: str, found: dict[str, Any]) -> str:
+    key = RESOURCE_KEYS.get(kind)
+    value = found.get(key) if key else None
+    if isinstance(value, dict):
+        return ", ".join(value) or "-"
+    return str(value) if value not in (None, "") else "-"
+
+
+def provider_text(row: JSON) -> Text:
+    text = Text(row.get("provider") or "-")
+    if row.get("swapped"):
+        text.append(" (swapped)", style="bold yellow")
+    return text
+
+
+def timestamp(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts)) + f".{int(ts % 1 * 1000):03d}"
+
+
+def log_name(line: JSON) -> str:
+    replica = line.get("replica") or 0
+    return str(line["service"]) + (f"#{replica}" if replica else "")
+
+
+def log_line(line: JSON, width: int, timestamps: bool) -> str:
+    """`greeter  | text` (as `devstack logs` prints it); events read `» text`."""
+    stamp = timestamp(float(line["ts"])) + " " if timestamps else ""
+    text = str(line["text"])
+    if line.get("stream") == "event":
+        text = f"» {text}"
+    return f"{log_name(line):<{width}} | {stamp}{text}"
+
+
+def env_change(change: JSON) -> str:
+    old = change["old"] if change.get("old") is not None else "(unset)"
+    new = change["new"] if change.get("new") is not None else "(unset)"
+    return f"{change['service']}: {change['name']}: {old} -> {new}"
+
+
+def swap_preview(preview: JSON) -> str:
+    """A swap answer (dry run or not) as text: moves, restarts, env changes, the plan."""
+    lines = [f"{b}: {old or '-'} -> {new}" for b, (old, new) in preview.get("moves", {}).items()]
+    restarts = preview.get("restarts") or []
+    lines.append(f"restarts: {', '.join(restarts) if restarts else 'nothing'}")
+    changes = preview.get("env_changes") or []
+    if changes:
+        lines.append("env changes:")
+        lines.extend(f"• {env_change(c)}" for c in changes)
+    if preview.get("plan"):
+        lines.extend(["plan:", *str(preview["plan"]).splitlines()])
+    if preview.get("real"):
+        lines.append("points at something real:")
+        lines.extend(f"• {r}" for r in preview["real"])
+    message = preview.get("message")
+    if message and not preview.get("plan"):
+        lines.append(str(message))
+    return "\n".join(lines)

@@ -1,0 +1,73 @@
+"""Messages the worker threads and the views send the app (Textual's message queue is
+thread-safe: workers post, the app's handlers run on the UI thread)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from devstack.tui.api import JSON
+
+
+class StatusUpdated(Message):
+    def __init__(self, status: JSON) -> None:
+        super().__init__()
+        self.status = status
+
+
+class BackingUpdated(Message):
+    def __init__(self, rows: list[JSON]) -> None:
+        super().__init__()
+        self.rows = rows
+
+
+class LogBatch(Message):
+    """Log lines that arrived within one batch interval, oldest first."""
+
+    def __init__(self, lines: list[JSON]) -> None:
+        super().__init__()
+        self.lines = lines
+
+
+class ConnectionChanged(Message):
+    def __init__(self, connected: bool, detail: str) -> None:
+        super().__init__()
+        self.connected = connected
+        self.detail = detail
+
+
+class ConfigLoaded(Message):
+    def __init__(self, config: JSON, show_secrets: bool) -> None:
+        super().__init__()
+        self.config = config
+        self.show_secrets = show_secrets
+
+
+class ServiceAction(Message):
+    """A view asks for `verb` (restart, stop, start) on a service."""
+
+    def __init__(self, name: str, verb: str) -> None:
+        super().__init__()
+        self.name = name
+        self.verb = verb
+
+
+class ShowLogs(Message):
+    def __init__(self, name: str | None) -> None:
+        super().__init__()
+        self.name = name
+
+
+class ShowConfig(Message):
+    def __init__(self, name: str, show_secrets: bool = False) -> None:
+        super().__init__()
+        self.name = name
+        self.show_secrets = show_secrets
+
+
+class SwapRequested(Message):
+    """The backing view asks for the swap dialog (`undo`: the undo preview) on a row."""
+
+    def __init__(self, backing: str, undo: bool = False) -> None:
+        super().__init__()
+        self.backing = backing
+        self.undo = undo
