@@ -51,6 +51,7 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
 @click.option("--remove-orphans", is_flag=True, help="Stop instances of undeclared services.")
 @click.option("--timestamps", "-t", is_flag=True, help="Show timestamps on attached logs.")
 @click.option("--build", is_flag=True, help="Rebuild images even if their context is unchanged.")
+@click.option("--no-ui", is_flag=True, help="In a terminal, stream logs instead of opening the UI.")
 @file_option
 @pass_context
 def up(
@@ -63,8 +64,14 @@ def up(
     remove_orphans: bool,
     timestamps: bool,
     build: bool,
+    no_ui: bool,
 ) -> None:
-    """Start the stack (or bring it in line with the manifest) and keep it there."""
+    """Start the stack (or bring it in line with the manifest) and keep it there.
+
+    In a terminal, without -d/--wait, it then opens the UI (quitting it leaves the stack
+    running); with --no-ui, or when not in a terminal, it streams the logs until Ctrl-C,
+    which stops the stack.
+    """
     client: Client = ctx.client()
     started = time.time()
     # With a daemon running, it validates the manifest itself (422 -> exit 2): the CLI
@@ -92,8 +99,18 @@ def up(
             return
         if detach:
             return
+        if not no_ui and _interactive():
+            from devstack.cli.ui_cmd import run_ui
+
+            run_ui(ctx, client)
+            info("the UI closed; the stack keeps running (`devstack down` stops it)")
+            return
         names = [s["name"] for s in client.status()["services"]]
         _attach(client, ctx.paths, names, started, timestamps)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
 @contextmanager

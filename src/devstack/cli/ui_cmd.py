@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from devstack.api.client import Client
 from devstack.cli.common import Context, file_option, pass_context
 from devstack.cli.stack_cmds import daemon_call
 
@@ -19,6 +20,11 @@ def ui(ctx: Context) -> None:
     """
     with daemon_call(ctx) as client:
         client.status()  # no daemon: the usual one-line error, before any screen opens
+    run_ui(ctx, client)
+
+
+def run_ui(ctx: Context, client: Client) -> None:
+    """Run the UI on a daemon known to answer (`ui`, and `up` in a terminal)."""
     loaded = ctx.load()
     from devstack.tui.api import StackInfo
     from devstack.tui.app import DevstackApp
