@@ -522,3 +522,24 @@ def test_status_changes_show_live(fake: FakeClient) -> None:
             assert "red" in str(table.get_cell("extra", "state").style)
 
     run(scenario)
+
+
+def test_a_rejected_manifest_edit_is_shown_with_its_problems() -> None:
+    status = copy.deepcopy(STATUS)
+    status["problems"] = ["devstack.yaml:4:5: services.api.env: duplicate key 'X'"]
+    fake = FakeClient(status=status)
+
+    async def scenario() -> None:
+        app = make_app(fake)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            await until(pilot, lambda: any(t[0] == "error" for t in app.toasts), "the toast")
+            _, title, message = next(t for t in app.toasts if t[0] == "error")
+            assert "manifest edit not applied" in title
+            assert "devstack.yaml:4:5" in message
+            assert "manifest edit not applied" in str(app.query_one("#title").render())
+
+    try:
+        run(scenario)
+    finally:
+        fake.close()

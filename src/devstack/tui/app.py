@@ -157,7 +157,18 @@ class DevstackApp(App[None]):
     def on_status_updated(self, message: StatusUpdated) -> None:
         if not self.is_running:
             return  # shutting down: the views may be gone already
+        before = (self.status or {}).get("problems") or []
         self.status = message.status
+        problems = message.status.get("problems") or []
+        if problems and problems != before:
+            # Live reload rejected an edit: say why, once per new set of problems.
+            self.notify(
+                "\n".join(problems),
+                title="manifest edit not applied (the stack keeps its last good state)",
+                severity="error",
+                markup=False,
+                timeout=15,
+            )
         self._refresh_services()
         names = [s["name"] for s in message.status.get("services", [])]
         self.logs_view.set_services(names)
@@ -214,6 +225,8 @@ class DevstackApp(App[None]):
                 f"{running}/{len(services)} running",
                 style="green" if running == len(services) else "yellow",
             )
+        if self.status is not None and self.status.get("problems"):
+            title.append(" · manifest edit not applied", style="bold red")
         title.append(" · ")
         if self.connected:
             title.append("● connected", style="green")
