@@ -23,6 +23,7 @@ COMMANDS = {
     "restart": "devstack.cli.stack_cmds:restart",
     "stop": "devstack.cli.stack_cmds:stop",
     "start": "devstack.cli.stack_cmds:start",
+    "rebuild": "devstack.cli.stack_cmds:rebuild",
     "swap": "devstack.cli.backing_cmds:swap",
     "backing": "devstack.cli.backing_cmds:backing",
     "validate": "devstack.cli.config_cmds:validate",

@@ -344,3 +344,6 @@ def _service_action(verb: str, doc: str) -> click.Command:
 restart = _service_action("restart", "Restart SERVICE (graceful stop, then start).")
 stop = _service_action("stop", "Stop SERVICE; it stays stopped until start/up.")
 start = _service_action("start", "Start SERVICE again after stop.")
+rebuild = _service_action(
+    "rebuild", "Build SERVICE's image again (even if unchanged), then restart it."
+)

@@ -119,6 +119,15 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
             media_type="application/x-ndjson",
         )
 
+    @app.post(
+        "/v1/services/{name}/rebuild",
+        responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+    )
+    def rebuild(name: str) -> ActionResponse:
+        """Rebuild a service's image and restart it (services with `build:` only)."""
+        ok = daemon.rebuild_service(name, STOP_TIMEOUT)
+        return ActionResponse(ok=ok, message=f"{name} rebuilt and restarted")
+
     @app.get("/v1/logs", response_model=None)
     async def logs(
         request: Request,

@@ -304,6 +304,18 @@ class Daemon:
             self.controller.request(Operation("restart", name, replica, "restart requested"))
         return self.controller.wait_idle(timeout)
 
+    def rebuild_service(self, name: str, timeout: float) -> bool:
+        """Build the service's image again (no cache shortcut on our side), then restart it."""
+        self._require(name)
+        service = self.loaded.stack.services.get(name)
+        if service is None or service.build is None:
+            raise SwapError(f"{name} has no build: to rebuild (restart it instead)")
+        self.runtime.runtime("docker")
+        if self.docker is not None:
+            self.docker.rebuild(name)
+        self.controller.invalidate()
+        return self.restart_service(name, timeout)
+
     def _require(self, name: str) -> None:
         if name not in self.loaded.stack.services and name not in self.desired().services:
             known = ", ".join(sorted(self.loaded.stack.services))

@@ -75,6 +75,7 @@ class DockerRuntime:
         self._finished: dict[str, float] = {}  # container id -> when it exited
         self._images: dict[str, str] = {}  # reference -> image id, for this `up`
         self._rebuild = False
+        self._rebuild_only: set[str] = set()  # services to rebuild once (a `rebuild` request)
         self._closed = threading.Event()
 
     @property
@@ -154,7 +155,9 @@ class DockerRuntime:
         image = spec.image
         if spec.build is not None:
             image = context_tag(self.stack, service.name, spec.build)
-            if self._rebuild or not self._image_id(api, image):
+            forced = self._rebuild or service.name in self._rebuild_only
+            self._rebuild_only.discard(service.name)
+            if forced or not self._image_id(api, image):
                 self._logs.event(f"building {image}", service=service.name)
                 build_image(
                     api, spec.build, image, lambda line: self._build_line(service.name, line)
@@ -307,6 +310,10 @@ class DockerRuntime:
         """Forget resolved image ids (each `up` looks again); `rebuild` forces builds."""
         self._images.clear()
         self._rebuild = rebuild
+
+    def rebuild(self, service: str) -> None:
+        """Build this service's image again at its next prepare, even if nothing changed."""
+        self._rebuild_only.add(service)
 
     def close(self) -> None:
         self._closed.set()
