@@ -133,11 +133,14 @@ def test_service_keys_call_the_api_for_the_selected_service(fake: FakeClient) ->
             await pilot.press("x")
             select(app, "cron")
             await pilot.press("x")
-            await until(pilot, lambda: len(fake.called("action")) == 3, "stop and start calls")
+            select(app, "worker")
+            await pilot.press("b")
+            await until(pilot, lambda: len(fake.called("action")) == 4, "stop, start, rebuild")
             assert fake.called("action") == [
                 {"name": "api", "verb": "restart"},
                 {"name": "api", "verb": "stop"},
                 {"name": "cron", "verb": "start"},
+                {"name": "worker", "verb": "rebuild"},
             ]
             await until(pilot, lambda: any("cron started" in t[2] for t in app.toasts), "a toast")
 

@@ -39,6 +39,7 @@ class ServicesView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "restart", "Restart", tooltip="restart the selected service"),
         Binding("x", "stop_start", "Stop/Start", tooltip="stop the selected service, or start it"),
+        Binding("b", "rebuild", "Rebuild", tooltip="build the selected service's image again"),
         Binding("c", "config", "Config", tooltip="the selected service's config"),
         Binding("s", "sort", "Sort", tooltip="sort by the next column (then: as declared)"),
     ]
@@ -127,6 +128,10 @@ class ServicesView(Vertical):
     def action_restart(self) -> None:
         if self.selected:
             self.post_message(ServiceAction(self.selected, "restart"))
+
+    def action_rebuild(self) -> None:
+        if self.selected:
+            self.post_message(ServiceAction(self.selected, "rebuild"))
 
     def action_stop_start(self) -> None:
         name = self.selected
