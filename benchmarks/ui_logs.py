@@ -1,0 +1,134 @@
+"""The TUI under a log flood: 5,000 lines/s for 30 s through its event stream.
+
+The app runs headless (Textual's test driver) on a client that streams status, backing
+and log events at the given rate, as the daemon's /v1/events does. Every half second a
+key is pressed (switching between the Logs and Services views, while lines keep
+arriving) and the time until Textual has
+processed it and repainted is recorded; RSS is sampled to show memory stays bounded.
+Baseline, same run: the same keypress on an idle app (no flood).
+Usage: python benchmarks/ui_logs.py [--rate 5000] [--seconds 30]
+Target (issue 5): keypress -> repaint <= 100 ms p95, memory bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import emit
+
+from devstack.tui.app import DevstackApp
+
+STATUS = {
+    "stack": "bench",
+    "environment": "dev",
+    "manifest": "devstack.yaml",
+    "daemon_pid": 1,
+    "problems": [],
+    "services": [
+        {"name": f"s{i}", "runtime": "process", "state": "running", "health": "healthy",
+         "restarts": 0, "pid": 100 + i, "ports": [8000 + i], "spec_hash": "x",
+         "url": None, "replicas": 1, "started_at": time.time(), "exit_code": None,
+         "reason": None}
+        for i in range(10)
+    ],
+}  # fmt: skip
+
+
+class FloodClient:
+    def __init__(self, rate: int, seconds: float) -> None:
+        self.rate, self.seconds = rate, seconds
+        self.stop = False
+
+    def status(self) -> dict[str, Any]:
+        return STATUS
+
+    def backing(self) -> list[Any]:
+        return []
+
+    def events(self, logs: bool = True, tail: int = 500) -> Iterator[dict[str, Any]]:
+        yield {"type": "status", "status": STATUS}
+        yield {"type": "backing", "backing": []}
+        seq, started = 0, time.monotonic()
+        while not self.stop and time.monotonic() - started < self.seconds:
+            due = int((time.monotonic() - started) * self.rate)
+            while seq < due:
+                seq += 1
+                text = f"GET /orders/{seq} 200 in 3 ms (request {seq} of the flood)"
+                yield {"type": "log", "line": {"seq": seq, "ts": time.time(),
+                       "service": f"s{seq % 10}", "replica": 0, "stream": "stdout",
+                       "text": text}}  # fmt: skip
+            time.sleep(0.005)
+        while not self.stop:
+            time.sleep(0.05)
+
+    def close(self) -> None:
+        self.stop = True
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+
+
+async def measure(rate: int, seconds: float) -> tuple[list[float], list[float]]:
+    client = FloodClient(rate, seconds)
+    app = DevstackApp(client)  # type: ignore[arg-type]
+    latencies: list[float] = []
+    memory: list[float] = []
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("2")  # the Logs view
+        started = time.monotonic()
+        keys = ["1", "2"]
+        while time.monotonic() - started < seconds:
+            began = time.perf_counter()
+            await pilot.press(keys[len(latencies) % 2])
+            await pilot.pause()
+            latencies.append(time.perf_counter() - began)
+            memory.append(rss_mb())
+            await asyncio.sleep(0.5)
+        client.close()
+    return latencies, memory
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    idle, _ = asyncio.run(measure(0, 5.0))
+    flood, memory = asyncio.run(measure(args.rate, args.seconds))
+    emit(
+        "ui_logs",
+        {
+            "rate_lines_s": args.rate,
+            "seconds": args.seconds,
+            "keypress_p50_ms": statistics.median(flood) * 1000,
+            "keypress_p95_ms": p95(flood) * 1000,
+            "target_p95_ms": 100.0,
+            "idle_keypress_p50_ms": statistics.median(idle) * 1000,
+            "ratio_p50_vs_idle": statistics.median(flood) / statistics.median(idle),
+            "rss_first_mb": memory[0],
+            "rss_last_mb": memory[-1],
+            "rss_max_mb": max(memory),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
