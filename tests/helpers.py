@@ -309,6 +309,9 @@ class Stack:
         env = dict(os.environ)
         env.pop("DEVSTACK_TEST_LEAK", None)
         env["NO_COLOR"] = "1"
+        # Most tests drive changes through `up` and check its plan: live reload would apply
+        # a manifest edit before that `up`. Its own tests turn it back on.
+        env["DEVSTACK_WATCH"] = "0"
         env[MARKER_VAR] = str(self.root)
         env.update(extra or {})
         return env

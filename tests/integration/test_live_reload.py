@@ -8,6 +8,8 @@ import yaml
 
 from helpers import Stack, service, wait_for
 
+WATCH = {"DEVSTACK_WATCH": "1"}  # the test harness turns live reload off by default
+
 
 def edit(stack: Stack, change: dict[str, object]) -> None:
     """Rewrite the manifest the way an editor saves: a new file renamed over the old one."""
@@ -29,7 +31,7 @@ def restarted(stack: Stack, name: str, old_pid: int | None) -> int:
 
 def test_an_env_edit_restarts_exactly_the_service_it_touches(stack: Stack) -> None:
     stack.write({"a": service("a", env={"GREETING": "hi"}), "b": service("b")})
-    stack.up()
+    stack.up(env=WATCH)
     before = stack.pids()
 
     edit(stack, {"a": {"GREETING": "hello"}})
@@ -42,7 +44,7 @@ def test_an_env_edit_restarts_exactly_the_service_it_touches(stack: Stack) -> No
 
 def test_a_broken_edit_is_reported_and_changes_nothing(stack: Stack) -> None:
     stack.write({"a": service("a", env={"GREETING": "hi"})})
-    stack.up()
+    stack.up(env=WATCH)
     before = stack.pids()
     good = stack.manifest.read_text()
 
@@ -65,7 +67,7 @@ def test_a_burst_of_source_changes_restarts_the_service_once(stack: Stack) -> No
     src = stack.root / "src"
     src.mkdir()
     stack.write({"a": service("a", watch=[{"path": "src"}]), "b": service("b")})
-    stack.up()
+    stack.up(env=WATCH)
     before = stack.pids()
 
     for index in range(1000):

@@ -305,3 +305,14 @@ def test_ui_without_a_daemon_fails_with_one_line(stack: Stack) -> None:
     assert result.stderr.startswith("error: no devstack daemon is running for ")
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
+
+
+def test_ui_outside_a_terminal_fails_with_one_line_and_leaves_the_stack(stack: Stack) -> None:
+    stack.write({"web": service("web")})
+    stack.up()
+    pids = stack.pids()
+    result = stack.run("ui")  # stdin is /dev/null, output is captured: no terminal
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: devstack ui needs a terminal")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert stack.pids() == pids

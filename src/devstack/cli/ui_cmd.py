@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from devstack.api.client import Client
 from devstack.cli.common import Context, file_option, pass_context
+from devstack.cli.output import EXIT_USAGE, fail
 from devstack.cli.stack_cmds import daemon_call
 
 
@@ -20,6 +23,10 @@ def ui(ctx: Context) -> None:
     """
     with daemon_call(ctx) as client:
         client.status()  # no daemon: the usual one-line error, before any screen opens
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        fail(
+            "devstack ui needs a terminal (use `devstack status` or `logs` in scripts)", EXIT_USAGE
+        )
     run_ui(ctx, client)
 
 

@@ -137,6 +137,9 @@ class Daemon:
                 return
             self._controller_started = True
         self.controller.start()
+        if self.host_env.get("DEVSTACK_WATCH", "1") == "0":
+            self.logs.event("live reload is off (DEVSTACK_WATCH=0)")
+            return
         try:
             self.live.start()
         except Exception as exc:  # live reload is a convenience: never fail `up` for it
