@@ -135,19 +135,7 @@ class Client:
     def events(self, logs: bool = True, tail: int = 500) -> Iterator[JSON]:
         """The daemon's event stream (see /v1/events): snapshots, then live changes."""
         path = f"/v1/events?logs={'true' if logs else 'false'}&tail={tail}"
-        conn, response = self._open("GET", path, None, None)
-        try:
-            while True:
-                try:
-                    raw = response.readline()
-                except (http.client.HTTPException, OSError):
-                    return  # the daemon went away (down): the stream simply ends
-                if not raw:
-                    return
-                if raw.strip():
-                    yield json.loads(raw)
-        finally:
-            conn.close()
+        return self._ndjson(path)
 
     def action(self, name: str, verb: str) -> JSON:
         return self._call("POST", f"/v1/services/{name}/{verb}", {}, timeout=300.0)
@@ -166,7 +154,11 @@ class Client:
             params.append(("since", repr(since)))
         if tail is not None:
             params.append(("tail", str(tail)))
-        conn, response = self._open("GET", f"/v1/logs?{urlencode(params)}", None, None)
+        return self._ndjson(f"/v1/logs?{urlencode(params)}")
+
+    def _ndjson(self, path: str) -> Iterator[JSON]:
+        """One JSON object per line of a streamed answer, until the daemon ends it."""
+        conn, response = self._open("GET", path, None, None)
         try:
             while True:
                 try:

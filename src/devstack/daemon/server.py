@@ -255,15 +255,7 @@ def _line_dict(line: LogLine) -> dict[str, object]:
 
 
 def _ndjson(line: LogLine) -> bytes:
-    model = LogLineModel(
-        seq=line.seq,
-        ts=line.ts,
-        service=line.service,
-        replica=line.replica,
-        stream=line.stream,
-        text=line.text,
-    )
-    return (json.dumps(model.model_dump()) + "\n").encode()
+    return _event(_line_dict(line))
 
 
 def bind_socket(path: Path) -> socket.socket:

@@ -64,6 +64,7 @@ class Daemon:
         self.logs.subscribe(self._files)
         self._lock = threading.Lock()  # guards the fields below; never held during a pass
         self._swap_lock = threading.Lock()  # one swap at a time
+        self._resolutions: dict[tuple[object, ...], BackingResolution | None] = {}
         self.loaded: LoadedStack = load_stack(manifest)
         # Overrides survive a daemon restart: the environment in use, user stops, swaps.
         saved = Overrides.load(self.paths.overrides)
@@ -188,6 +189,8 @@ class Daemon:
             before = {name: getattr(self, name) for name in fields}
             for name, value in changes.items():
                 setattr(self, name, value)
+            if "loaded" in changes:
+                self._resolutions.clear()  # keyed by the manifest object's id
             try:
                 self._desired = self._resolve()
             except Exception:
@@ -487,17 +490,27 @@ class Daemon:
     def _backing_resolution(
         self, environment: str, swaps: dict[str, str] | None = None
     ) -> BackingResolution | None:
+        # Memoized per manifest, environment and swaps: event streams ask for the backing
+        # view several times a second, and resolving touches the port allocator and disk.
+        chosen = self.active_swaps if swaps is None else swaps
+        key = (id(self.loaded), environment, tuple(sorted(chosen.items())))
+        if key in self._resolutions:
+            return self._resolutions[key]
         try:
-            return resolve_backing(
+            found: BackingResolution | None = resolve_backing(
                 self.loaded.stack,
                 self.loaded.root,
                 self._environment_providers(environment),
-                self.active_swaps if swaps is None else swaps,
+                chosen,
                 self.host_env,
                 self.ports,
             )
         except BackingProblem:
-            return None
+            found = None
+        if len(self._resolutions) > 16:
+            self._resolutions.clear()
+        self._resolutions[key] = found
+        return found
 
     def _environment_providers(self, environment: str) -> dict[str, str]:
         env = self.loaded.stack.environments.get(environment)
