@@ -137,6 +137,9 @@ class Client:
         path = f"/v1/events?logs={'true' if logs else 'false'}&tail={tail}"
         return self._ndjson(path)
 
+    def scale(self, service: str, replicas: int) -> JSON:
+        return self._call("POST", f"/v1/services/{service}/scale", {"replicas": replicas})
+
     def action(self, name: str, verb: str) -> JSON:
         return self._call("POST", f"/v1/services/{name}/{verb}", {}, timeout=300.0)
 

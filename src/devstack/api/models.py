@@ -33,7 +33,8 @@ class ServiceStatus(BaseModel):
     ports: list[int]
     spec_hash: str
     url: str | None = None
-    replicas: int = 1
+    replicas: int = Field(default=1, description="Instances wanted (manifest or `scale`)")
+    running: int = Field(default=0, description="Instances running now")
     started_at: float | None = None
     exit_code: int | None = None
     reason: str | None = Field(default=None, description="Why the service is waiting or failed")
@@ -71,6 +72,10 @@ class UpRequest(BaseModel):
     build: bool = Field(
         default=False, description="Rebuild images even when the context is unchanged"
     )
+
+
+class ScaleRequest(BaseModel):
+    replicas: int = Field(ge=0, le=100)
 
 
 class ErrorResponse(BaseModel):

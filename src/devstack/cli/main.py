@@ -24,6 +24,7 @@ COMMANDS = {
     "stop": "devstack.cli.stack_cmds:stop",
     "start": "devstack.cli.stack_cmds:start",
     "rebuild": "devstack.cli.stack_cmds:rebuild",
+    "scale": "devstack.cli.scale_cmd:scale",
     "swap": "devstack.cli.backing_cmds:swap",
     "backing": "devstack.cli.backing_cmds:backing",
     "validate": "devstack.cli.config_cmds:validate",

@@ -19,6 +19,7 @@ from devstack.config.interpolate import InterpolationError, interpolate
 from devstack.config.loader import LoadedStack
 from devstack.config.ports import PortAllocator
 from devstack.config.problems import ManifestError, Problem
+from devstack.config.secrets import SecretReader, SecretsUnavailable, secrets_provider
 from devstack.model.desired import (
     BuildPlan,
     ContainerSpec,
@@ -53,22 +54,36 @@ def resolve(
     swaps: Mapping[str, str] | None = None,
     warm: frozenset[str] = frozenset(),
     state_dir: Path | None = None,
+    secrets: SecretReader | None = None,
+    scale: Mapping[str, int] | None = None,
 ) -> DesiredState:
     """The desired state for one environment; raises ManifestError listing every problem.
 
     `ports(service, container_port)` gives the host port of a container port declared
     without one; by default a fresh free port (the daemon passes a persistent allocator).
     `swaps` maps backing services to the provider the user swapped them to; `warm` names
-    providers to run although nothing uses them yet (a swap in progress).
+    providers to run although nothing uses them yet (a swap in progress). `secrets` reads
+    the environment's `secrets:` sources; without one (validate) they are left out.
+    `scale` maps services to the replica count the user asked for (`devstack scale`).
     """
     resolver = _Resolver(
-        loaded, environment, host_env, ports or PortAllocator(), swaps or {}, warm, state_dir
+        loaded,
+        environment,
+        host_env,
+        ports or PortAllocator(),
+        swaps or {},
+        warm,
+        state_dir,
+        secrets,
+        scale or {},
     )
     services = {}
     for name, service in loaded.stack.services.items():
         desired = resolver.service(name, service)
         if desired is not None:
-            replicas = 0 if name in stopped else desired.replicas
+            # Secrets still unreadable (their emulator is starting): wait, never run without.
+            held = name in stopped or bool(resolver.pending)
+            replicas = 0 if held else desired.replicas
             services[name] = _with_replicas(desired, replicas)
     retired: frozenset[str] = frozenset()
     if resolver.backing is not None:
@@ -93,6 +108,7 @@ def resolve(
         order=tuple(start_order(edges)),
         remove_orphans=remove_orphans,
         retired=retired,
+        pending=resolver.pending,
     )
 
 
@@ -114,20 +130,27 @@ class _Resolver:
         swaps: Mapping[str, str],
         warm: frozenset[str],
         state_dir: Path | None,
+        secrets: SecretReader | None = None,
+        scale: Mapping[str, int] | None = None,
     ) -> None:
         self.loaded = loaded
+        self.scale = scale or {}
         self.environment = environment
         self.host_env = host_env
+        self.ports = ports
         self.bindings = {
             name: self._bindings(name, service, ports)
             for name, service in loaded.stack.services.items()
         }
         self.problems: list[Problem] = []
         self.backing: BackingResolution | None = None
+        self.reader = secrets
+        self.pending = ""  # why services wait: secrets on a provider that is still starting
+        self.secrets_from = ""  # the provider the environment's secrets come from
         stack = loaded.stack
-        env_providers = (
-            stack.environments[environment].providers if environment in stack.environments else {}
-        )
+        declared = stack.environments.get(environment)
+        env_providers = declared.providers if declared else {}
+        source = declared.secrets if declared else None
         try:
             self.backing = resolve_backing(
                 stack,
@@ -139,14 +162,33 @@ class _Resolver:
                 extra_providers=warm,
                 state_dir=state_dir,
             )
+            if source is not None:
+                self.secrets_from = secrets_provider(
+                    stack, tuple(source.from_), source.provider, self.backing.provider_of
+                )
+                if self.secrets_from not in self.backing.providers:
+                    # Nothing else uses it: run it anyway, the secrets live there.
+                    self.backing = resolve_backing(
+                        stack,
+                        loaded.root,
+                        env_providers,
+                        swaps,
+                        host_env,
+                        ports,
+                        extra_providers=warm | {self.secrets_from},
+                        state_dir=state_dir,
+                    )
         except BackingProblem as exc:
             path = exc.path
-            if path == ("environments",):
+            if path in (("environments",), ("providers",)) and source is not None:
+                path = ("environments", environment, "secrets", "provider")
+            elif path == ("environments",):
                 path = ("environments", environment, "providers")
             self.problem(str(exc), *path)
         # After the backing services: environment vars may use `${backing...}` templates
         # (filled in as a host process sees them).
         self.layer = self._environment_layer()
+        self.check_images()
 
     def problem(self, message: str, *path: str | int) -> None:
         base = self.loaded.locate(*path)
@@ -192,11 +234,73 @@ class _Resolver:
                 layer[entry.name] = EnvVar(
                     entry.name, entry.value, source, is_secret_name(entry.name)
                 )
+        if env.secrets is not None:
+            layer.update(self._cloud_secrets(tuple(env.secrets.from_)))
         for name, raw in env.vars.items():
             path_ = (*base_path, "vars", name)
             value = self._interpolate(raw, layer, path_)
             layer[name] = self._var(name, raw, value, path_, "environment", layer.get(name))
         return layer
+
+    def environment_images(self) -> dict[str, str]:
+        declared = self.loaded.stack.environments.get(self.environment)
+        return declared.images if declared else {}
+
+    def check_images(self) -> None:
+        services = self.loaded.stack.services
+        for name in self.environment_images():
+            path = ("environments", self.environment, "images", name)
+            if name not in services:
+                known = ", ".join(sorted(services)) or "none"
+                self.problem(f"unknown service {name!r} (known: {known})", *path)
+            elif services[name].runtime != "docker":
+                self.problem(
+                    f"service {name!r} runs as a host process; an image applies to a "
+                    "container service (give it image: or build:)",
+                    *path,
+                )
+
+    def _cloud_secrets(self, sources: tuple[str, ...]) -> dict[str, EnvVar]:
+        """The environment's secrets, read from their provider (values never leave memory)."""
+        path = ("environments", self.environment, "secrets")
+        use = self.backing.providers.get(self.secrets_from) if self.backing else None
+        if use is None or self.reader is None:
+            return {}
+        if use.type not in ("ministack", "moto", "localstack", "external", "aws"):
+            self.problem(
+                f"secrets are read from an AWS provider; {self.secrets_from!r} is {use.type}",
+                *path,
+            )
+            return {}
+        try:
+            found = self.reader(sources, use.endpoint)
+        except SecretsUnavailable as exc:
+            if use.workload is not None:
+                # A provider the stack runs: services wait for it, then the daemon reads.
+                self.pending = f"secrets from {self.secrets_from}: {exc}"
+            else:
+                self.problem(f"cannot read secrets: {exc}", *path)
+            return {}
+        return {
+            s.name: EnvVar(s.name, s.value, Source("secret", detail=s.reference), secret=True)
+            for s in found
+        }
+
+    def secret_dependencies(self) -> dict[str, str]:
+        """Every service waits for the secrets' provider (and the stores provisioned on it)."""
+        if not self.secrets_from or self.backing is None:
+            return {}
+        stores = [
+            name
+            for name, backing in self.loaded.stack.backing.items()
+            if backing.kind in ("ssm", "secretsmanager")
+            and self.backing.provider_of.get(name) == self.secrets_from
+        ]
+        deps = self.backing.dependencies(stores) if stores else {}
+        use = self.backing.providers.get(self.secrets_from)
+        if use is not None and use.workload is not None:
+            deps.setdefault(use.workload.name, "service_healthy")
+        return deps
 
     def _var(
         self,
@@ -277,6 +381,7 @@ class _Resolver:
         return LOCAL_HOST, binding.host
 
     def service(self, name: str, service: Service) -> DesiredService | None:
+        replicas = self.scale.get(name, service.replicas)
         env: dict[str, EnvVar] = dict(self.layer)
         bindings = self.bindings[name]
         if bindings:
@@ -285,6 +390,8 @@ class _Resolver:
                 "PORT", port, Source("runtime", detail=f"services.{name}.ports[0]")
             )
         depends_on = service.dependencies()
+        for dep, condition in self.secret_dependencies().items():
+            depends_on.setdefault(dep, condition)
         if self.backing is not None:
             for bound in self.backing.env(name, service.runtime):
                 env[bound.name] = bound
@@ -325,6 +432,30 @@ class _Resolver:
             stop_grace=service.stop_grace,
             runtime=service.runtime,
             digests=spec_digests(spec),
+            replicas=replicas,
+            replica_ports=self._replica_ports(name, service, bindings, replicas),
+        )
+
+    def _replica_ports(
+        self, name: str, service: Service, bindings: tuple[PortBinding, ...], replicas: int
+    ) -> tuple[tuple[int, ...], ...]:
+        """A host port per port of each extra replica, remembered like any free port."""
+        if not bindings or replicas <= 1:
+            return ()
+        for index, text in enumerate(service.ports):
+            if parse_port(text).host is not None:
+                self.problem(
+                    f"port {text!r} names a host port, which only one replica can bind; "
+                    f"write {parse_port(text).container} to give each replica a free port",
+                    "services",
+                    name,
+                    "ports",
+                    index,
+                )
+                return ()
+        return tuple(
+            tuple(self.ports(f"{name}#{k}", b.container) for b in bindings)
+            for k in range(1, replicas)
         )
 
     def _container_spec(
@@ -332,6 +463,10 @@ class _Resolver:
     ) -> ContainerSpec:
         build = service.build_spec()
         plan = None
+        pinned = self.environment_images().get(name)
+        if pinned is not None:
+            # The environment's image replaces image and build: staging runs what it ships.
+            build = None
         if build is not None:
             context = (self.loaded.root / build.context).resolve()
             if not context.is_dir():
@@ -346,7 +481,10 @@ class _Resolver:
                 str(context), build.dockerfile, tuple(sorted(args.items())), build.target
             )
         image = ""
-        if service.image:
+        if pinned is not None:
+            path = ("environments", self.environment, "images", name)
+            image = self._interpolate(pinned, self.layer, path)
+        elif service.image:
             image = self._interpolate(service.image, self.layer, ("services", name, "image"))
         command = self._command(name, service)
         return ContainerSpec(

@@ -25,6 +25,7 @@ from devstack.api.models import (
     ErrorResponse,
     LogLineModel,
     PlanResponse,
+    ScaleRequest,
     ServiceConfig,
     StackStatus,
     SwapRequest,
@@ -103,6 +104,15 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
     def restart(name: str) -> ActionResponse:
         ok = daemon.restart_service(name, STOP_TIMEOUT)
         return ActionResponse(ok=ok, message=f"{name} restarted")
+
+    @app.post(
+        "/v1/services/{name}/scale",
+        responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+    )
+    def scale(name: str, request: ScaleRequest) -> ActionResponse:
+        """Run `replicas` instances of a service (kept as an override, like a swap)."""
+        daemon.scale_service(name, request.replicas)
+        return ActionResponse(message=f"{name} scaled to {request.replicas}")
 
     @app.get("/v1/config/{name}", responses={404: {"model": ErrorResponse}})
     def config(name: str, show_secrets: bool = False) -> ServiceConfig:

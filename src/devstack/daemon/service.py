@@ -42,6 +42,7 @@ from devstack.model.backing import AWS_KINDS
 from devstack.model.desired import DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
 from devstack.model.observed import ObservedState, Workload
+from devstack.providers.secrets import SecretsCache
 from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
@@ -49,6 +50,8 @@ from devstack.runtimes.provision import ProvisionRuntime, provision_spec
 
 if TYPE_CHECKING:
     from devstack.runtimes.docker import DockerRuntime
+
+MAX_REPLICAS = 100  # the manifest's bound too
 
 
 class Daemon:
@@ -71,6 +74,8 @@ class Daemon:
         self.environment: str = environment or saved.environment or "dev"
         self.stopped: set[str] = saved.stopped
         self.swaps: dict[str, list[str]] = saved.swaps
+        self.scale: dict[str, int] = saved.scale
+        self.secrets = SecretsCache()  # read at `up`, kept in memory only
         self.warm: frozenset[str] = frozenset()  # providers started ahead of a swap
         self.remove_orphans = False
         self.ports = PortAllocator(self.paths.state_dir / "ports.json")
@@ -106,7 +111,7 @@ class Daemon:
             assert docker is not None
             command = check.command
             argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
-            return FunctionProbe(docker.exec_probe(service.name, 0, argv))
+            return FunctionProbe(docker.exec_probe(service.name, service.replica, argv))
         return probe_for(service, check)
 
     @property
@@ -159,6 +164,13 @@ class Daemon:
 
     def desired(self) -> DesiredState:
         with self._lock:
+            if self._desired.pending:
+                # Secrets live on a provider the stack is starting: read them once it is
+                # up (each controller pass asks), and only then let the services start.
+                try:
+                    self._desired = self._resolve()
+                except ManifestError as exc:
+                    self.problems = [str(p) for p in exc.problems]
             return self._desired
 
     def _resolve(self) -> DesiredState:
@@ -171,6 +183,8 @@ class Daemon:
             ports=self.ports,
             swaps=self.active_swaps,
             warm=self.warm,
+            secrets=self.secrets,
+            scale=self.scale,
         )
         self.ports.save()
         return desired
@@ -180,12 +194,16 @@ class Daemon:
         return {name: history[-1] for name, history in self.swaps.items() if history}
 
     def _save_overrides(self) -> None:
-        Overrides(self.environment, set(self.stopped), self.swaps).save(self.paths.overrides)
+        Overrides(self.environment, set(self.stopped), self.swaps, self.scale).save(
+            self.paths.overrides
+        )
 
     def _apply(self, **changes: object) -> DesiredState:
         """Change intent atomically: resolve first, so a bad change leaves everything as it was."""
         with self._lock:
-            fields = ("loaded", "environment", "stopped", "remove_orphans", "swaps", "warm")
+            fields = (
+                "loaded", "environment", "stopped", "remove_orphans", "swaps", "warm", "scale",
+            )  # fmt: skip
             before = {name: getattr(self, name) for name in fields}
             for name, value in changes.items():
                 setattr(self, name, value)
@@ -214,11 +232,24 @@ class Daemon:
             remove_orphans=remove_orphans,
             ports=self.ports,
             swaps=self.active_swaps,
+            secrets=self.secrets,
+            scale=self.scale,
         )
         self.ports.save()
         return loaded, desired
 
     # -- commands --------------------------------------------------------------------------
+
+    def scale_service(self, name: str, replicas: int) -> DesiredState:
+        """Run `replicas` instances of a user service; an override, kept like a swap."""
+        if name not in self.loaded.stack.services:
+            known = ", ".join(sorted(self.loaded.stack.services))
+            raise KeyError(f"unknown service {name!r} (known: {known})")
+        if not 0 <= replicas <= MAX_REPLICAS:
+            raise SwapError(f"replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")
+        desired = self._apply(scale={**self.scale, name: replicas})
+        self.logs.event(f"scale {name}={replicas}")
+        return desired
 
     def plan(self, environment: str | None, remove_orphans: bool) -> PlanResponse:
         _, desired = self._candidate(environment, remove_orphans)
@@ -228,6 +259,7 @@ class Daemon:
     def up(
         self, environment: str | None, remove_orphans: bool, build: bool = False
     ) -> PlanResponse:
+        self.secrets.clear()  # `up` reads the environment's secrets afresh
         loaded, desired = self._candidate(environment, remove_orphans)
         if any(s.runtime == "docker" for s in desired.services.values()):
             self.runtime.runtime("docker")
@@ -434,6 +466,8 @@ class Daemon:
             stopped=frozenset(self.stopped),
             ports=self.ports,
             swaps=active,
+            secrets=self.secrets,
+            scale=self.scale,
         )
         self.ports.save()
         moves = self._moves(current.environment, self.active_swaps, active)
@@ -736,6 +770,9 @@ class Daemon:
             state = "failed"
             reason = error
         ports = list(service.host_ports)
+        for replica in range(1, service.replicas):
+            ports.extend(service.instance(replica).host_ports)
+        running = sum(1 for w in instances if w.state == "running")
         return ServiceStatus(
             name=name,
             runtime=service.runtime,
@@ -747,6 +784,7 @@ class Daemon:
             spec_hash=service.spec_hash,
             url=f"http://127.0.0.1:{ports[0]}" if ports else None,
             replicas=service.replicas,
+            running=running,
             started_at=first.started_at if first else None,
             exit_code=first.exit_code if first else None,
             reason=reason,

@@ -205,7 +205,7 @@ class Controller:
             if failed is not None and self._clock() - failed_at >= PREPARE_RETRY:
                 failed = None  # the engine may be back, or the files fixed
             if cached is not None:
-                services[name] = replace(cached, replicas=service.replicas)
+                services[name] = _with_count_of(cached, service)
                 continue
             if service.replicas == 0:
                 services[name] = self._last_good(service, observed)
@@ -238,7 +238,7 @@ class Controller:
         services = {}
         for name, s in desired.services.items():
             if (name, s.spec_hash) in keys:
-                services[name] = replace(latest[name], replicas=s.replicas)
+                services[name] = _with_count_of(latest[name], s)
             elif name in latest:
                 services[name] = _with_pin_of(s, latest[name])
             else:
@@ -249,7 +249,7 @@ class Controller:
         with self._lock:
             previous = [v for k, v in self._prepared.items() if k[0] == service.name]
         if previous:
-            return replace(previous[0], replicas=service.replicas)
+            return _with_count_of(previous[0], service)
         running = [w for w in observed.of(service.name) if w.state == "running"]
         if running and running[0].digests:
             return replace(service, digests=running[0].digests)
@@ -291,7 +291,7 @@ class Controller:
             return
         if self.health.watching(workload.key, workload.started_at):
             return
-        probe = self._probe_for(service, service.healthcheck)
+        probe = self._probe_for(service.instance(workload.replica), service.healthcheck)
         self.health.watch(workload.key, workload.started_at, service.healthcheck, probe)
 
     def _sync_health(self, desired: DesiredState) -> None:
@@ -320,3 +320,9 @@ def _with_pin_of(service: DesiredService, prepared: DesiredService) -> DesiredSe
         return service
     spec = replace(spec, image=pinned.image, image_id=pinned.image_id)
     return replace(service, spec=spec, digests=spec_digests(spec))
+
+
+def _with_count_of(prepared: DesiredService, service: DesiredService) -> DesiredService:
+    """A prepared spec with the current replica count (and the extra replicas' ports):
+    scaling changes no spec hash, so it must not prepare (build) anything again."""
+    return replace(prepared, replicas=service.replicas, replica_ports=service.replica_ports)

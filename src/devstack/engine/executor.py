@@ -49,7 +49,8 @@ def execute(
                 return OpResult(op)
             if op.kind == "restart":
                 runtime.stop(op.service, op.replica, grace_for(op.service))
-            return OpResult(op, runtime.start(desired.services[op.service], op.replica))
+            service = desired.services[op.service].instance(op.replica)
+            return OpResult(op, runtime.start(service, op.replica))
         except RuntimeError_ as exc:
             return OpResult(op, error=str(exc))
 

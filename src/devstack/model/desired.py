@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from devstack.model.manifest import HealthCheck
 
-Layer = Literal["env_file", "environment", "binding", "service", "runtime"]
+Layer = Literal["env_file", "secret", "environment", "binding", "service", "runtime"]
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,32 @@ class DesiredService:
     replicas: int = 1
     runtime: str = "process"
     digests: dict[str, str] = field(default_factory=dict)
+    # Host ports of replicas 1, 2, ... (replica 0 uses the spec's): each replica of a
+    # service with ports needs its own, and a host process also its own PORT.
+    replica_ports: tuple[tuple[int, ...], ...] = ()
+    replica: int = 0  # set by instance(): which replica this copy describes
+
+    def instance(self, replica: int) -> DesiredService:
+        """This service as replica `replica` runs it: its own host ports (and PORT).
+
+        The spec hash stays the service's: replicas differ only where they must.
+        """
+        if replica == 0 or not self.replica_ports or isinstance(self.spec, ProvisionSpec):
+            return self if replica == self.replica else replace(self, replica=replica)
+        ports = self.replica_ports[min(replica, len(self.replica_ports)) - 1]
+        spec: ProcessSpec | ContainerSpec
+        if isinstance(self.spec, ProcessSpec):
+            env = dict(self.spec.env)
+            if "PORT" in env and ports:
+                env["PORT"] = str(ports[0])
+            spec = replace(self.spec, env=env, ports=ports)
+        else:
+            bindings = tuple(
+                replace(binding, host=host)
+                for binding, host in zip(self.spec.ports, ports, strict=False)
+            )
+            spec = replace(self.spec, ports=bindings)
+        return replace(self, spec=spec, replica=replica)
 
     @property
     def spec_hash(self) -> str:
@@ -145,6 +171,8 @@ class DesiredState:
     # Providers and backing nodes no longer wanted (after a swap): stopped, data kept, once
     # every service runs its desired spec, so no consumer loses its provider mid-swap.
     retired: frozenset[str] = frozenset()
+    # Why services wait although their dependencies are up (secrets not readable yet).
+    pending: str = ""
 
 
 def digest(value: object) -> str:

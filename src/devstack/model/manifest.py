@@ -59,13 +59,43 @@ class EnvFileRef(Model):
     required: bool = True
 
 
+SECRET_SOURCE_PATTERN = r"^(ssm:/\S*|secretsmanager:\S+)$"
+
+
+class SecretSource(Model):
+    """Where an environment's secrets live: read at `up`, injected, never written in clear."""
+
+    from_: list[Annotated[str, Field(pattern=SECRET_SOURCE_PATTERN)]] = Field(
+        alias="from",
+        description="`ssm:/path/` (every parameter under it) or `secretsmanager:NAME` "
+        "(a JSON object's keys, or one value named after the secret); one or a list",
+    )
+    provider: str | None = Field(
+        default=None,
+        description="Provider to read from (e.g. an `aws` provider with a profile); default: "
+        "the provider of the stack's ssm / secretsmanager backing service, else ministack",
+    )
+
+    @field_validator("from_", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
 class Environment(Model):
-    """A named configuration layer: env files first, then `vars` on top."""
+    """A named configuration layer: env files first, then secrets, then `vars` on top."""
 
     env_file: list[str | EnvFileRef] = Field(default_factory=list)
     vars: EnvMap = Field(default_factory=dict)
     providers: dict[str, str] = Field(
         default_factory=dict, description="Backing service -> provider in this environment"
+    )
+    secrets: SecretSource | None = Field(
+        default=None, description="Secrets read from SSM / Secrets Manager at `up`"
+    )
+    images: dict[str, str] = Field(
+        default_factory=dict,
+        description="Service -> image it runs in this environment (replaces image and build)",
     )
 
     @field_validator("env_file", mode="before")
@@ -200,6 +230,9 @@ class Service(Model):
     healthcheck: HealthCheck | None = None
     restart: Literal["no", "on-failure", "always"] = "on-failure"
     stop_grace: Duration = 10.0
+    replicas: int = Field(
+        default=1, ge=0, le=100, description="Instances to run; `devstack scale` changes it live"
+    )
     watch: list[WatchRule] = Field(
         default_factory=list, description="Live reload rules for this service's files"
     )

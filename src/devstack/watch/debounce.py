@@ -106,7 +106,8 @@ class ThreadTimer:
                     left = self._deadline - self._clock.now()
                     if left <= 0:
                         break
-                    self._cond.wait(left)
+                    # Capped: a far deadline would overflow the lock's timeout.
+                    self._cond.wait(min(left, 3600.0))
                 if self._closed:
                     return
                 wake, self._deadline, self._wake = self._wake, None, None
