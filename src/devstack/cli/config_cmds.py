@@ -66,15 +66,27 @@ def config_show(
     from devstack.config.problems import ManifestError
     from devstack.config.resolve import resolve
     from devstack.daemon.overrides import Overrides
+    from devstack.providers.secrets import read as read_secrets
 
     loaded = ctx.load()
     env_name = environment or _running_environment(ctx) or "dev"
     # Swaps are overrides the daemon persists: show the config that runs, swaps included.
     swaps = Overrides.load(ctx.paths.overrides).active_swaps
+    overrides = Overrides.load(ctx.paths.overrides)
     try:
-        desired = resolve(loaded, env_name, os.environ, ports=ctx.ports(), swaps=swaps)
+        desired = resolve(
+            loaded,
+            env_name,
+            os.environ,
+            ports=ctx.ports(),
+            swaps=swaps,
+            secrets=read_secrets,
+            scale=overrides.scale,
+        )
     except ManifestError as exc:
         report_problems(exc)
+    if desired.pending:
+        click.echo(f"note: not shown yet: {desired.pending}", err=True)
     if service not in desired.services:
         fail(
             f"unknown service {service!r} (known: {', '.join(sorted(desired.services))})",

@@ -139,9 +139,12 @@ def _build_progress(client: Client, since: float) -> Iterator[None]:
 def _validate_locally(ctx: Context, environment: str | None) -> None:
     from devstack.config.problems import ManifestError
     from devstack.config.resolve import resolve
+    from devstack.providers.secrets import read  # boto3 loads only if secrets are declared
 
     try:
-        resolve(ctx.load(), environment or "dev", os.environ, ports=ctx.ports())
+        # Secrets are read here too: an unreachable store is a located error before any
+        # daemon starts, not a daemon that fails to.
+        resolve(ctx.load(), environment or "dev", os.environ, ports=ctx.ports(), secrets=read)
     except ManifestError as exc:
         report_problems(exc)
 
