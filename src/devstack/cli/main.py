@@ -25,6 +25,7 @@ COMMANDS = {
     "start": "devstack.cli.stack_cmds:start",
     "rebuild": "devstack.cli.stack_cmds:rebuild",
     "scale": "devstack.cli.scale_cmd:scale",
+    "lint": "devstack.cli.lint_cmd:lint",
     "swap": "devstack.cli.backing_cmds:swap",
     "backing": "devstack.cli.backing_cmds:backing",
     "validate": "devstack.cli.config_cmds:validate",
