@@ -50,6 +50,10 @@ class StackStatus(BaseModel):
         default_factory=list,
         description="Why the last edit of the manifest was not applied (live reload)",
     )
+    real: list[str] = Field(
+        default_factory=list,
+        description="Backing services pointing at real endpoints: `NAME -> PROVIDER (WHERE)`",
+    )
 
 
 class PlanStep(BaseModel):
@@ -159,4 +163,7 @@ class BackingStatus(BaseModel):
     resources: dict[str, object]
     consumers: list[str]
     swapped: bool = False
+    real: bool = Field(
+        default=False, description="Points at a real endpoint (an AWS account, a remote URL)"
+    )
     reason: str | None = None

@@ -34,6 +34,7 @@ def backing(ctx: Context, as_json: bool) -> None:
     table = [header]
     for row in rows:
         provider = row["provider"] + (" (swapped)" if row["swapped"] else "")
+        provider += " (REAL)" if row.get("real") else ""
         table.append(
             (
                 row["name"],

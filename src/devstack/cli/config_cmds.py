@@ -112,6 +112,65 @@ def config_show(
         click.echo(f"{pair:<{width}}  {style('# ' + v.source, 'bright_black')}")
 
 
+@config_group.command("diff")
+@click.argument("first", metavar="ENV1")
+@click.argument("second", metavar="ENV2")
+@click.argument("service", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@file_option
+@pass_context
+def config_diff(ctx: Context, first: str, second: str, service: str | None, as_json: bool) -> None:
+    """Show, per service, the variables ENV2 adds, removes and changes compared with ENV1.
+
+    Secrets are compared by a digest of their value and never shown. Exit 0 either way.
+    """
+    from devstack.config.diff import diff
+    from devstack.config.problems import ManifestError
+    from devstack.config.resolve import resolve
+    from devstack.providers.secrets import read as read_secrets
+
+    loaded = ctx.load()
+    states = []
+    for name in (first, second):
+        if name != "dev" and name not in loaded.stack.environments:
+            known = ", ".join(sorted(set(loaded.stack.environments) | {"dev"}))
+            fail(f"unknown environment {name!r} (known: {known})", EXIT_USAGE)
+        try:
+            state = resolve(loaded, name, os.environ, ports=ctx.ports(), secrets=read_secrets)
+        except ManifestError as exc:
+            report_problems(exc)
+        if state.pending:
+            click.echo(f"note: {name}: {state.pending} (left out)", err=True)
+        states.append(state)
+    names = sorted(loaded.stack.services)
+    if service is not None:
+        if service not in loaded.stack.services:
+            fail(f"unknown service {service!r} (known: {', '.join(names)})", EXIT_USAGE)
+        names = [service]
+    result = diff(states[0], states[1], names)
+    if as_json:
+        payload = {
+            "from": first,
+            "to": second,
+            "services": {name: d.as_json() for name, d in result.items()},
+        }
+        click.echo(json.dumps(payload, indent=2))
+        return
+    for name, d in result.items():
+        if d.empty:
+            click.echo(f"{name}: no differences")
+            continue
+        click.echo(style(f"{name}:", bold=True))
+        if d.image:
+            click.echo(f"  ~ image: {d.image[0] or '-'} -> {d.image[1] or '-'}")
+        for key, value in d.removed.items():
+            click.echo(style(f"  - {key}={value}", "red") + f"  (only in {first})")
+        for key, value in d.added.items():
+            click.echo(style(f"  + {key}={value}", "green") + f"  (only in {second})")
+        for key, (a, b) in d.changed.items():
+            click.echo(style(f"  ~ {key}: {a} -> {b}", "yellow"))
+
+
 def _running_environment(ctx: Context) -> str | None:
     """The environment of the running daemon, so `config show` shows what runs."""
     from devstack.api.client import ApiError, Client, DaemonNotRunning

@@ -25,6 +25,7 @@ COMMANDS = {
     "start": "devstack.cli.stack_cmds:start",
     "rebuild": "devstack.cli.stack_cmds:rebuild",
     "scale": "devstack.cli.scale_cmd:scale",
+    "env": "devstack.cli.env_cmds:env_group",
     "lint": "devstack.cli.lint_cmd:lint",
     "swap": "devstack.cli.backing_cmds:swap",
     "backing": "devstack.cli.backing_cmds:backing",

@@ -29,6 +29,7 @@ class CloudSecret:
     name: str  # the variable's name
     value: str = field(repr=False)
     reference: str  # where it came from, e.g. ssm:/shop/staging/DB_PASSWORD
+    secure: bool = True  # False only for a plain SSM String parameter
 
 
 # (sources, endpoint as a host process reaches it) -> secrets; raises SecretsUnavailable.

@@ -657,6 +657,7 @@ class Daemon:
                     resources=model.model_dump(mode="json", exclude={"provider", "kind"}),
                     consumers=consumers,
                     swapped=name in swapped,
+                    real=_is_real(use.type, use.endpoint.host_url) if use else False,
                     reason=reason,
                 )
             )
@@ -724,7 +725,21 @@ class Daemon:
             daemon_pid=os.getpid(),
             services=services,
             problems=list(self.problems),
+            real=self._real_backing(desired.environment),
         )
+
+    def _real_backing(self, environment: str) -> list[str]:
+        """What reproducing staging points at for real: shown in status and the UI."""
+        resolution = self._backing_resolution(environment)
+        if resolution is None:
+            return []
+        found = []
+        for name, key in sorted(resolution.use_key.items()):
+            use = resolution.providers.get(key)
+            if use is not None and _is_real(use.type, use.endpoint.host_url):
+                where = use.endpoint.host_url or f"AWS {use.endpoint.region}"
+                found.append(f"{name} -> {use.provider} ({where})")
+        return found
 
     def _service_status(
         self,
@@ -789,6 +804,18 @@ class Daemon:
             exit_code=first.exit_code if first else None,
             reason=reason,
         )
+
+
+def _is_real(provider_type: str, url: str | None) -> bool:
+    """An AWS account, or an external endpoint that is not on this machine."""
+    if provider_type == "aws":
+        return True
+    if provider_type != "external" or not url:
+        return False
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host not in ("127.0.0.1", "localhost", "::1", "host.docker.internal")
 
 
 def _relative(path: Path, root: Path) -> str:

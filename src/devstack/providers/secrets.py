@@ -89,14 +89,18 @@ def _ssm(path: str, target: AwsTarget) -> list[CloudSecret]:
         else:
             name = path.rsplit("/", 1)[-1]
             parameter = answer["Parameter"]
-            return [CloudSecret(variable_name(name), parameter["Value"], f"ssm:{path}")]
+            secure = parameter.get("Type") == "SecureString"
+            return [CloudSecret(variable_name(name), parameter["Value"], f"ssm:{path}", secure)]
     paginator = client.get_paginator("get_parameters_by_path")
     for page in paginator.paginate(Path=prefix.rstrip("/") or "/", Recursive=True,
                                    WithDecryption=True):  # fmt: skip
         for parameter in page.get("Parameters", []):
             name = str(parameter["Name"])
             relative = name[len(prefix) :] if name.startswith(prefix) else name.rsplit("/", 1)[-1]
-            found.append(CloudSecret(variable_name(relative), parameter["Value"], f"ssm:{name}"))
+            secure = parameter.get("Type") == "SecureString"
+            found.append(
+                CloudSecret(variable_name(relative), parameter["Value"], f"ssm:{name}", secure)
+            )
     if not found:
         raise SecretsUnavailable(f"ssm:{path} on {target.where}: no parameter under this path")
     return sorted(found, key=lambda s: s.reference)
