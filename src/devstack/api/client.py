@@ -105,12 +105,14 @@ class Client:
         remove_orphans: bool = False,
         dry_run: bool = False,
         build: bool = False,
+        release: str | None = None,
     ) -> JSON:
         body = {
             "environment": environment,
             "remove_orphans": remove_orphans,
             "dry_run": dry_run,
             "build": build,
+            "release": release,
         }
         # Long: `up` builds images before it answers, as compose does.
         return self._call("POST", "/v1/up", body, timeout=900.0)

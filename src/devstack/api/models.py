@@ -50,6 +50,7 @@ class StackStatus(BaseModel):
         default_factory=list,
         description="Why the last edit of the manifest was not applied (live reload)",
     )
+    release: str | None = Field(default=None, description="The release running, if pinned")
     real: list[str] = Field(
         default_factory=list,
         description="Backing services pointing at real endpoints: `NAME -> PROVIDER (WHERE)`",
@@ -75,6 +76,9 @@ class UpRequest(BaseModel):
     dry_run: bool = False
     build: bool = Field(
         default=False, description="Rebuild images even when the context is unchanged"
+    )
+    release: str | None = Field(
+        default=None, description="Run this recorded release instead of the manifest"
     )
 
 

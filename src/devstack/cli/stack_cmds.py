@@ -52,6 +52,10 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
 @click.option("--timestamps", "-t", is_flag=True, help="Show timestamps on attached logs.")
 @click.option("--build", is_flag=True, help="Rebuild images even if their context is unchanged.")
 @click.option("--no-ui", is_flag=True, help="In a terminal, stream logs instead of opening the UI.")
+@click.option(
+    "--release", metavar="ID",
+    help="Run this recorded release (devstack releases) instead of the manifest.",
+)  # fmt: skip
 @file_option
 @pass_context
 def up(
@@ -65,6 +69,7 @@ def up(
     timestamps: bool,
     build: bool,
     no_ui: bool,
+    release: str | None,
 ) -> None:
     """Start the stack (or bring it in line with the manifest) and keep it there.
 
@@ -77,7 +82,9 @@ def up(
     # With a daemon running, it validates the manifest itself (422 -> exit 2): the CLI
     # then loads no model code at all, which keeps a no-op `up` fast.
     running = client.ping()
-    if not running:
+    if release is not None:
+        environment = _release_environment(ctx, release, environment)
+    elif not running:
         _validate_locally(ctx, environment)
     if dry_run:
         click.echo(_dry_run(ctx, client, running, environment, remove_orphans))
@@ -90,7 +97,7 @@ def up(
         except DaemonStartError as exc:
             fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
     with daemon_call(ctx), _build_progress(client, started):
-        plan = client.up(environment, remove_orphans, build=build)
+        plan = client.up(environment, remove_orphans, build=build, release=release)
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"
             info(style(line, "bright_black", err=True))
@@ -134,6 +141,22 @@ def _build_progress(client: Client, since: float) -> Iterator[None]:
         yield
     finally:
         done.set()
+
+
+def _release_environment(ctx: Context, release: str, environment: str | None) -> str:
+    """A release runs the environment it was made for; asking for another is a mistake."""
+    from devstack.release.record import ReleaseError
+    from devstack.release.store import load
+
+    ctx.load()  # the manifest still has to load: today's secrets are read through it
+    try:
+        recorded = str(load(ctx.paths.state_dir, release)["environment"])
+    except ReleaseError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if environment is not None and environment != recorded:
+        fail(f"release {release} was made for environment {recorded!r}, not {environment!r}",
+             EXIT_USAGE)  # fmt: skip
+    return recorded
 
 
 def _validate_locally(ctx: Context, environment: str | None) -> None:
@@ -264,7 +287,8 @@ def _status_table(status: JSON) -> str:
         cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]), pid)
         rows.append((*cells, uptime, s["url"] or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [f"stack {status['stack']} ({status['environment']})"]
+    pinned = f", release {status['release']}" if status.get("release") else ""
+    lines = [f"stack {status['stack']} ({status['environment']}{pinned})"]
     for index, row in enumerate(rows):
         padded = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row)]
         if index:

@@ -2,7 +2,8 @@
 
 The environment in use, the services the user stopped, swaps (per backing service, the
 providers it was swapped to, newest last, so `swap --undo` can step back one at a time),
-replica counts from `devstack scale`, and the release `up --release` pinned.
+replica counts from `devstack scale`, and the release `up --release` pinned (until a
+plain `up`).
 """
 
 from __future__ import annotations

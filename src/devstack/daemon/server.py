@@ -79,8 +79,10 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
     @app.post("/v1/up", responses={422: {"model": ErrorResponse}})
     def up(request: UpRequest) -> PlanResponse:
         if request.dry_run:
-            return daemon.plan(request.environment, request.remove_orphans)
-        return daemon.up(request.environment, request.remove_orphans, request.build)
+            return daemon.plan(request.environment, request.remove_orphans, request.release)
+        return daemon.up(
+            request.environment, request.remove_orphans, request.build, request.release
+        )
 
     @app.post("/v1/down")
     def down(volumes: bool = False) -> ActionResponse:

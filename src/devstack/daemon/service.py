@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,7 +27,7 @@ from devstack.api.models import (
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.loader import LoadedStack, load_stack
 from devstack.config.ports import PortAllocator
-from devstack.config.problems import ManifestError
+from devstack.config.problems import ManifestError, Problem
 from devstack.config.resolve import resolve
 from devstack.config.servers import data_home
 from devstack.daemon.logfiles import LogFiles
@@ -39,10 +40,12 @@ from devstack.engine.plan import Operation, ProjectedPlan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project, unsettled_dependencies
 from devstack.model.backing import AWS_KINDS
-from devstack.model.desired import DesiredService, DesiredState, ProvisionSpec
+from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
 from devstack.model.observed import ObservedState, Workload
 from devstack.providers.secrets import SecretsCache
+from devstack.release import store as release_store
+from devstack.release.record import ReleaseError, thaw
 from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
@@ -75,6 +78,7 @@ class Daemon:
         self.stopped: set[str] = saved.stopped
         self.swaps: dict[str, list[str]] = saved.swaps
         self.scale: dict[str, int] = saved.scale
+        self.release: str | None = saved.release  # a pinned release replaces the manifest
         self.secrets = SecretsCache()  # read at `up`, kept in memory only
         self.warm: frozenset[str] = frozenset()  # providers started ahead of a swap
         self.remove_orphans = False
@@ -174,6 +178,8 @@ class Daemon:
             return self._desired
 
     def _resolve(self) -> DesiredState:
+        if self.release is not None:
+            return self._released(self.release, self.loaded, self.stopped, self.remove_orphans)
         desired = resolve(
             self.loaded,
             self.environment,
@@ -194,7 +200,7 @@ class Daemon:
         return {name: history[-1] for name, history in self.swaps.items() if history}
 
     def _save_overrides(self) -> None:
-        Overrides(self.environment, set(self.stopped), self.swaps, self.scale).save(
+        Overrides(self.environment, set(self.stopped), self.swaps, self.scale, self.release).save(
             self.paths.overrides
         )
 
@@ -203,6 +209,7 @@ class Daemon:
         with self._lock:
             fields = (
                 "loaded", "environment", "stopped", "remove_orphans", "swaps", "warm", "scale",
+                "release",
             )  # fmt: skip
             before = {name: getattr(self, name) for name in fields}
             for name, value in changes.items():
@@ -222,9 +229,11 @@ class Daemon:
         return desired
 
     def _candidate(
-        self, environment: str | None, remove_orphans: bool
+        self, environment: str | None, remove_orphans: bool, release: str | None = None
     ) -> tuple[LoadedStack, DesiredState]:
         loaded = load_stack(self.manifest)
+        if release is not None:
+            return loaded, self._released(release, loaded, set(), remove_orphans)
         desired = resolve(
             loaded,
             environment or self.environment,
@@ -251,16 +260,63 @@ class Daemon:
         self.logs.event(f"scale {name}={replicas}")
         return desired
 
-    def plan(self, environment: str | None, remove_orphans: bool) -> PlanResponse:
-        _, desired = self._candidate(environment, remove_orphans)
+    def _released(
+        self, release: str, loaded: LoadedStack, stopped: set[str], remove_orphans: bool
+    ) -> DesiredState:
+        """A recorded release, its secrets read from today's sources and checked against
+        their recorded digests; scale and stops still apply. Errors read as manifest
+        problems (exit 2), naming the release."""
+        try:
+            record = release_store.load(self.paths.state_dir, release)
+            current = resolve(
+                loaded, record["environment"], self.host_env, ports=self.ports,
+                secrets=self.secrets,
+            )  # fmt: skip
+            state = thaw(record["state"], current)
+        except ReleaseError as exc:
+            raise ManifestError([Problem(str(exc), f"release {release}")]) from None
+        services = {}
+        for name, service in state.services.items():
+            count = 0 if name in stopped else self.scale.get(name, service.replicas)
+            services[name] = replace(
+                service, replicas=count, replica_ports=self._more_ports(service, count)
+            )
+        return replace(state, services=services, remove_orphans=remove_orphans, release=release)
+
+    def _more_ports(self, service: DesiredService, replicas: int) -> tuple[tuple[int, ...], ...]:
+        """Scaling a release past its recorded replicas: free ports for the extra ones."""
+        known = service.replica_ports
+        spec = service.spec
+        if replicas - 1 <= len(known) or isinstance(spec, ProvisionSpec) or not spec.ports:
+            return known
+        targets = (
+            [p.container for p in spec.ports]
+            if isinstance(spec, ContainerSpec)
+            else list(spec.ports)
+        )
+        extra = tuple(
+            tuple(self.ports(f"{service.name}#{k}", port) for port in targets)
+            for k in range(len(known) + 1, replicas)
+        )
+        self.ports.save()
+        return known + extra
+
+    def plan(
+        self, environment: str | None, remove_orphans: bool, release: str | None = None
+    ) -> PlanResponse:
+        _, desired = self._candidate(environment, remove_orphans, release)
         observed = self.controller.observed()
         return render_plan(project(self.controller.prepared_view(desired), observed, time.time()))
 
     def up(
-        self, environment: str | None, remove_orphans: bool, build: bool = False
+        self,
+        environment: str | None,
+        remove_orphans: bool,
+        build: bool = False,
+        release: str | None = None,
     ) -> PlanResponse:
         self.secrets.clear()  # `up` reads the environment's secrets afresh
-        loaded, desired = self._candidate(environment, remove_orphans)
+        loaded, desired = self._candidate(environment, remove_orphans, release)
         if any(s.runtime == "docker" for s in desired.services.values()):
             self.runtime.runtime("docker")
             if self.docker is not None:
@@ -277,11 +333,13 @@ class Daemon:
         plan = render_plan(project(view, observed, time.time()))
         desired = self._apply(
             loaded=loaded,
-            environment=environment or self.environment,
+            environment=desired.environment if release else environment or self.environment,
             stopped=set(),
             remove_orphans=remove_orphans,
+            release=release,  # a plain `up` returns to the manifest
         )
-        self.logs.event(f"up ({desired.environment}): {len(plan.steps)} step(s)")
+        pinned = f", release {release}" if release else ""
+        self.logs.event(f"up ({desired.environment}{pinned}): {len(plan.steps)} step(s)")
         return plan
 
     def down(self, timeout: float, volumes: bool = False) -> bool:
@@ -439,6 +497,11 @@ class Daemon:
             return self._swap(request)
 
     def _swap(self, request: SwapRequest) -> SwapResponse:
+        if self.release is not None:
+            raise SwapError(
+                f"release {self.release} is running, and a release is immutable: "
+                "`devstack up` (without --release) returns to the manifest, then swap"
+            )
         stack = self.loaded.stack
         history = {name: list(h) for name, h in self.swaps.items()}
         if request.reset:
@@ -725,6 +788,7 @@ class Daemon:
             daemon_pid=os.getpid(),
             services=services,
             problems=list(self.problems),
+            release=desired.release,
             real=self._real_backing(desired.environment),
         )
 

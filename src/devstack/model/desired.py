@@ -173,6 +173,7 @@ class DesiredState:
     retired: frozenset[str] = frozenset()
     # Why services wait although their dependencies are up (secrets not readable yet).
     pending: str = ""
+    release: str | None = None  # the release this state was thawed from (`up --release`)
 
 
 def digest(value: object) -> str:

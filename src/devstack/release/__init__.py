@@ -1,0 +1,1 @@
+"""Releases: built images plus fully resolved config, immutable, under an id."""
