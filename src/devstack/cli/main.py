@@ -30,6 +30,7 @@ COMMANDS = {
     "release": "devstack.cli.release_cmds:release",
     "releases": "devstack.cli.release_cmds:releases",
     "lint": "devstack.cli.lint_cmd:lint",
+    "export": "devstack.cli.export_cmds:export_group",
     "swap": "devstack.cli.backing_cmds:swap",
     "backing": "devstack.cli.backing_cmds:backing",
     "validate": "devstack.cli.config_cmds:validate",
