@@ -31,6 +31,8 @@ COMMANDS = {
     "releases": "devstack.cli.release_cmds:releases",
     "lint": "devstack.cli.lint_cmd:lint",
     "export": "devstack.cli.export_cmds:export_group",
+    "run": "devstack.cli.run_cmds:run",
+    "exec": "devstack.cli.run_cmds:exec_",
     "swap": "devstack.cli.backing_cmds:swap",
     "backing": "devstack.cli.backing_cmds:backing",
     "validate": "devstack.cli.config_cmds:validate",
