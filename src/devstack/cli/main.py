@@ -31,6 +31,7 @@ COMMANDS = {
     "releases": "devstack.cli.release_cmds:releases",
     "lint": "devstack.cli.lint_cmd:lint",
     "export": "devstack.cli.export_cmds:export_group",
+    "import": "devstack.cli.import_cmd:import_group",
     "run": "devstack.cli.run_cmds:run",
     "exec": "devstack.cli.run_cmds:exec_",
     "swap": "devstack.cli.backing_cmds:swap",

@@ -1,0 +1,191 @@
+"""Compose field values -> devstack field values: environment, ports, volumes, durations.
+
+Each function takes the compose value and its path, returns the devstack value (or None
+when nothing can be carried over) and records in `notes` what it changed or dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from devstack.config.interpolate import InterpolationError, references
+from devstack.config.resolve import is_secret_name
+from devstack.importer.notes import Notes
+from devstack.importer.source import ComposeSource, DataPath
+from devstack.model.durations import parse_duration
+from devstack.model.manifest import parse_port
+
+_COMPOSE_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)")
+_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def has_references(text: str) -> bool:
+    try:
+        return bool(references(text))
+    except InterpolationError:
+        return True
+
+
+def fixed(src: ComposeSource, text: str, path: DataPath, notes: Notes, target: DataPath) -> str:
+    """`text` for a field devstack does not interpolate: evaluated now if it has references.
+
+    `$$` alone needs no note: it means a literal `$` in both tools.
+    """
+    if "$" not in text:
+        return text
+    value = src.evaluate(text, path)
+    if has_references(text):
+        # The value may come from the shell or .env: never print a secret's.
+        shown = "a value" if is_secret_name(str(path[-1])) else repr(value)
+        notes.approximated(
+            path,
+            f"{text!r} evaluated at import to {shown}: devstack does not interpolate this field",
+            target,
+        )
+    return value
+
+
+def environment(src: ComposeSource, value: Any, path: DataPath, notes: Notes) -> dict[str, str]:
+    """`environment:` as a list (`K=V`, `K`) or a mapping, values as written."""
+    out: dict[str, str] = {}
+    items: list[tuple[str, Any, DataPath]] = []
+    if isinstance(value, dict):
+        items = [(k, v, (*path, k)) for k, v in value.items()]
+    elif isinstance(value, list):
+        for index, entry in enumerate(value):
+            text = src.as_written((*path, index), entry)
+            key, sep, rest = text.partition("=")
+            items.append((key, rest if sep else None, (*path, index)))
+    else:
+        raise src.problem(path, "environment must be a list or a mapping")
+    for key, raw, item_path in items:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            notes.unmapped(item_path, f"{key!r} is not a variable name devstack accepts")
+            continue
+        if raw is None:
+            # Compose passes KEY from the shell only when it is set; ${KEY} is empty instead.
+            out[key] = "${" + key + "}"
+            notes.approximated(
+                item_path, f"{key} without a value becomes ${{{key}}} (empty when unset)"
+            )
+        else:
+            out[key] = src.as_written(item_path, raw)
+    return out
+
+
+def duration(src: ComposeSource, value: Any, path: DataPath) -> str:
+    """A compose duration (`1m30s`, `1.5s`, `500ms`, `10us`) as devstack writes one."""
+    text = src.as_written(path, value).strip()
+    try:
+        parse_duration(text)
+        return text
+    except ValueError:
+        pass
+    parts = _COMPOSE_DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise src.problem(path, f"invalid duration {text!r} (e.g. 10s, 1m30s, 500ms)")
+    seconds = sum(float(n) * _UNIT_SECONDS[u] for n, u in parts)
+    return f"{round(seconds * 1000)}ms" if seconds < 1 else f"{seconds:g}s"
+
+
+def port(
+    src: ComposeSource, value: Any, path: DataPath, notes: Notes, target: DataPath
+) -> str | None:
+    """One `ports:` entry (short or long syntax) as devstack's `[IP:][HOST:]CONTAINER`."""
+    if isinstance(value, dict):
+        container = value.get("target")
+        published = value.get("published")
+        host_ip = value.get("host_ip")
+        protocol = value.get("protocol", "tcp")
+        text = str(container)
+        if published not in (None, ""):
+            text = f"{published}:{text}"
+            if host_ip:
+                text = f"{host_ip}:{text}"
+        if protocol != "tcp":
+            text = f"{text}/{protocol}"
+    else:
+        text = src.as_written(path, value)
+    text = fixed(src, text, path, notes, target)
+    text, _, protocol = text.partition("/")
+    if protocol and protocol != "tcp":
+        notes.unmapped(path, f"{protocol} ports are not published by devstack", target)
+        return None
+    if "-" in text:
+        notes.unmapped(path, "port ranges are not supported; list each port", target)
+        return None
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3 and parts[1] == "":  # IP::CONTAINER, a random host port on IP
+        notes.approximated(path, "a free host port on 127.0.0.1", target)
+        text = parts[2]
+    elif len(parts) == 3 and parts[0] in ("", "[::]", "::"):
+        text = f"{parts[1]}:{parts[2]}"
+    try:
+        parse_port(text)
+    except ValueError as exc:
+        notes.unmapped(path, str(exc), target)
+        return None
+    return text
+
+
+def relative_path(src: ComposeSource, text: str, out_dir: Path) -> str:
+    """A path written relative to the compose file, rewritten relative to the manifest."""
+    if text.startswith(("/", "~")):
+        return text
+    absolute = (src.root / text).resolve()
+    rel = os.path.relpath(absolute, out_dir.resolve())
+    return rel if rel.startswith(".") else f"./{rel}"
+
+
+_BIND_MODES = {"ro", "rw", "z", "Z"}
+
+
+def volume(
+    src: ComposeSource,
+    value: Any,
+    path: DataPath,
+    notes: Notes,
+    target: DataPath,
+    out_dir: Path,
+    named: set[str],
+) -> str | None:
+    """One `volumes:` entry as `SOURCE:/path[:ro]`; `named` collects named volumes used."""
+    if isinstance(value, dict):
+        kind = value.get("type", "volume")
+        if kind not in ("bind", "volume"):
+            notes.unmapped(path, f"{kind} mounts are not supported", target)
+            return None
+        source, dest = value.get("source"), value.get("target")
+        if not source:
+            notes.unmapped(path, "anonymous volumes are not supported; name it", target)
+            return None
+        extra = [k for k in value if k not in ("type", "source", "target", "read_only")]
+        if extra:
+            notes.unmapped(path, f"volume options {', '.join(extra)} are not supported", target)
+        if kind == "bind" and not str(source).startswith((".", "/", "~")):
+            source = f"./{source}"
+        text = f"{source}:{dest}" + (":ro" if value.get("read_only") else "")
+    else:
+        text = src.as_written(path, value)
+    text = fixed(src, text, path, notes, target)
+    parts = text.split(":")
+    if len(parts) == 1:
+        notes.unmapped(path, "anonymous volumes are not supported; name it", target)
+        return None
+    if len(parts) > 3 or not parts[1].startswith("/"):
+        notes.unmapped(path, f"cannot read volume {text!r} (SOURCE:/path[:MODE])", target)
+        return None
+    source, dest = parts[0], parts[1]
+    modes = [m for m in (parts[2].split(",") if len(parts) == 3 else []) if m != "rw"]
+    dropped = [m for m in modes if m not in _BIND_MODES]
+    if dropped:
+        notes.unmapped(path, f"mount options {', '.join(dropped)} are not supported", target)
+    modes = [m for m in modes if m in _BIND_MODES]
+    if source.startswith((".", "/", "~")):
+        source = relative_path(src, source, out_dir)
+    else:
+        named.add(source)
+    return ":".join([source, dest, *([",".join(modes)] if modes else [])])
