@@ -42,8 +42,8 @@ from devstack.runtimes.docker_output import ContainerOutput
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 EVENTS_RETRY = 2.0
-SETTLE_TIMEOUT = 5.0
-CREATED_GRACE = 30.0  # a container still "created" this long after its start never started  # how long to wait for a died container to be listed as exited
+SETTLE_TIMEOUT = 5.0  # how long to wait for a died container to be listed as exited
+CREATED_GRACE = 30.0  # a container still "created" this long after its start never started
 
 
 class DockerRuntime:
@@ -272,8 +272,17 @@ class DockerRuntime:
                 api = self.api()
                 (item,) = self._containers(api, service, replica)
                 exec_id = api.exec_create(item["Id"], argv, stdout=False, stderr=False)["Id"]
-                api.exec_start(exec_id)
-                return bool(api.exec_inspect(exec_id).get("ExitCode") == 0)
+                # Detached from output, exec_start returns at once: the command is still
+                # running (ExitCode None) until inspect says otherwise.
+                api.exec_start(exec_id, detach=True)
+                deadline = time.monotonic() + timeout
+                while True:
+                    state = api.exec_inspect(exec_id)
+                    if not state.get("Running"):
+                        return bool(state.get("ExitCode") == 0)
+                    if time.monotonic() >= deadline:
+                        return False
+                    time.sleep(0.02)
             except (RuntimeError_, ValueError, docker.errors.DockerException):
                 return False
 
