@@ -30,3 +30,29 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         created.cleanup()
         if short is not None:
             shutil.rmtree(short, ignore_errors=True)
+
+
+# -- long variants (the reliability suite's many seeds, real 60 s timeouts) ---------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="also run the long variants (tests marked `long`, e.g. more fault-injection seeds)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here as well as in pyproject, so --strict-markers accepts it either way.
+    config.addinivalue_line("markers", "long: a long variant; runs only with --long")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--long"):
+        return
+    skip = pytest.mark.skip(reason="a long variant: run with --long")
+    for item in items:
+        if item.get_closest_marker("long") is not None:
+            item.add_marker(skip)

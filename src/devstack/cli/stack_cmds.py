@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -40,6 +41,13 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
     except ApiError as exc:
         code = EXIT_USAGE if exc.status in (404, 422) else EXIT_FAILURE
         fail(exc.error, code, exc.problems)
+    except (ConnectionError, http.client.HTTPException) as exc:
+        # The daemon died (or was killed) while it handled the request.
+        fail(
+            f"the devstack daemon for {ctx.manifest} stopped while handling the request"
+            f" ({exc.__class__.__name__}); `devstack up` starts it again and re-adopts"
+            " what runs"
+        )
 
 
 @click.command()

@@ -401,6 +401,8 @@ def _emulator_workload(
             "S3_PERSIST": "1",
             "S3_DATA_DIR": str(data / "s3"),
             "LOG_LEVEL": "WARNING",
+            # Its IoT MQTT listener binds 0.0.0.0:8883 whatever BIND_HOST says.
+            "IOT_MTLS_ENABLED": "0",
         }
         health = HealthCheck(
             http="/_ministack/health", interval=2.0, start_interval=0.05, start_period=30.0

@@ -33,6 +33,7 @@ from devstack.api.models import (
     UpRequest,
 )
 from devstack.config.problems import ManifestError
+from devstack.daemon.peercred import guarded_http
 from devstack.daemon.service import Daemon, SwapError
 from devstack.engine.events import LogLine
 
@@ -289,7 +290,12 @@ def serve(daemon: Daemon, path: Path) -> None:
     shutdown = threading.Event()
     app = create_app(daemon, shutdown)
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=5
+        app,
+        http=guarded_http(),  # serve only our own uid and root (SO_PEERCRED)
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=5,
     )
     server = uvicorn.Server(config)
 
