@@ -23,8 +23,10 @@ BACKING_FIELDS: dict[str, tuple[str, ...]] = {
     "ssm": (*_AWS_FIELDS, "path"),
     "secretsmanager": (*_AWS_FIELDS, "secret_id", "secret_ids"),
     "sns": (*_AWS_FIELDS, "topic", "topic_arn"),
-    "postgres": ("endpoint", "provider"),
-    "redis": ("endpoint", "provider"),
+    # Not postgres's url or password: they hold the password, and a variable built from
+    # them would not be masked unless its name says so (the binding's DATABASE_URL is).
+    "postgres": ("endpoint", "provider", "host", "port", "database", "user"),
+    "redis": ("endpoint", "provider", "url", "host", "port"),
     "url": ("url", "provider"),
 }
 
