@@ -31,6 +31,7 @@ def svc(name: str, state: str = "running", **extra: Any) -> JSON:
         "spec_hash": f"hash-{name}",
         "url": None,
         "replicas": 0 if state == "stopped" else 1,
+        "running": 1 if state in ("running", "starting") else 0,
         "started_at": NOW - 125 if state in ("running", "starting") else None,
         "exit_code": None,
         "reason": None,
@@ -49,8 +50,8 @@ STATUS: JSON = {
     "services": [
         svc("ministack", ports=[4566]),
         svc("uploads", runtime="provision", health="none", pid=None),
-        svc("api", ports=[8080], restarts=1, started_at=NOW - 3725),
-        svc("worker", "starting", health="starting", started_at=NOW - 3),
+        svc("api", ports=[8080], restarts=1, started_at=NOW - 3725, replicas=2, running=2),
+        svc("worker", "starting", health="starting", started_at=NOW - 3, replicas=3),
         svc("mailer", "failed", restarts=3, exit_code=1, reason="exited with 1 (3 restarts)"),
         svc("cron", "stopped"),
         svc("front", "waiting", reason="waiting for api", ports=[8081]),
@@ -241,3 +242,13 @@ class FakeClient:
     ) -> JSON:
         self._record("up", environment=environment, dry_run=dry_run)
         return copy.deepcopy(PLAN)
+
+    def scale(self, service: str, replicas: int) -> JSON:
+        """Records the call; the next status (pushed) has the new desired count."""
+        self._record("scale", service=service, replicas=replicas)
+        with self.lock:
+            for entry in self._status["services"]:
+                if entry["name"] == service:
+                    entry["replicas"] = replicas
+            self.push({"type": "status", "status": copy.deepcopy(self._status)})
+        return {"ok": True, "message": f"{service} scaled to {replicas}"}

@@ -477,12 +477,17 @@ class Daemon:
                 self.docker.invalidate()
             self.controller.mark_dirty()
         elif self.docker is not None and rule.target:
+            from devstack.watch.sync import sync_batch
+
+            batch = sync_batch(root, paths, rule.target, rule.ignore)
+            if batch.empty:
+                return
             try:
-                count = self.docker.sync(service, root, paths, rule.target)
+                self.docker.sync(service, batch, rule.target)
             except RuntimeError_ as exc:
                 self.logs.event(f"{service}: sync failed: {exc}", service)
                 return
-            self.logs.event(f"{service}: synced {count} file(s) into {rule.target}", service)
+            self.logs.event(f"{service}: synced {batch.describe()} into {rule.target}", service)
 
     # -- backing services --------------------------------------------------------------------
 

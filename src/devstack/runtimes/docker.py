@@ -8,16 +8,13 @@ an events thread only marks the stack dirty, so a restarted daemon re-adopts for
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import tarfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 import docker.errors
@@ -39,6 +36,9 @@ from devstack.runtimes.docker_engine import (
 )
 from devstack.runtimes.docker_objects import StackObjects
 from devstack.runtimes.docker_output import ContainerOutput
+
+if TYPE_CHECKING:
+    from devstack.watch.sync import SyncBatch
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 EVENTS_RETRY = 2.0
@@ -288,26 +288,26 @@ class DockerRuntime:
 
         return check
 
-    def sync(self, service: str, root: Path, changed: Iterable[Path], target: str) -> int:
-        """Copy changed files (paths under `root`) into the service's running containers at
-        `target`, keeping their layout; returns how many files went. Deletions are not
-        mirrored (a restart or rebuild does that)."""
-        buffer = io.BytesIO()
-        count = 0
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            for path in sorted(changed):
-                if path.is_file():
-                    tar.add(path, arcname=str(path.relative_to(root)))
-                    count += 1
-        if not count:
-            return 0
+    def sync(self, service: str, batch: SyncBatch, target: str) -> None:
+        """Apply a `sync` rule's batch to the service's running containers: remove the
+        paths that are gone, then unpack the changed files at `target` (layout kept)."""
+        if batch.empty:
+            return
         api = self.api()
         with translated(f"syncing files into {service}"):
             filters = {"label": [f"{LABEL}.stack={self.stack_id}", f"{LABEL}.service={service}"],
                        "status": "running"}  # fmt: skip
             for item in api.containers(filters=filters):
-                api.put_archive(item["Id"], target, buffer.getvalue())
-        return count
+                if batch.removed:
+                    argv = ["rm", "-rf", "--", *batch.removed]
+                    exec_id = api.exec_create(item["Id"], argv, stdout=True, stderr=True)["Id"]
+                    output = api.exec_start(exec_id)
+                    code = api.exec_inspect(exec_id).get("ExitCode")
+                    if code != 0:
+                        shown = output.decode(errors="replace").strip() if output else ""
+                        raise RuntimeError_(f"removing deleted files failed ({code}): {shown}")
+                if batch.archive:
+                    api.put_archive(item["Id"], target, batch.archive)
 
     def remove_network(self) -> None:
         self.objects.remove_network()

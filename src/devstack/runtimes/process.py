@@ -238,8 +238,9 @@ class ProcessRuntime:
         return env
 
     def _output_paths(self, service: str, replica: int) -> tuple[Path, Path]:
-        base = self._run_dir / f"{service}.{replica}"
-        return base.with_suffix(".out"), base.with_suffix(".err")
+        # Not `with_suffix`: it would replace the `.<replica>` part, one file for all replicas.
+        base = f"{service}.{replica}"
+        return self._run_dir / f"{base}.out", self._run_dir / f"{base}.err"
 
     def _wait(self, key: tuple[str, int], popen: subprocess.Popen[bytes]) -> None:
         code = popen.wait()

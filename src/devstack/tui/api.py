@@ -38,6 +38,8 @@ class ApiClient(Protocol):
 
     def swap(self, **request: object) -> JSON: ...
 
+    def scale(self, service: str, replicas: int) -> JSON: ...
+
     def up(
         self,
         environment: str | None = None,

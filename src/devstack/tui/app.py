@@ -10,14 +10,15 @@ nothing but the app.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
@@ -31,6 +32,8 @@ from devstack.tui.messages import (
     ConfigLoaded,
     ConnectionChanged,
     LogBatch,
+    OpenShell,
+    ScaleRequested,
     ServiceAction,
     ShowConfig,
     ShowLogs,
@@ -41,6 +44,7 @@ from devstack.tui.screens.dialog import Answer
 from devstack.tui.screens.environment import EnvironmentDialog
 from devstack.tui.screens.help import HelpScreen, Section
 from devstack.tui.screens.swap import SwapDialog
+from devstack.tui.shell import Runner, banner, run_command, shell_command
 from devstack.tui.stream import TAIL, pump_events
 from devstack.tui.widgets.backing import BackingView
 from devstack.tui.widgets.config import ConfigView
@@ -89,7 +93,10 @@ class DevstackApp(App[None]):
         clock: Callable[[], float] = time.time,
         log_limit: int = LIMIT,
         tail: int = TAIL,
+        run_in_terminal: Runner | None = None,
     ) -> None:
+        """`run_in_terminal` runs a command with the terminal handed over (the shell key);
+        by default the app suspends itself around `subprocess.call`."""
         super().__init__()
         self.client = client
         self.info = info or StackInfo()
@@ -101,6 +108,10 @@ class DevstackApp(App[None]):
         self.connected = False
         self.connection_detail = "connecting…"
         self._config_hash: str | None = None
+        self._run_in_terminal = run_in_terminal or self._suspended
+        self._scale_lock = threading.Lock()
+        self._scale_wanted: dict[str, int] = {}  # service -> the last count asked for
+        self._scale_sent: dict[str, int] = {}  # service -> the last count the daemon got
 
     # -- layout --
 
@@ -311,6 +322,65 @@ class DevstackApp(App[None]):
             lambda: self.client.action(name, verb),
             lambda result: str(result.get("message") or f"{verb} {name}: done"),
         )
+
+    def on_scale_requested(self, message: ScaleRequested) -> None:
+        name, replicas = message.name, message.replicas
+        self.notify(f"scale {name} to {replicas}…", markup=False, timeout=2)
+        self._scale_wanted[name] = replicas
+        self._scale(name)
+
+    @work(thread=True, group="calls", exit_on_error=False)
+    def _scale(self, name: str) -> None:
+        # Workers run in any order: one call at a time, each with the latest count asked
+        # for, so `+ + +` can never end on an older count than the last one pressed.
+        with self._scale_lock:
+            replicas = self._scale_wanted[name]
+            if self._scale_sent.get(name) == replicas:
+                return  # a later press's worker already sent it
+            self._scale_sent[name] = replicas
+            try:
+                result = self.client.scale(name, replicas)
+            except CALL_ERRORS as exc:
+                self._scale_sent.pop(name, None)
+                self.call_from_thread(self.services_view.scale_failed, name)
+                self._failed(f"scale {name}", exc)
+                return
+        message = str(result.get("message") or f"{name}: {replicas} replica(s)")
+        self.notify(message, markup=False)
+
+    def on_open_shell(self, message: OpenShell) -> None:
+        manifest = (self.status or {}).get("manifest")
+        if not manifest:
+            self.notify("not connected to the daemon yet", severity="warning", markup=False)
+            return
+        argv = shell_command(str(manifest), message.name)
+        try:
+            code = self._run_in_terminal(argv)
+        except SuspendNotSupported:
+            self.notify(
+                "the UI cannot hand this terminal over; run `devstack exec "
+                f"{message.name}` in another one",
+                title=f"shell in {message.name} failed",
+                severity="error",
+                markup=False,
+            )
+            return
+        # Back in the app: say how it ended (the shell's own output is gone with the screen).
+        if code == 0:
+            self.notify(f"back from the shell in {message.name}", markup=False, timeout=3)
+        else:
+            self.notify(
+                f"`devstack exec {message.name}` ended with exit code {code}",
+                severity="warning",
+                markup=False,
+            )
+
+    def _suspended(self, argv: Sequence[str]) -> int:
+        """Hand the terminal to `argv` (the app stops drawing and reading keys meanwhile)."""
+        name = argv[-1]
+        with self.suspend():
+            print(banner(name), flush=True)
+            return run_command(argv)
 
     def on_swap_requested(self, message: SwapRequested) -> None:
         row = next((r for r in self.backing if r["name"] == message.backing), None)

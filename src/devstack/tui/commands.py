@@ -15,7 +15,15 @@ from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from devstack.tui.messages import ServiceAction, ShowConfig, ShowLogs, SwapRequested
+from devstack.tui import format as fmt
+from devstack.tui.messages import (
+    OpenShell,
+    ScaleRequested,
+    ServiceAction,
+    ShowConfig,
+    ShowLogs,
+    SwapRequested,
+)
 from devstack.tui.screens.dialog import PreviewDialog
 from devstack.tui.screens.help import Section
 from devstack.tui.widgets.backing import BackingView
@@ -98,6 +106,23 @@ def palette_commands(app: DevstackApp) -> Iterator[SystemCommand]:
             f"Config of {name}",
             "effective env and sources",
             post(partial(ShowConfig, name)),
+        )
+        replicas = fmt.desired_replicas(s)
+        yield SystemCommand(
+            f"Scale {name} up",
+            f"{replicas} -> {replicas + 1} replicas (+ in the Services view)",
+            post(partial(ScaleRequested, name, replicas + 1)),
+        )
+        if replicas > 0:
+            yield SystemCommand(
+                f"Scale {name} down",
+                f"{replicas} -> {replicas - 1} replicas (- in the Services view)",
+                post(partial(ScaleRequested, name, replicas - 1)),
+            )
+        yield SystemCommand(
+            f"Shell in {name}",
+            "devstack exec: the UI comes back when it exits (! in the Services view)",
+            post(partial(OpenShell, name)),
         )
     yield SystemCommand(
         "Logs of all services", "the Logs view, interleaved", post(partial(ShowLogs, None))

@@ -152,3 +152,21 @@ def swap_preview(preview: JSON) -> str:
     if message and not preview.get("plan"):
         lines.append(str(message))
     return "\n".join(lines)
+
+
+def desired_replicas(service: JSON) -> int:
+    """How many instances the stack asks for (`replicas`, after any scale)."""
+    return int(service.get("replicas", 1))
+
+
+def running_replicas(service: JSON) -> int:
+    """How many instances run now (`running`; a daemon too old to say: all or none)."""
+    if "running" in service:
+        return int(service["running"])
+    return desired_replicas(service) if service.get("state") in UP_STATES else 0
+
+
+def replicas_text(service: JSON) -> Text:
+    """`running/desired`, yellow while they differ (scaling, or instances down)."""
+    running, desired = running_replicas(service), desired_replicas(service)
+    return Text(f"{running}/{desired}", style="" if running == desired else "yellow")

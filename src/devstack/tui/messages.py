@@ -71,3 +71,20 @@ class SwapRequested(Message):
         super().__init__()
         self.backing = backing
         self.undo = undo
+
+
+class ScaleRequested(Message):
+    """A view asks to run `replicas` instances of a service (the desired count)."""
+
+    def __init__(self, name: str, replicas: int) -> None:
+        super().__init__()
+        self.name = name
+        self.replicas = replicas
+
+
+class OpenShell(Message):
+    """A view asks for an interactive shell in a service (`devstack exec SERVICE`)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name

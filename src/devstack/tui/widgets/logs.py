@@ -62,7 +62,7 @@ class LogsView(Vertical):
             "search",
             "Filter",
             key_display="/",
-            tooltip="filter lines by text or regex (case-insensitive)",
+            tooltip="filter lines by text or regex, service name included (case-insensitive)",
         ),
         Binding("t", "timestamps", "Time", tooltip="timestamps on/off"),
         Binding("f", "next_service", "Service", tooltip="next service (then: all services)"),
@@ -97,7 +97,9 @@ class LogsView(Vertical):
                 id="log-service",
             )
             yield Input(
-                placeholder="/ filter the text (regex or plain)", compact=True, id="log-filter"
+                placeholder="/ filter: text or service (regex or plain)",
+                compact=True,
+                id="log-filter",
             )
             yield Static("", id="log-state", markup=False)
         log = Log(max_lines=self.limit, highlight=True, id="log")
@@ -154,7 +156,11 @@ class LogsView(Vertical):
     def _matches(self, line: JSON) -> bool:
         if self.service is not None and line["service"] != self.service:
             return False
-        return self.pattern is None or self.pattern.search(str(line["text"])) is not None
+        if self.pattern is None:
+            return True
+        # The name as shown (`api#1`) counts too: typing a service's name filters to it.
+        search = self.pattern.search
+        return search(str(line["text"])) is not None or search(fmt.log_name(line)) is not None
 
     # -- filters --
 

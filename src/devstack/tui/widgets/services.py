@@ -12,13 +12,20 @@ from textual.widgets import DataTable, Static
 
 from devstack.tui import format as fmt
 from devstack.tui.api import JSON
-from devstack.tui.messages import ServiceAction, ShowConfig, ShowLogs
+from devstack.tui.messages import (
+    OpenShell,
+    ScaleRequested,
+    ServiceAction,
+    ShowConfig,
+    ShowLogs,
+)
 from devstack.tui.widgets.table import Column, KeyedTable, Row
 
 COLUMNS = (
     Column("name", "SERVICE"),
     Column("runtime", "RUNTIME"),
     Column("state", "STATE"),
+    Column("replicas", "REPLICAS"),
     Column("health", "HEALTH"),
     Column("uptime", "UPTIME"),
     Column("restarts", "RESTARTS"),
@@ -35,13 +42,43 @@ class ServicesTable(KeyedTable):
     ]
 
 
+# The footer shows `+ -` under one label; the help lists each key.
+SCALE = Binding.Group("Scale", compact=True)
+
+
 class ServicesView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "restart", "Restart", tooltip="restart the selected service"),
         Binding("x", "stop_start", "Stop/Start", tooltip="stop the selected service, or start it"),
         Binding("b", "rebuild", "Rebuild", tooltip="build the selected service's image again"),
         Binding("c", "config", "Config", tooltip="the selected service's config"),
-        Binding("s", "sort", "Sort", tooltip="sort by the next column (then: as declared)"),
+        # Not in the footer (80 columns hold no more): in the help, and headers sort on click.
+        Binding(
+            "s", "sort", "Sort", show=False, tooltip="sort by the next column (then: as declared)"
+        ),
+        Binding(
+            "plus",
+            "scale(1)",
+            "more",
+            key_display="+",
+            group=SCALE,
+            tooltip="scale up: one replica more of the selected service",
+        ),
+        Binding(
+            "minus",
+            "scale(-1)",
+            "fewer",
+            key_display="-",
+            group=SCALE,
+            tooltip="scale down: one replica fewer (0 stops the service)",
+        ),
+        Binding(
+            "exclamation_mark",
+            "shell",
+            "Shell",
+            key_display="!",
+            tooltip="a shell in the selected service; exit comes back here",
+        ),
     ]
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("click", "on a row: select it; on the selected row: its logs"),
@@ -53,6 +90,7 @@ class ServicesView(Vertical):
         super().__init__(id=id)
         self.services: dict[str, JSON] = {}
         self.uses: dict[str, list[str]] = {}
+        self.scaling: dict[str, int] = {}  # service -> replicas asked for, not yet in status
 
     def compose(self) -> ComposeResult:
         yield ServicesTable(COLUMNS, id="services-table")
@@ -68,6 +106,9 @@ class ServicesView(Vertical):
 
     def update_data(self, status: JSON, backing: list[JSON], now: float) -> None:
         self.services = {s["name"]: s for s in status.get("services", [])}
+        for name, asked in list(self.scaling.items()):
+            if fmt.desired_replicas(self.services.get(name, {})) == asked:
+                del self.scaling[name]  # the daemon has it: its count is the truth again
         self.uses = fmt.uses_by_service(backing)
         self.table.set_rows([self._row(s, now) for s in status.get("services", [])])
         self._show_detail()
@@ -79,6 +120,7 @@ class ServicesView(Vertical):
             s["name"],
             s["runtime"],
             fmt.state_text(s["state"]),
+            fmt.replicas_text(s),
             fmt.health_text(s["health"]),
             fmt.duration(uptime),
             str(s["restarts"]),
@@ -89,6 +131,7 @@ class ServicesView(Vertical):
             s["name"],
             s["runtime"],
             s["state"],
+            fmt.desired_replicas(s),
             s["health"],
             -1.0 if uptime is None else uptime,
             s["restarts"],
@@ -145,3 +188,25 @@ class ServicesView(Vertical):
 
     def action_sort(self) -> None:
         self.table.cycle_sort()
+
+    def action_scale(self, delta: int) -> None:
+        name = self.selected
+        if not name:
+            return
+        # Counted from the last count asked for, not the last one shown: `+ + +` pressed
+        # faster than the daemon answers means three more, not one.
+        current = self.scaling.get(name, fmt.desired_replicas(self.services.get(name, {})))
+        replicas = current + delta
+        if replicas < 0:
+            self.app.bell()
+            return
+        self.scaling[name] = replicas
+        self.post_message(ScaleRequested(name, replicas))
+
+    def scale_failed(self, name: str) -> None:
+        """The daemon refused a scale: count from what it shows again."""
+        self.scaling.pop(name, None)
+
+    def action_shell(self) -> None:
+        if self.selected:
+            self.post_message(OpenShell(self.selected))
