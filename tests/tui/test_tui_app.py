@@ -546,3 +546,22 @@ def test_a_rejected_manifest_edit_is_shown_with_its_problems() -> None:
         run(scenario)
     finally:
         fake.close()
+
+
+def test_the_title_names_a_running_release_and_real_endpoints() -> None:
+    status = copy.deepcopy(STATUS)
+    status["release"] = "r3"
+    status["real"] = ["uploads -> staging-s3 (https://s3.eu-west-1.amazonaws.com)"]
+    fake = FakeClient(status=status)
+
+    async def scenario() -> None:
+        app = make_app(fake)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            title = str(app.query_one("#title").render())
+            assert "release r3" in title and "1 real endpoint(s)" in title
+
+    try:
+        run(scenario)
+    finally:
+        fake.close()

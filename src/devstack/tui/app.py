@@ -236,6 +236,11 @@ class DevstackApp(App[None]):
                 f"{running}/{len(services)} running",
                 style="green" if running == len(services) else "yellow",
             )
+        if self.status is not None and self.status.get("release"):
+            title.append(f" · release {self.status['release']}", style="bold")
+        if self.status is not None and self.status.get("real"):
+            # Reproducing staging: say plainly that some traffic leaves this machine.
+            title.append(f" · {len(self.status['real'])} real endpoint(s)", style="bold yellow")
         if self.status is not None and self.status.get("problems"):
             title.append(" · manifest edit not applied", style="bold red")
         title.append(" · ")
