@@ -47,8 +47,10 @@ S3_AUTH = {
 Run = tuple[float, float, float]  # seconds to ready, RSS MiB once ready, first S3 call s
 
 
-def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str] | None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5.0)
+def get(
+    port: int, path: str, headers: dict[str, str] | None = None, timeout: float = 5.0
+) -> tuple[int, str] | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path, headers=headers or {})
         response = conn.getresponse()
@@ -76,7 +78,8 @@ def first_call(port: int) -> float:
     service's code lazily, and devstack's provisioning pays that. The signature is not
     checked, but LocalStack routes by the Authorization header's credential scope."""
     start = time.perf_counter()
-    got = get(port, "/", S3_AUTH)
+    # LocalStack loads S3 on this call: 4 s on a quiet machine, over 5 s on a busy one.
+    got = get(port, "/", S3_AUTH, timeout=60.0)
     took = time.perf_counter() - start
     return took if got is not None and "ListAllMyBucketsResult" in got[1] else float("nan")
 

@@ -115,6 +115,16 @@ class _Timed(DevstackApp):
         super().action_view(name)
 
 
+async def mounted(app: DevstackApp, deadline: float = 30.0) -> None:
+    """Until the services view exists: on a loaded machine mounting under the flood can
+    take over a second, and a view switch before it reaches a screen without it."""
+    end = time.monotonic() + deadline
+    while not app.screen.query("ServicesView"):
+        if time.monotonic() >= end:
+            raise RuntimeError(f"the app did not mount its views in {deadline:g}s")
+        await asyncio.sleep(0.01)
+
+
 async def dispatch(rate: int, presses: int = 20) -> list[float]:
     """Key action scheduled on the app's loop -> its handler running, under the flood.
 
@@ -124,7 +134,8 @@ async def dispatch(rate: int, presses: int = 20) -> list[float]:
     client = FloodClient(rate, presses * 0.5 + 2)
     app = _Timed(client)  # type: ignore[arg-type]
     latencies: list[float] = []
-    async with app.run_test(size=(100, 30)):
+    async with app.run_test(size=(100, 30)) as pilot:
+        await mounted(app)
         await asyncio.sleep(1.0)  # the flood is under way
         for index in range(presses):
             seen = len(_Timed.handled)
@@ -136,7 +147,10 @@ async def dispatch(rate: int, presses: int = 20) -> list[float]:
             latencies.append(_Timed.handled[-1] - began)
             await task
             await asyncio.sleep(0.4)
+        # Stop the flood and let the app drain its queue before it shuts down: a view
+        # switch still queued at shutdown reaches a half-removed screen (NoMatches).
         client.close()
+        await pilot.pause()
     return latencies
 
 

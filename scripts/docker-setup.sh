@@ -22,7 +22,8 @@ can_apt() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && command 
 # -- packages -------------------------------------------------------------------------------
 missing=()
 if can_apt; then
-  for p in busybox-static debootstrap openssl; do
+  # docker-compose (Debian's, the python 1.29 one): a baseline of benchmarks/run_all.py.
+  for p in busybox-static debootstrap openssl docker-compose; do
     pkg_installed "$p" || missing+=("$p")
   done
   # The engine package only matters when no engine answers and no dockerd binary exists

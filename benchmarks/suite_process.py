@@ -1,0 +1,184 @@
+"""Process stacks: cold up, no-op up, status, save -> running, the idle daemon.
+
+Every stack is N stdlib HTTP services (common.SERVICE) run by the venv's interpreter;
+the baselines run the very same commands (peers.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import daemon_idle
+import peers
+import reload
+from common import devstack, free_ports, write_stack
+from figures import Figure, Series, Target, p50_text
+from plan import Plan, python_pass
+
+
+def devstack_up_ready(root: Path, ports: list[int]) -> tuple[float, float]:
+    """`up -d --wait` timed to every port answering (the harness's readiness test, as for
+    the baselines) and, separately, to the CLI returning."""
+    cmd = [sys.executable, "-m", "devstack.cli.main", "up", "-d", "--wait", "--wait-timeout", "600"]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        peers.wait_healthy(ports)
+    except RuntimeError:
+        proc.kill()
+        raise
+    ready = time.perf_counter() - start
+    _, err = proc.communicate(timeout=600)
+    returned = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"devstack up failed ({proc.returncode}):\n{err[-2000:]}")
+    return ready, returned
+
+
+def pids(root: Path) -> dict[str, int]:
+    return {s["name"]: s["pid"] for s in json.loads(devstack(root, "status", "--json").stdout)["services"]}  # fmt: skip
+
+
+def timed_cli(root: Path, *args: str) -> float:
+    start = time.perf_counter()
+    devstack(root, *args)
+    return time.perf_counter() - start
+
+
+def cold_up(plan: Plan) -> list[Figure]:
+    """Per scale: raw spawn, honcho, devstack cold up; then no-op ups and status."""
+    figures: list[Figure] = []
+    floor = Series("interpreter start (`python -c pass`)", [])
+    for n in plan.scales:
+        raw, honcho, cold, cli = Series("raw spawn", []), Series("honcho", []), Series("devstack", []), []  # fmt: skip
+        noop, status, restarted = Series("devstack", []), Series("devstack", []), 0
+        root = plan.folder(f"cold-{n}")
+        for _ in range(plan.reps):
+            ports = write_stack(root, n)
+            raw.samples.append(peers.raw_spawn_up(root, ports))
+            honcho.samples.append(peers.honcho_up(root, ports))
+            try:
+                ready, returned = devstack_up_ready(root, ports)
+                cold.samples.append(ready)
+                cli.append(returned)
+                before = pids(root)
+                for _ in range(2):
+                    noop.samples.append(timed_cli(root, "up", "-d", "--wait"))
+                    status.samples.append(timed_cli(root, "status", "--json"))
+                    floor.samples.append(python_pass())
+                after = pids(root)
+                restarted += sum(1 for name in before if before[name] != after.get(name))
+            finally:
+                subprocess.run([sys.executable, "-m", "devstack.cli.main", "down"], cwd=root,
+                               capture_output=True, check=False, timeout=120)  # fmt: skip
+        cli_note = f"`up -d --wait` returned at p50 {p50_text(cli)}"
+        figures.append(Figure("cold_up", "cold `up -d --wait`, processes, to all answering",
+                              "s", n, cold, [raw, honcho],
+                              Target(3.0, "p50", "issue 2, at 20 services") if n == 20 else None,
+                              [cli_note]))  # fmt: skip
+        figures.append(Figure("cold_up", "no-op `up -d --wait`, processes", "s", n, noop,
+                              [floor], Target(0.2, "p95", "issue 2"),
+                              [f"services restarted by the no-op ups: {restarted}"]))  # fmt: skip
+        figures.append(Figure("cold_up", "`status --json`, processes", "s", n, status, [floor]))
+    return figures
+
+
+def honcho_restart(root: Path, ports: list[int], rounds: int) -> list[float]:
+    """What a honcho user does after a config change: stop it, start it, wait for all."""
+    peers.write_procfile(root, ports)
+    proc = peers.honcho_start(root)
+    samples = []
+    try:
+        peers.wait_healthy(ports)
+        for _ in range(rounds):
+            start = time.perf_counter()
+            peers.honcho_stop(proc)
+            proc = peers.honcho_start(root)
+            peers.wait_healthy(ports)
+            samples.append(time.perf_counter() - start)
+    finally:
+        peers.honcho_stop(proc)
+    return samples
+
+
+def save_to_running(plan: Plan) -> list[Figure]:
+    """A manifest save (temp file renamed over it) -> the edited service's new process
+    answers with the new value (reload.one_edit); baselines restart by hand."""
+    figures = []
+    edits = max(plan.reps * 4, 2)
+    for n in plan.scales:
+        root = plan.folder(f"reload-{n}")
+        ports = write_stack(root, n)
+        base = (root / "devstack.yaml").read_text()
+        devstack(root, "up", "-d", "--wait", "--wait-timeout", "600")
+        try:
+            ours = [reload.one_edit(root, base, value, ports[0]) for value in range(edits)]
+        finally:
+            devstack(root, "down")
+        spare = write_stack(root / "baseline", 1)[0]
+        raw = [reload.manual_restart(root / "baseline", spare) for _ in range(edits)]
+        honcho = honcho_restart(root, free_ports(n), max(plan.reps, 2))
+        figures.append(Figure("reload", "manifest save -> edited service running, processes", "s", n,
+                              Series("devstack", ours),
+                              [Series("raw: SIGTERM, spawn, poll (one service)", raw),
+                               Series(f"honcho: stop and start all {n}", honcho)],
+                              Target(0.3, "p95", "issue 5")))  # fmt: skip
+    return figures
+
+
+def idle(plan: Plan) -> list[Figure]:
+    """The daemon at rest with N services (30 in a full run, the target's stack) and a
+    watched tree (50k files; 5k in --quick), over `reps` windows; honcho running the same
+    services is measured the same way."""
+    n = 10 if plan.quick else 30
+    files, window = (5_000, 2.0) if plan.quick else (50_000, 4.0)
+    windows = max(plan.reps, 3)
+    root = plan.folder("idle")
+    ports = write_stack(root, n)
+    daemon_idle.make_tree(root / "tree", files)
+    manifest = root / "devstack.yaml"
+    manifest.write_text(manifest.read_text().replace("  s0:\n", "  s0:\n    watch: [{path: tree}]\n", 1))  # fmt: skip
+    devstack(root, "up", "-d", "--wait", "--wait-timeout", "600")
+    try:
+        pid = json.loads(devstack(root, "status", "--json").stdout)["daemon_pid"]
+        settle(pid)
+        cpu = [daemon_idle.idle(pid, window) for _ in range(windows)]
+        rss = [daemon_idle.rss_mb(pid)]
+    finally:
+        devstack(root, "down")
+    peers.write_procfile(root, ports)
+    proc = peers.honcho_start(root)
+    try:
+        peers.wait_healthy(ports)
+        settle(proc.pid)
+        h_cpu = [daemon_idle.idle(proc.pid, window) for _ in range(windows)]
+        h_rss = [daemon_idle.rss_mb(proc.pid)]
+    finally:
+        peers.honcho_stop(proc)
+    bare = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.3)  # the interpreter's start-up; its RSS is the figure, not a condition
+        bare_rss = [daemon_idle.rss_mb(bare.pid)]
+    finally:
+        bare.kill()
+        bare.wait()
+    note = f"{n} services, one watching a {files:,}-file tree; {windows} windows of {window:g} s"
+    return [
+        Figure("idle", "idle daemon CPU (% of one core)", "%core", n, Series("devstack", cpu),
+               [Series(f"honcho running the same {n}", h_cpu)], Target(1.0, "p50", "issue 5"), [note]),
+        Figure("idle", "idle daemon RSS", "MB", n, Series("devstack", rss),
+               [Series(f"honcho running the same {n}", h_rss), Series("bare `python`", bare_rss)],
+               Target(80.0, "p50", "issue 5"), [note]),
+    ]  # fmt: skip
+
+
+def settle(pid: int, quiet: float = 0.02, deadline: float = 15.0) -> None:
+    """Until the process used < `quiet` of a core over 0.5 s (start-up work is done)."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if daemon_idle.idle(pid, 0.5) < quiet * 100:
+            return
