@@ -20,6 +20,7 @@ from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
@@ -267,14 +268,19 @@ class DevstackApp(App[None]):
 
     def _focus_view(self, name: str) -> None:
         target: Widget
-        if name == "services":
-            target = self.services_view.table
-        elif name == "logs":
-            target = self.query_one("#log", Log)
-        elif name == "config":
-            target = self.config_view.table
-        else:
-            target = self.backing_view.table
+        try:
+            if name == "services":
+                target = self.services_view.table
+            elif name == "logs":
+                target = self.query_one("#log", Log)
+            elif name == "config":
+                target = self.config_view.table
+            else:
+                target = self.backing_view.table
+        except NoMatches:
+            # A tab event can arrive while the app mounts or shuts down (seen under a
+            # 5,000 lines/s flood): there is nothing to focus then.
+            return
         target.focus()
 
     def on_show_logs(self, message: ShowLogs) -> None:
