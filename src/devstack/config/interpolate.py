@@ -45,6 +45,9 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # a default after a dotted name needs the `:-` form.
 _BRACED_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)*")
 _OPERATOR_CHARS = "-?+"
+# Defaults nest (`${A:-${B:-x}}`), parsed recursively: a cap keeps a hostile value from
+# exhausting Python's stack (RecursionError) and yields a located manifest problem instead.
+MAX_NESTING = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +95,7 @@ def _expression_text(template: str, start: int) -> str:
     return template[start:]
 
 
-def _parse(template: str, pos: int, nested: bool) -> tuple[list[_Node], int]:
+def _parse(template: str, pos: int, nested: bool, depth: int = 0) -> tuple[list[_Node], int]:
     """Parse from `pos` until the end, or (when `nested`) until an unmatched `}`.
 
     Returns the nodes and the index where parsing stopped: `len(template)` at the
@@ -116,7 +119,7 @@ def _parse(template: str, pos: int, nested: bool) -> tuple[list[_Node], int]:
             pos += 2
             continue
         if nxt == "{":
-            ref, pos = _parse_braced(template, pos)
+            ref, pos = _parse_braced(template, pos, depth)
         else:
             match = _NAME_RE.match(template, pos + 1)
             if match is None:
@@ -135,8 +138,10 @@ def _parse(template: str, pos: int, nested: bool) -> tuple[list[_Node], int]:
     return nodes, pos
 
 
-def _parse_braced(template: str, start: int) -> tuple[_Ref, int]:
+def _parse_braced(template: str, start: int, depth: int) -> tuple[_Ref, int]:
     """Parse the `${...}` expression whose `$` is at `start`; return it and the end index."""
+    if depth >= MAX_NESTING:
+        raise InterpolationError(f"references nested deeper than {MAX_NESTING} levels")
     n = len(template)
     match = _BRACED_NAME_RE.match(template, start + 2)
     if match is None:
@@ -156,7 +161,7 @@ def _parse_braced(template: str, start: int) -> tuple[_Ref, int]:
         pos += 1
     else:
         raise _invalid(template, start)
-    arg, pos = _parse(template, pos, nested=True)
+    arg, pos = _parse(template, pos, nested=True, depth=depth + 1)
     if pos >= n:
         raise _invalid(template, start)
     return _Ref(name, op, tuple(arg)), pos + 1

@@ -39,7 +39,7 @@ from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project, unsettled_dependencies
-from devstack.model.backing import AWS_KINDS
+from devstack.model.backing import AWS_KINDS, Backing
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
 from devstack.model.observed import ObservedState, Workload
@@ -722,7 +722,7 @@ class Daemon:
                     region=use.endpoint.region if use and model.kind in AWS_KINDS else None,
                     health=health,
                     state=state,
-                    resources=model.model_dump(mode="json", exclude={"provider", "kind"}),
+                    resources=_shown_resources(model),
                     consumers=consumers,
                     swapped=name in swapped,
                     real=_is_real(use.type, use.endpoint.host_url) if use else False,
@@ -935,3 +935,18 @@ def env_changes(before: DesiredState, after: DesiredState) -> list[EnvChange]:
                 )
             )
     return changes
+
+
+def _shown_resources(model: Backing) -> dict[str, object]:
+    """A backing service's declared resources for `backing`, the API and the TUI, with
+    the values of SecureString parameters, Secrets Manager secrets and passwords masked:
+    whoever may read the status may not read the secrets."""
+    data = model.model_dump(mode="json", exclude={"provider", "kind"})
+    for name, parameter in data.get("parameters", {}).items():
+        if isinstance(parameter, dict) and parameter.get("secure"):
+            data["parameters"][name] = {**parameter, "value": MASK}
+    for name, secret in data.get("secrets", {}).items():
+        data["secrets"][name] = {**secret, "value": MASK} if isinstance(secret, dict) else MASK
+    if "password" in data:
+        data["password"] = MASK
+    return data
