@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the database servers the `process` provider runs (Debian's postgresql and
-# redis-server), for the tests of those providers. As root on Debian only; elsewhere it
+# redis-server), for the tests of those providers, and tmux, for the tests that drive the
+# UI in a real terminal. As root on Debian only; elsewhere it
 # says what is missing and exits 0, and those tests skip with the reason.
 set -uo pipefail
 
@@ -10,8 +11,9 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
   missing+=(postgresql)
 fi
 command -v psql >/dev/null || missing+=(postgresql-client)
+command -v tmux >/dev/null || missing+=(tmux)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "servers-setup: postgres and redis present"
+  echo "servers-setup: postgres, redis and tmux present"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then

@@ -19,7 +19,7 @@ echo "==> installing devstack with its dev extra"
 # registry is reachable): install and start dockerd when we can, build the test images.
 echo "==> docker engine and test images"
 scripts/test-images.sh --python --localstack
-echo "==> database servers for the process provider"
+echo "==> database servers for the process provider, tmux for the terminal tests"
 scripts/servers-setup.sh
 
 echo "==> ruff"
