@@ -828,7 +828,12 @@ class Daemon:
             if service.healthcheck is not None and health == "none":
                 health = "starting"
         reason = error
-        if service.replicas == 0:
+        held = desired.pending and name in self.loaded.stack.services and name not in self.stopped
+        if service.replicas == 0 and held:
+            # Held back until the environment's secrets can be read: waiting, not stopped,
+            # so `up --wait` waits for them.
+            state, reason = "waiting", f"waiting for {desired.pending}"
+        elif service.replicas == 0:
             state = "stopped"
         elif first is None:
             blocked = unsettled_dependencies(desired, observed, service)
