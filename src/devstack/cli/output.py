@@ -9,6 +9,8 @@ from typing import Any, NoReturn
 
 import click
 
+from devstack.api.states import STATE_TONES, Tone
+
 PALETTE = (
     "cyan",
     "green",
@@ -19,17 +21,17 @@ PALETTE = (
     "bright_green",
     "bright_blue",
 )
-STATE_COLOURS = {
-    "running": "green",
-    "starting": "yellow",
-    "waiting": "yellow",
-    "restarting": "yellow",
-    "unhealthy": "red",
+TONE_COLOURS: dict[Tone, str] = {
+    "ok": "green",
+    "pending": "yellow",
+    "bad": "red",
     "failed": "red",
-    "exited": "red",
-    "stopped": "bright_black",
-    "orphan": "magenta",
+    "down": "bright_black",
+    "foreign": "magenta",
+    "leaving": "magenta",
+    "remote": "cyan",
 }
+STATE_COLOURS = {state: TONE_COLOURS[tone] for state, tone in STATE_TONES.items()}
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

@@ -87,9 +87,16 @@ class AwsTarget:
     secret_access_key: str | None = field(default=None, repr=False)
     profile: str | None = None
 
-    def client(self, service: str) -> Any:
-        """A boto3 client with short timeouts, shared per (target, service)."""
-        return _client(self, service)
+    def client(
+        self,
+        service: str,
+        *,
+        connect_timeout: float = CONNECT_TIMEOUT,
+        read_timeout: float = READ_TIMEOUT,
+        max_attempts: int = 2,
+    ) -> Any:
+        """A boto3 client with short timeouts, shared per (target, service, timeouts)."""
+        return _client(self, service, connect_timeout, read_timeout, max_attempts)
 
     @property
     def where(self) -> str:
@@ -97,7 +104,9 @@ class AwsTarget:
 
 
 @lru_cache(maxsize=64)
-def _client(target: AwsTarget, service: str) -> Any:
+def _client(
+    target: AwsTarget, service: str, connect_timeout: float, read_timeout: float, max_attempts: int
+) -> Any:
     key, secret = target.access_key_id, target.secret_access_key
     if target.endpoint_url and target.profile is None and key is None and secret is None:
         key = secret = EMULATOR_KEY
@@ -110,9 +119,9 @@ def _client(target: AwsTarget, service: str) -> Any:
         region_name=target.region,
     )
     config = Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
-        retries={"max_attempts": 2, "mode": "standard"},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        retries={"max_attempts": max_attempts, "mode": "standard"},
         # Virtual-host addressing would send bucket.127.0.0.1 / bucket.localhost to an
         # emulator; path style works on all of them.
         s3={"addressing_style": "path"} if target.endpoint_url else None,

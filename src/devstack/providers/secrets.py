@@ -51,26 +51,11 @@ def fetch(sources: Iterable[str], target: AwsTarget) -> list[CloudSecret]:
 
 
 def _client(target: AwsTarget, service: str) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    from devstack.providers.provision import EMULATOR_KEY
-
-    key, secret = target.access_key_id, target.secret_access_key
-    if target.endpoint_url and target.profile is None and key is None and secret is None:
-        key = secret = EMULATOR_KEY
-    session = boto3.session.Session(
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        profile_name=target.profile,
-        region_name=target.region,
+    # One attempt with short timeouts: a store that does not answer is asked again on the
+    # daemon's next pass, not retried here while `up` waits.
+    return target.client(
+        service, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT, max_attempts=1
     )
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
-        retries={"max_attempts": 1, "mode": "standard"},
-    )
-    return session.client(service, endpoint_url=target.endpoint_url, config=config)
 
 
 def _ssm(path: str, target: AwsTarget) -> list[CloudSecret]:

@@ -10,22 +10,20 @@ from typing import Any
 
 from rich.text import Text
 
+from devstack.api.states import STATE_TONES, Tone
 from devstack.tui.api import JSON
 
-STATE_STYLES = {
-    "running": "green",
-    "provisioned": "green",
-    "starting": "yellow",
-    "waiting": "yellow",
+TONE_STYLES: dict[Tone, str] = {
+    "ok": "green",
+    "pending": "yellow",
+    "bad": "red",
     "failed": "bold red",
-    "unhealthy": "red",
-    "restarting": "red",
-    "exited": "red",
-    "stopped": "dim",
-    "orphan": "magenta",
-    "retiring": "dim magenta",
-    "external": "cyan",
+    "down": "dim",
+    "foreign": "magenta",
+    "leaving": "dim magenta",
+    "remote": "cyan",
 }
+STATE_STYLES = {state: TONE_STYLES[tone] for state, tone in STATE_TONES.items()}
 HEALTH_STYLES = {"healthy": "green", "starting": "yellow", "unhealthy": "red", "none": "dim"}
 # One colour per service in the logs, in order of first appearance (as the CLI does).
 PALETTE = (
