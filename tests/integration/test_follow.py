@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -72,3 +73,62 @@ def test_logs_follow_streams_new_lines_until_down(stack: Stack) -> None:
         wait_for(lambda: not stack.daemons(), 2.0, "the daemon to exit after down")
         assert follower.returncode == 0, output.read_text()
     stack.up()  # the lock is free: a new daemon starts at once
+
+
+FLOOD = "import itertools, time\nfor i in itertools.count():\n    print('line', i, 'x' * 80, flush=True)\n    time.sleep(0.001) if i % 20 == 0 else None\n"
+
+
+def _flooding(stack: Stack) -> None:
+    (stack.root / "flood.py").write_text(FLOOD)
+    stack.write({"flood": {"command": [sys.executable, "flood.py"]}})
+    stack.up()
+    wait_for(lambda: stack.ok("logs", "flood").stdout.count("\n") > 2000, 20.0, "a backlog")
+
+
+def _read_then_leave(path: Path, target: str, size: int) -> None:
+    """A reader that takes `size` bytes of a stream and closes its end mid-stream."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as client:
+        client.settimeout(10)
+        client.connect(str(path))
+        client.sendall(f"GET {target} HTTP/1.1\r\nHost: devstack\r\n\r\n".encode())
+        received = 0
+        while received < size:
+            chunk = client.recv(65536)
+            assert chunk, "the stream ended early"
+            received += len(chunk)
+
+
+def test_readers_that_leave_a_flooding_stream_cost_the_daemon_nothing(stack: Stack) -> None:
+    """Regression: a follower or UI that closed its connection mid-flood had the rest of
+    the backlog written to the closed socket line by line, and the daemon log filled with
+    tens of thousands of "socket.send() raised exception" lines."""
+    _flooding(stack)
+    for path in ("/v1/logs?follow=true", "/v1/events"):
+        for _ in range(3):
+            _read_then_leave(stack.socket, path, 20_000)
+    # The stream still serves a new reader, and the daemon wrote nothing about the others.
+    with background(stack, "logs", "-f", "flood") as (_, output):
+        wait_for(lambda: output.read_text().count("\n") > 1000, 10.0, "a new follower's lines")
+    log = (stack.state_dir / "daemon.log").read_text()
+    assert log.count("socket.send() raised exception") == 0
+
+
+def test_logs_piped_into_head_exit_quietly(stack: Stack) -> None:
+    """Regression: `devstack logs -f | head` reported the daemon as stopped (BrokenPipeError)."""
+    _flooding(stack)
+    for args in (["logs", "-f", "flood"], ["logs", "flood"]):
+        piped = subprocess.run(
+            f"{sys.executable} -m devstack.cli.main {' '.join(args)} | head -n 3;"
+            " echo rc=${PIPESTATUS[0]} >&2",
+            check=False,
+            shell=True,
+            executable="/bin/bash",
+            cwd=stack.root,
+            env=stack.cli_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert piped.stdout.count("flood | line") == 3
+        assert piped.stderr.strip() == "rc=141", piped.stderr
+    assert stack.services()["flood"]["state"] == "running"

@@ -7,6 +7,8 @@ what status needs, so everyday commands start fast.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 
 import click
@@ -77,10 +79,18 @@ def cli(ctx: click.Context, file: str | None) -> None:
 
 
 def main() -> None:
+    from devstack.cli.output import OutputClosed
+
     try:
         cli.main(prog_name="devstack")
     except KeyboardInterrupt:
         sys.exit(130)
+    except (OutputClosed, BrokenPipeError):
+        # Quiet, like any Unix tool whose reader left: point stdout at /dev/null so the
+        # interpreter's last flush does not fail again, and exit as if killed by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
 
 
 if __name__ == "__main__":

@@ -58,6 +58,19 @@ def fail(message: str, code: int = EXIT_FAILURE, details: list[str] | None = Non
     sys.exit(code)
 
 
+class OutputClosed(Exception):
+    """Whoever read our standard output went away (`devstack logs -f | head`)."""
+
+
+def emit(text: str) -> None:
+    """One line of a command's output. A closed stdout becomes OutputClosed: BrokenPipeError
+    is a ConnectionError, which would otherwise read as the daemon's connection failing."""
+    try:
+        click.echo(text)
+    except BrokenPipeError:
+        raise OutputClosed from None
+
+
 class LogPrinter:
     """Prefixed lines (`greeter  | text`), one colour per service, like compose."""
 

@@ -21,6 +21,7 @@ from devstack.cli.output import (
     EXIT_USAGE,
     STATE_COLOURS,
     LogPrinter,
+    emit,
     fail,
     info,
     style,
@@ -241,7 +242,7 @@ def _attach(
     printer = LogPrinter([*names, "devstack"], timestamps)
     try:
         for line in client.logs(since=since, follow=True):
-            click.echo(printer.line(line))
+            emit(printer.line(line))
     except KeyboardInterrupt:
         info("\nstopping the stack gracefully (Ctrl-C again to detach and leave it running)")
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -358,7 +359,7 @@ def logs(
     with daemon_call(ctx) as client:
         try:
             for line in client.logs(list(services) or None, since_ts, tail, follow):
-                click.echo(printer.line(line))
+                emit(printer.line(line))
         except KeyboardInterrupt:
             return
 

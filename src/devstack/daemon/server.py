@@ -11,7 +11,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +41,11 @@ STOP_TIMEOUT = 120.0
 FOLLOW_QUEUE_LIMIT = 10_000
 FOLLOW_POLL = 0.2  # how often a follower checks for shutdown while idle
 EVENT_STATUS_INTERVAL = 0.25  # how often an event stream looks for status changes
+# Lines queued for a follower go out as one chunk of at most this many. A flood then costs
+# one write per chunk, not per line, and the stream returns to the event loop between
+# chunks, where a client that went away is noticed (otherwise a full queue is written to
+# a closed socket line by line, each write logging "socket.send() raised exception").
+CHUNK_LINES = 500
 
 
 def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
@@ -173,8 +178,8 @@ async def _log_stream(
 ) -> AsyncIterator[bytes]:
     if not follow:
         lines = daemon.logs.snapshot(services, since)
-        for line in lines[-tail:] if tail is not None else lines:
-            yield _ndjson(line)
+        async for chunk in _chunked(lines[-tail:] if tail is not None else lines, _ndjson):
+            yield chunk
         return
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[LogLine] = asyncio.Queue()
@@ -186,8 +191,8 @@ async def _log_stream(
 
     backlog, unsubscribe = daemon.logs.subscribe(deliver, services, since)
     try:
-        for line in backlog[-tail:] if tail is not None else backlog:
-            yield _ndjson(line)
+        async for chunk in _chunked(backlog[-tail:] if tail is not None else backlog, _ndjson):
+            yield chunk
         # Followers end when the daemon shuts down (`down`), so they see the stream close
         # and the server's graceful shutdown is not held open by them.
         while not shutdown.is_set():
@@ -197,7 +202,8 @@ async def _log_stream(
                 if await request.is_disconnected():
                     return  # the client went away: stop following (and unsubscribe)
                 continue
-            yield _ndjson(line)
+            yield b"".join(_ndjson(queued) for queued in _with_queued(line, queue))
+            await asyncio.sleep(0)
         while not queue.empty():
             yield _ndjson(queue.get_nowait())
     finally:
@@ -229,14 +235,15 @@ async def _event_stream(
         last = await asyncio.to_thread(views)
         yield last[0]
         yield last[1]
-        for line in backlog[-tail:] if tail else []:
-            yield _event({"type": "log", "line": _line_dict(line)})
+        async for chunk in _chunked(backlog[-tail:] if tail else [], _log_event):
+            yield chunk
         next_check = loop.time() + EVENT_STATUS_INTERVAL
         while not shutdown.is_set():
             timeout = max(0.0, next_check - loop.time())
             try:
                 line = await asyncio.wait_for(queue.get(), timeout=timeout)
-                yield _event({"type": "log", "line": _line_dict(line)})
+                yield b"".join(_log_event(queued) for queued in _with_queued(line, queue))
+                await asyncio.sleep(0)
                 continue
             except TimeoutError:
                 pass
@@ -250,6 +257,23 @@ async def _event_stream(
             last = current
     finally:
         unsubscribe()
+
+
+async def _chunked(
+    lines: list[LogLine], render: Callable[[LogLine], bytes]
+) -> AsyncIterator[bytes]:
+    """A backlog as chunks of CHUNK_LINES lines, back to the event loop after each."""
+    for start in range(0, len(lines), CHUNK_LINES):
+        yield b"".join(render(line) for line in lines[start : start + CHUNK_LINES])
+        await asyncio.sleep(0)
+
+
+def _with_queued(first: LogLine, queue: asyncio.Queue[LogLine]) -> list[LogLine]:
+    """`first` and the lines queued behind it, up to a chunk's worth, in order."""
+    lines = [first]
+    while len(lines) < CHUNK_LINES and not queue.empty():
+        lines.append(queue.get_nowait())
+    return lines
 
 
 def _event(data: dict[str, object]) -> bytes:
@@ -269,6 +293,10 @@ def _line_dict(line: LogLine) -> dict[str, object]:
 
 def _ndjson(line: LogLine) -> bytes:
     return _event(_line_dict(line))
+
+
+def _log_event(line: LogLine) -> bytes:
+    return _event({"type": "log", "line": _line_dict(line)})
 
 
 def bind_socket(path: Path) -> socket.socket:
