@@ -277,3 +277,20 @@ def test_a_stopped_instance_is_no_longer_probed() -> None:
         assert harness.controller.health.keys() == set()
     finally:
         harness.controller.close()
+
+
+def test_a_state_that_waits_on_something_is_looked_at_again_without_an_event() -> None:
+    """Held services (secrets on a provider still starting) start once the wait is over,
+    even when nothing marks the state dirty: the pass asks to be run again soon."""
+    from dataclasses import replace
+
+    from devstack.engine.controller import PENDING_RECHECK
+
+    harness = Harness(replace(desired(service("api")), pending="secrets from ssm:/x/: refused"))
+    try:
+        waiting = harness.controller.run_pass()
+        assert waiting.plan.requeue_at == harness.clock.now() + PENDING_RECHECK
+        harness.state = desired(service("api"))
+        assert harness.controller.run_pass().plan.requeue_at is None
+    finally:
+        harness.controller.close()

@@ -34,7 +34,7 @@ from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
 from devstack.daemon.reload import LiveReload
-from devstack.engine.controller import Controller
+from devstack.engine.controller import PENDING_RECHECK, Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
@@ -84,6 +84,7 @@ class Daemon:
         self.remove_orphans = False
         self.ports = PortAllocator(self.paths.state_dir / "ports.json")
         self._desired = self._resolve()
+        self._pending_retry_at = 0.0  # monotonic time of the next read of pending secrets
         self.process = ProcessRuntime(
             self.paths.stack_id, self.paths.state_dir, self.logs, self._changed, self.host_env
         )
@@ -168,9 +169,13 @@ class Daemon:
 
     def desired(self) -> DesiredState:
         with self._lock:
-            if self._desired.pending:
+            now = time.monotonic()
+            if self._desired.pending and now >= self._pending_retry_at:
                 # Secrets live on a provider the stack is starting: read them once it is
-                # up (each controller pass asks), and only then let the services start.
+                # up (controller passes and API calls ask), and only then let the services
+                # start. At most every PENDING_RECHECK (the controller looks that often), so a UI polling status while the
+                # store starts does not ask it on every call.
+                self._pending_retry_at = now + PENDING_RECHECK
                 try:
                     self._desired = self._resolve()
                 except ManifestError as exc:
@@ -829,10 +834,12 @@ class Daemon:
                 health = "starting"
         reason = error
         held = desired.pending and name in self.loaded.stack.services and name not in self.stopped
+        replicas = service.replicas
         if service.replicas == 0 and held:
             # Held back until the environment's secrets can be read: waiting, not stopped,
-            # so `up --wait` waits for them.
+            # with the replicas it will run, so `up --wait` waits for them.
             state, reason = "waiting", f"waiting for {desired.pending}"
+            replicas = self.scale.get(name, self.loaded.stack.services[name].replicas)
         elif service.replicas == 0:
             state = "stopped"
         elif first is None:
@@ -872,7 +879,7 @@ class Daemon:
             ports=ports,
             spec_hash=service.spec_hash,
             url=f"http://127.0.0.1:{ports[0]}" if ports else None,
-            replicas=service.replicas,
+            replicas=replicas,
             running=running,
             started_at=first.started_at if first else None,
             exit_code=first.exit_code if first else None,

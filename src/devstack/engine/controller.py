@@ -25,6 +25,8 @@ from devstack.model.observed import Health, ObservedState, RestartRecord, Worklo
 ProbeFactory = Callable[[DesiredService, HealthCheck], Probe]
 PREPARE = "cannot prepare: "  # prefix of errors from building / finding images
 PREPARE_RETRY = 10.0  # seconds before a failed prepare (build, image lookup) is tried again
+# Seconds between looks at a desired state that waits on something (DesiredState.pending).
+PENDING_RECHECK = 0.5
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,11 @@ class Controller:
         observed = self.observed()
         desired, prepare_errors = self.prepare(self._desired(), observed)
         plan = reconcile(desired, observed, self._clock())
+        if desired.pending:
+            # Services wait on something outside the engine (secrets on a provider still
+            # starting): look again soon even if no event marks the state dirty.
+            again = self._clock() + PENDING_RECHECK
+            plan = replace(plan, requeue_at=min(plan.requeue_at or again, again))
         if manual:
             targets = {(op.service, op.replica) for op in manual}
             kept = tuple(op for op in plan.operations if (op.service, op.replica) not in targets)
