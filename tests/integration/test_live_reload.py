@@ -86,5 +86,5 @@ def test_a_burst_of_source_changes_restarts_the_service_once(stack: Stack) -> No
     after = stack.pids()["a"]
     Path(stack.root / "marker").write_text("not watched")
     wait_for(lambda: stack.live()["a"]["state"] == "running", 5.0, "a to run")
-    assert restarts_logged() == 1
+    assert restarts_logged() == 1, stack.ok("logs", "a").stdout[-3000:]
     assert stack.pids()["a"] == after

@@ -17,7 +17,9 @@ MAX_WAIT = 1.0
 class Rig:
     """A debouncer on a fake clock, recording its calls."""
 
-    def __init__(self, delay: float = DELAY, max_wait: float = MAX_WAIT) -> None:
+    def __init__(
+        self, delay: float = DELAY, max_wait: float = MAX_WAIT, burst_delay: float | None = None
+    ) -> None:
         self.clock = FakeClock()
         self.timer = ManualTimer(self.clock)
         self.calls: list[frozenset[Path]] = []
@@ -26,6 +28,7 @@ class Rig:
             self.calls.append,
             delay=delay,
             max_wait=max_wait,
+            burst_delay=burst_delay,
             clock=self.clock,
             timer=self.timer,
             on_error=self.errors.append,
@@ -217,3 +220,36 @@ def test_a_debouncer_closed_from_its_own_callback_does_not_deadlock() -> None:
 
     assert done.wait(timeout=5.0)
     debouncer.close()  # idempotent, and joins the finished timer thread
+
+
+def test_a_slow_bulk_change_waits_for_the_longer_burst_quiet() -> None:
+    """A bulk write slowed down (a loaded machine) pauses longer than an editor's save
+    window between files: with a burst window it makes one call (two when its very first
+    file came alone), not one per pause; a save alone stays fast."""
+    quick = [Path(f"/src/quick{i}.py") for i in range(100)]
+    slow = [Path(f"/src/slow{i}.py") for i in range(20)]
+
+    def run(burst_delay: float | None, *, quick_start: bool) -> list[frozenset[Path]]:
+        rig = Rig(delay=0.02, max_wait=1.0, burst_delay=burst_delay)
+        for path in quick if quick_start else []:
+            rig.debouncer.add(path)
+            rig.advance(0.0003)
+        for path in slow:
+            rig.debouncer.add(path)
+            rig.advance(0.03)  # longer than the save window between files
+        rig.advance(0.2)
+        return rig.calls
+
+    assert len(run(None, quick_start=True)) > 10
+    assert run(0.2, quick_start=True) == [frozenset(quick + slow)]
+    assert run(0.2, quick_start=False) == [frozenset(slow[:1]), frozenset(slow[1:])]
+
+    save = Rig(delay=0.02, max_wait=1.0, burst_delay=0.2)
+    save.debouncer.add(*paths("app.py", "app.py~"))
+    save.advance(0.02)
+    assert save.calls == [frozenset(paths("app.py", "app.py~"))]
+
+
+def test_a_burst_window_outside_delay_and_max_wait_is_refused() -> None:
+    with pytest.raises(ValueError, match="burst_delay"):
+        Debouncer(lambda _: None, delay=0.1, max_wait=1.0, burst_delay=2.0)

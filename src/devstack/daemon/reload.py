@@ -26,6 +26,14 @@ if TYPE_CHECKING:
 
 MANIFEST_KEY = "manifest"
 DEBOUNCE = 0.02  # an editor's save is a burst of events within a few milliseconds
+# A change that lasts longer (a checkout, a generator, a writer slowed by a loaded
+# machine) waits for this much quiet, so it restarts a service once, not per pause.
+BURST_DEBOUNCE = 0.2
+# The longest a watched tree's burst is held back. The daemon may process a big burst's
+# events seconds after they were written (a loaded machine), and cutting the batch at
+# 1 s restarted a service twice for one checkout. A writer that never stops (a log
+# inside the tree) still restarts it every MAX_WAIT.
+MAX_WAIT = 5.0
 
 
 class LiveReload:
@@ -70,7 +78,15 @@ class LiveReload:
             # Unchanged watches stay as they are (no gap, no repeated "missing" notices).
             signature = (paths, ignore, self._rule_of(key))
             if self._keys.get(key) != signature:
-                watcher.watch(key, paths, callback, ignore, debounce=DEBOUNCE)
+                watcher.watch(
+                    key,
+                    paths,
+                    callback,
+                    ignore,
+                    debounce=DEBOUNCE,
+                    burst_debounce=BURST_DEBOUNCE,
+                    max_wait=MAX_WAIT,
+                )
             current[key] = signature
         self._keys = current
 

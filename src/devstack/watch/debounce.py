@@ -7,6 +7,12 @@ new event. A burst that never ends (a build writing continuously, a log inside t
 tree) must not starve the callback, so a call also happens `max_wait` seconds after the
 first event of a batch, and then every `max_wait` while the burst lasts.
 
+A short quiet window keeps an editor's save fast, but splits a bulk change (a checkout,
+a code generator) whose writer is slowed down, say on a loaded machine, into many calls.
+So a batch waits `burst_delay` of quiet once it has lasted longer than `delay` (it is
+not one save), or when it began within `burst_delay` of the previous batch's last event
+(the previous call was cut short by a pause inside a bulk change).
+
 Time is a parameter (STYLE 7): the `Clock` says what time it is and the `Timer` wakes
 the debouncer at a deadline. `ThreadTimer` waits on a `threading.Condition` in one
 background thread (no polling: an idle debouncer's thread sleeps without a timeout);
@@ -156,7 +162,9 @@ def _log_error(exc: Exception) -> None:
 class Debouncer:
     """Collects changed paths; calls `callback(paths)` once per quiet period or `max_wait`.
 
-    - Trailing edge: the call comes `delay` seconds after the last event of a burst.
+    - Trailing edge: the call comes `delay` seconds after the last event of a burst
+      (`burst_delay` for a batch that lasted longer than `delay` or that continues the
+      previous one).
     - Cap: it comes no later than `max_wait` seconds after the first event of the batch,
       so an endless burst still produces a call every `max_wait` seconds.
     - Calls never overlap: they run on the timer's thread (or `flush()`'s caller), one
@@ -177,6 +185,7 @@ class Debouncer:
         *,
         delay: float = 0.1,
         max_wait: float = 1.0,
+        burst_delay: float | None = None,
         clock: Clock | None = None,
         timer: Timer | None = None,
         on_error: Callable[[Exception], None] = _log_error,
@@ -185,9 +194,15 @@ class Debouncer:
             raise ValueError(f"delay must be >= 0, got {delay}")
         if max_wait < delay:
             raise ValueError(f"max_wait ({max_wait}) must be >= delay ({delay})")
+        burst_delay = delay if burst_delay is None else burst_delay
+        if not delay <= burst_delay <= max_wait:
+            raise ValueError(
+                f"burst_delay ({burst_delay}) must be between delay ({delay}) and max_wait"
+            )
         self._callback = callback
         self.delay = delay
         self.max_wait = max_wait
+        self.burst_delay = burst_delay
         self._clock: Clock = clock or MonotonicClock()
         self._timer: Timer = timer if timer is not None else ThreadTimer(self._clock)
         self._on_error = on_error
@@ -196,6 +211,7 @@ class Debouncer:
         self._pending: set[Path] = set()
         self._first: float = 0.0  # clock time of the batch's first event
         self._last: float = 0.0  # and of its latest
+        self._previous_last: float | None = None  # the latest event of the previous batch
         self._armed = False  # the timer has a pending call to _wake
         self._closed = False
         # Held while calling back, so a flush() never overlaps a timer's call. Reentrant:
@@ -239,11 +255,18 @@ class Debouncer:
         self._timer.close()
 
     def _deadline(self) -> float:
-        return min(self._last + self.delay, self._first + self.max_wait)
+        continued = (
+            self._previous_last is not None and self._first - self._previous_last < self.burst_delay
+        )
+        long = self._last - self._first >= self.delay
+        quiet = self.burst_delay if long or continued else self.delay
+        return min(self._last + quiet, self._first + self.max_wait)
 
     def _take(self) -> frozenset[Path]:
         batch = frozenset(self._pending)
         self._pending.clear()
+        if batch:
+            self._previous_last = self._last
         return batch
 
     def _wake(self) -> None:

@@ -132,10 +132,13 @@ class Watcher:
         debounce: float = 0.1,
         *,
         max_wait: float | None = None,
+        burst_debounce: float | None = None,
     ) -> WatchHandle:
         """Watch `paths` (folders, recursively, or files) and call `on_change(changed)` once
         `debounce` seconds pass without a change, or `max_wait` (default: the larger of
-        1 s and `debounce`) after the first change of a burst that does not stop.
+        1 s and `debounce`) after the first change of a burst that does not stop. A burst
+        that lasts longer than `debounce` waits `burst_debounce` (default: `debounce`) of
+        quiet instead.
 
         `ignore` adds gitignore-style patterns, relative to each watched folder, to the
         defaults (`filters.DEFAULT_IGNORES`). Paths are resolved (relative to the current
@@ -155,6 +158,7 @@ class Watcher:
             on_change,
             delay=debounce,
             max_wait=cap,
+            burst_delay=burst_debounce,
             clock=self._clock,
             timer=self._timer_factory(key),
             on_error=failed,
