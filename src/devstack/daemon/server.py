@@ -34,7 +34,8 @@ from devstack.api.models import (
 )
 from devstack.config.problems import ManifestError
 from devstack.daemon.peercred import guarded_http
-from devstack.daemon.service import Daemon, SwapError
+from devstack.daemon.service import Daemon
+from devstack.daemon.swap import SwapError
 from devstack.engine.events import LogLine
 
 STOP_TIMEOUT = 120.0

@@ -12,14 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devstack.api.models import (
-    MASK,
     BackingStatus,
-    ConfigVar,
-    EnvChange,
     PlanResponse,
     PlanStep,
     ServiceConfig,
-    ServiceStatus,
     StackStatus,
     SwapRequest,
     SwapResponse,
@@ -34,22 +30,22 @@ from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
 from devstack.daemon.reload import LiveReload
+from devstack.daemon.swap import SwapError, Swapper
+from devstack.daemon.views import Views
 from devstack.engine.controller import PENDING_RECHECK, Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
-from devstack.engine.reconcile import project, unsettled_dependencies
-from devstack.model.backing import AWS_KINDS, Backing
+from devstack.engine.reconcile import project
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
-from devstack.model.observed import ObservedState, Workload
 from devstack.providers.secrets import SecretsCache
 from devstack.release import store as release_store
 from devstack.release.record import ReleaseError, thaw
 from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
-from devstack.runtimes.provision import ProvisionRuntime, provision_spec
+from devstack.runtimes.provision import ProvisionRuntime
 
 if TYPE_CHECKING:
     from devstack.runtimes.docker import DockerRuntime
@@ -69,7 +65,6 @@ class Daemon:
         self._files = LogFiles(self.paths.logs_dir)
         self.logs.subscribe(self._files)
         self._lock = threading.Lock()  # guards the fields below; never held during a pass
-        self._swap_lock = threading.Lock()  # one swap at a time
         self._resolutions: dict[tuple[object, ...], BackingResolution | None] = {}
         self.loaded: LoadedStack = load_stack(manifest)
         # Overrides survive a daemon restart: the environment in use, user stops, swaps.
@@ -102,6 +97,8 @@ class Daemon:
         self._controller_started = False
         self.live = LiveReload(self)
         self.problems: list[str] = []  # why the last manifest edit was not applied
+        self._swapper = Swapper(self)
+        self._views = Views(self)
 
     def _docker(self) -> Runtime:
         # Imported here: a stack of host processes never loads the Docker SDK.
@@ -173,8 +170,8 @@ class Daemon:
             if self._desired.pending and now >= self._pending_retry_at:
                 # Secrets live on a provider the stack is starting: read them once it is
                 # up (controller passes and API calls ask), and only then let the services
-                # start. At most every PENDING_RECHECK (the controller looks that often), so a UI polling status while the
-                # store starts does not ask it on every call.
+                # start. At most every PENDING_RECHECK (the controller's own pace), so a UI
+                # polling status while the store starts does not ask it on every call.
                 self._pending_retry_at = now + PENDING_RECHECK
                 try:
                     self._desired = self._resolve()
@@ -209,7 +206,7 @@ class Daemon:
             self.paths.overrides
         )
 
-    def _apply(self, **changes: object) -> DesiredState:
+    def apply_intent(self, **changes: object) -> DesiredState:
         """Change intent atomically: resolve first, so a bad change leaves everything as it was."""
         with self._lock:
             fields = (
@@ -261,7 +258,7 @@ class Daemon:
             raise KeyError(f"unknown service {name!r} (known: {known})")
         if not 0 <= replicas <= MAX_REPLICAS:
             raise SwapError(f"replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")
-        desired = self._apply(scale={**self.scale, name: replicas})
+        desired = self.apply_intent(scale={**self.scale, name: replicas})
         self.logs.event(f"scale {name}={replicas}")
         return desired
 
@@ -336,7 +333,7 @@ class Daemon:
         view, _ = self.controller.prepare(desired, observed)
         # Planned before applying, so the answer shows what this `up` does, not what is left.
         plan = render_plan(project(view, observed, time.time()))
-        desired = self._apply(
+        desired = self.apply_intent(
             loaded=loaded,
             environment=desired.environment if release else environment or self.environment,
             stopped=set(),
@@ -349,7 +346,7 @@ class Daemon:
 
     def down(self, timeout: float, volumes: bool = False) -> bool:
         services = set(self.loaded.stack.services) | set(self.desired().services)
-        self._apply(stopped=services, remove_orphans=True)
+        self.apply_intent(stopped=services, remove_orphans=True)
         # A pass already under way (a restart, say) may create an instance after it looked
         # at the state: wait for a pass that starts from the new intent before checking.
         self.controller.wait_idle(timeout)
@@ -379,7 +376,7 @@ class Daemon:
 
     def stop_service(self, name: str, timeout: float) -> bool:
         self._require(name)
-        self._apply(stopped=self.stopped | {name})
+        self.apply_intent(stopped=self.stopped | {name})
 
         def gone() -> bool:
             return not any(s == name for s, _ in self.process.present()) and not any(
@@ -393,12 +390,12 @@ class Daemon:
         for w in self.runtime.observe():
             if w.service == name and w.state == "exited":
                 self.runtime.remove(w.service, w.replica)
-        self._apply(stopped=self.stopped - {name})
+        self.apply_intent(stopped=self.stopped - {name})
 
     def restart_service(self, name: str, timeout: float) -> bool:
         self._require(name)
         if name in self.stopped:
-            self._apply(stopped=self.stopped - {name})
+            self.apply_intent(stopped=self.stopped - {name})
         desired = self.desired()
         self._ensure_controller()
         for replica in range(desired.services[name].replicas):
@@ -441,7 +438,7 @@ class Daemon:
         """
         try:
             loaded = load_stack(self.manifest)
-            self._apply(loaded=loaded)
+            self.apply_intent(loaded=loaded)
         except ManifestError as exc:
             self.problems = [str(p) for p in exc.problems]
             count = len(self.problems)
@@ -497,104 +494,17 @@ class Daemon:
     # -- backing services --------------------------------------------------------------------
 
     def swap(self, request: SwapRequest) -> SwapResponse:
-        """Move backing services to other providers by configuration only.
+        """Move backing services to other providers by configuration only (see `Swapper`)."""
+        return self._swapper.swap(request)
 
-        The new provider is started and provisioned *before* anything is committed, so a
-        swap that cannot work changes nothing; then the override is saved and the ordinary
-        reconcile restarts exactly the consumers (their env changed), in dependency order.
-        """
-        with self._swap_lock:
-            return self._swap(request)
+    def backing(self) -> list[BackingStatus]:
+        return self._views.backing()
 
-    def _swap(self, request: SwapRequest) -> SwapResponse:
-        if self.release is not None:
-            raise SwapError(
-                f"release {self.release} is running, and a release is immutable: "
-                "`devstack up` (without --release) returns to the manifest, then swap"
-            )
-        stack = self.loaded.stack
-        history = {name: list(h) for name, h in self.swaps.items()}
-        if request.reset:
-            history = {}
-        else:
-            name = request.backing or ""
-            if name not in stack.backing:
-                raise KeyError(f"unknown backing service {name!r}{_known(stack.backing)}")
-            if request.undo:
-                if not history.get(name):
-                    raise SwapError(f"backing service {name!r} has no swap to undo")
-                history[name].pop()
-                if not history[name]:
-                    del history[name]
-            else:
-                if not request.provider:
-                    raise SwapError("name the provider to swap to (or use --undo / --reset)")
-                history.setdefault(name, []).append(request.provider)
-        active = {name: h[-1] for name, h in history.items()}
-        current = self.desired()
-        candidate = resolve(
-            self.loaded,
-            self.environment,
-            self.host_env,
-            stopped=frozenset(self.stopped),
-            ports=self.ports,
-            swaps=active,
-            secrets=self.secrets,
-            scale=self.scale,
-        )
-        self.ports.save()
-        moves = self._moves(current.environment, self.active_swaps, active)
-        restarts = [
-            name
-            for name in candidate.order
-            if name in stack.services
-            and name in current.services
-            and current.services[name].spec_hash != candidate.services[name].spec_hash
-        ]
-        response = SwapResponse(
-            applied=False,
-            message="",
-            swaps=active,
-            moves={b: [old, new] for b, (old, new) in moves.items()},
-            restarts=restarts,
-            env_changes=env_changes(current, candidate),
-            real=self._real_targets(candidate, moves),
-        )
-        if not moves and history == self.swaps:
-            response.message = "nothing to change"
-            return response
-        if response.real and not request.confirm_real and not request.dry_run:
-            response.message = "confirmation needed: this swap points at something real"
-            return response
-        if request.dry_run:
-            observed = self.controller.observed()
-            view = self.controller.prepared_view(candidate)
-            response.plan = project(view, observed, time.time()).render()
-            response.message = "dry run: nothing changed"
-            return response
-        self._warm_up(candidate, active, moves, request.timeout)
-        self._apply(swaps=history, warm=frozenset())
-        what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
-        self.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
-        response.applied = True
-        response.message = f"swapped {what}" if what else "swaps saved"
-        return response
+    def config(self, name: str, show_secrets: bool = False) -> ServiceConfig:
+        """The effective environment of a service as it runs now, with each value's source."""
+        return self._views.config(name, show_secrets)
 
-    def _moves(
-        self, environment: str, before: dict[str, str], after: dict[str, str]
-    ) -> dict[str, tuple[str, str]]:
-        """Backing service -> (old provider, new provider), for those a swap moves."""
-        old = self._backing_resolution(environment, before)
-        new = self._backing_resolution(environment, after)
-        if old is None or new is None:
-            return {}
-        return {
-            b: (old.provider_of.get(b, ""), p)
-            for b, p in new.provider_of.items()
-            if old.provider_of.get(b) != p
-        }
-
-    def _backing_resolution(
+    def backing_resolution(
         self, environment: str, swaps: dict[str, str] | None = None
     ) -> BackingResolution | None:
         # Memoized per manifest, environment and swaps: event streams ask for the backing
@@ -623,280 +533,10 @@ class Daemon:
         env = self.loaded.stack.environments.get(environment)
         return dict(env.providers) if env else {}
 
-    def _real_targets(
-        self, candidate: DesiredState, moves: dict[str, tuple[str, str]]
-    ) -> list[str]:
-        """What a swap would point at outside this machine: asked for confirmation."""
-        real = []
-        declared = self.loaded.stack.providers
-        for backing, (_, provider) in moves.items():
-            spec = declared.get(provider)
-            if spec is None or spec.type not in ("external", "aws"):
-                continue
-            if spec.type == "aws":
-                profile = getattr(spec, "profile", None) or "default credentials"
-                real.append(f"{backing}: real AWS account (profile {profile}, {spec.region})")
-            else:
-                real.append(f"{backing}: external endpoint {getattr(spec, 'url', '')}")
-        return real
-
-    def _warm_up(
-        self,
-        candidate: DesiredState,
-        swaps: dict[str, str],
-        moves: dict[str, tuple[str, str]],
-        timeout: float,
-    ) -> None:
-        """Start the new providers and provision them; on failure undo that and raise."""
-        resolution = self._backing_resolution(candidate.environment, swaps)
-        running = self.desired().services
-        to_start = set()
-        for backing in moves:
-            use = (
-                resolution.providers.get(resolution.use_key.get(backing, ""))
-                if resolution
-                else None
-            )
-            if use is not None and use.workload is not None and use.workload.name not in running:
-                to_start.add(use.workload.name)
-        try:
-            if to_start:
-                self._apply(warm=frozenset(to_start))
-                for provider in sorted(to_start):
-                    self._wait_healthy(provider, timeout)
-            for backing in moves:
-                node = candidate.services.get(backing)
-                if node is not None and isinstance(node.spec, ProvisionSpec):
-                    for line in provision_spec(node.spec, timeout):
-                        self.logs.emit(backing, 0, "stdout", line)
-        except (RuntimeError_, SwapError) as exc:
-            if to_start:
-                self._apply(warm=frozenset())
-            raise SwapError(f"swap not made, nothing changed: {exc}") from None
-
-    def _wait_healthy(self, name: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = next((s for s in self.status().services if s.name == name), None)
-            if status is not None:
-                if status.state == "running":
-                    return
-                if status.state in ("failed", "exited") or (
-                    status.state == "restarting" and status.restarts >= 1
-                ):
-                    tail = " | ".join(line.text for line in self.logs.last_lines(name, 3))
-                    raise SwapError(
-                        f"provider {name} did not start: {status.reason or status.state}"
-                        + (f" ({tail})" if tail else "")
-                    )
-            time.sleep(0.05)
-        raise SwapError(f"provider {name} was not healthy within {timeout:g}s")
-
-    def backing(self) -> list[BackingStatus]:
-        desired = self.desired()
-        resolution = self._backing_resolution(desired.environment)
-        status = {s.name: s for s in self.status().services}
-        swapped = self.active_swaps
-        result = []
-        for name, model in self.loaded.stack.backing.items():
-            provider = resolution.provider_of.get(name, "") if resolution else ""
-            use = resolution.providers.get(resolution.use_key.get(name, "")) if resolution else None
-            node = status.get(name)
-            server = status.get(use.workload.name) if use and use.workload else None
-            state: str
-            if node is not None:
-                state, reason = node.state, node.reason
-                if state == "running":
-                    state = "provisioned"
-            elif server is not None:
-                state, reason = server.state, server.reason
-            else:
-                state, reason = "external", None
-            health = server.health if server else ("healthy" if state == "provisioned" else "none")
-            if server is not None and server.state != "running":
-                health = server.health
-                state, reason = server.state, server.reason or reason
-            consumers = [s for s, spec in self.loaded.stack.services.items() if name in spec.uses]
-            result.append(
-                BackingStatus(
-                    name=name,
-                    kind=model.kind,
-                    provider=provider,
-                    provider_type=use.type if use else "",
-                    endpoint=use.endpoint.host_url if use else getattr(model, "url", None),
-                    region=use.endpoint.region if use and model.kind in AWS_KINDS else None,
-                    health=health,
-                    state=state,
-                    resources=_shown_resources(model),
-                    consumers=consumers,
-                    swapped=name in swapped,
-                    real=_is_real(use.type, use.endpoint.host_url) if use else False,
-                    reason=reason,
-                )
-            )
-        return result
-
-    def config(self, name: str, show_secrets: bool = False) -> ServiceConfig:
-        """The effective environment of a service as it runs now, with each value's source."""
-        desired = self.desired()
-        if name not in desired.services:
-            raise KeyError(f"unknown service {name!r}{_known(desired.services)}")
-        variables = [
-            ConfigVar(
-                name=var.name,
-                value=MASK if var.secret and not show_secrets else var.value,
-                source=str(var.source),
-                secret=var.secret,
-                masked=var.secret and not show_secrets,
-            )
-            for var in sorted(desired.services[name].env, key=lambda v: v.name)
-        ]
-        return ServiceConfig(service=name, environment=desired.environment, variables=variables)
-
     # -- status ----------------------------------------------------------------------------
 
     def status(self) -> StackStatus:
-        desired = self.controller.prepared_view(self.desired())
-        observed = self.controller.observed()
-        errors = self.controller.errors()
-        records = observed.records
-        services = []
-        for name in desired.order:
-            instances = observed.of(name)
-            restarts = sum(r.restarts for (s, _), r in records.items() if s == name)
-            services.append(
-                self._service_status(desired, observed, name, instances, restarts, errors.get(name))
-            )
-        known = set(desired.services)
-        for w in observed.workloads:
-            if w.service not in known:
-                known.add(w.service)
-                retiring = w.service in desired.retired
-                services.append(
-                    ServiceStatus(
-                        name=w.service,
-                        runtime=w.runtime,
-                        state="retiring" if retiring else "orphan",
-                        health="none",
-                        restarts=0,
-                        pid=w.pid,
-                        ports=[],
-                        spec_hash=w.spec_hash,
-                        started_at=w.started_at,
-                        reason=(
-                            "no longer used: stops (data kept) once its consumers moved off it"
-                            if retiring
-                            else "not in the manifest: `devstack up --remove-orphans` or "
-                            "`down` removes it"
-                        ),
-                    )
-                )
-        return StackStatus(
-            stack=desired.stack,
-            environment=desired.environment,
-            manifest=str(self.manifest),
-            daemon_pid=os.getpid(),
-            services=services,
-            problems=list(self.problems),
-            release=desired.release,
-            real=self._real_backing(desired.environment),
-        )
-
-    def _real_backing(self, environment: str) -> list[str]:
-        """What reproducing staging points at for real: shown in status and the UI."""
-        resolution = self._backing_resolution(environment)
-        if resolution is None:
-            return []
-        found = []
-        for name, key in sorted(resolution.use_key.items()):
-            use = resolution.providers.get(key)
-            if use is not None and _is_real(use.type, use.endpoint.host_url):
-                where = use.endpoint.host_url or f"AWS {use.endpoint.region}"
-                found.append(f"{name} -> {use.provider} ({where})")
-        return found
-
-    def _service_status(
-        self,
-        desired: DesiredState,
-        observed: ObservedState,
-        name: str,
-        instances: list[Workload],
-        restarts: int,
-        error: str | None,
-    ) -> ServiceStatus:
-        service = desired.services[name]
-        first = instances[0] if instances else None
-        health = observed.health_of(first) if first else "none"
-        if first and first.state == "running":
-            # Not probed yet counts as starting: never report an unchecked service as ready.
-            health = "none" if service.healthcheck is None else health
-            if service.healthcheck is not None and health == "none":
-                health = "starting"
-        reason = error
-        held = desired.pending and name in self.loaded.stack.services and name not in self.stopped
-        replicas = service.replicas
-        if service.replicas == 0 and held:
-            # Held back until the environment's secrets can be read: waiting, not stopped,
-            # with the replicas it will run, so `up --wait` waits for them.
-            state, reason = "waiting", f"waiting for {desired.pending}"
-            replicas = self.scale.get(name, self.loaded.stack.services[name].replicas)
-        elif service.replicas == 0:
-            state = "stopped"
-        elif first is None:
-            blocked = unsettled_dependencies(desired, observed, service)
-            state = "waiting" if blocked else "starting"
-            reason = reason or (f"waiting for {', '.join(blocked)}" if blocked else None)
-        elif first.state == "exited":
-            will_restart = service.restart == "always" or (
-                service.restart == "on-failure" and first.exit_code != 0
-            )
-            state = "failed" if error else "restarting" if will_restart else "exited"
-        elif first.spec_hash != service.spec_hash:
-            state = "waiting"
-            reason = "restart pending (spec changed)"
-        elif health == "starting":
-            state = "starting"
-        elif health == "unhealthy":
-            state = "unhealthy"
-        else:
-            state = "running"
-        if error and state in ("waiting", "starting", "restarting"):
-            # Cannot be started as declared (a failed build, a missing image, no engine):
-            # say so now rather than let `up --wait` wait for its timeout.
-            state = "failed"
-            reason = error
-        ports = list(service.host_ports)
-        for replica in range(1, service.replicas):
-            ports.extend(service.instance(replica).host_ports)
-        running = sum(1 for w in instances if w.state == "running")
-        return ServiceStatus(
-            name=name,
-            runtime=service.runtime,
-            state=state,
-            health=health if first else "none",
-            restarts=restarts,
-            pid=first.pid if first and first.state == "running" else None,
-            ports=ports,
-            spec_hash=service.spec_hash,
-            url=f"http://127.0.0.1:{ports[0]}" if ports else None,
-            replicas=replicas,
-            running=running,
-            started_at=first.started_at if first else None,
-            exit_code=first.exit_code if first else None,
-            reason=reason,
-        )
-
-
-def _is_real(provider_type: str, url: str | None) -> bool:
-    """An AWS account, or an external endpoint that is not on this machine."""
-    if provider_type == "aws":
-        return True
-    if provider_type != "external" or not url:
-        return False
-    from urllib.parse import urlsplit
-
-    host = urlsplit(url).hostname or ""
-    return host not in ("127.0.0.1", "localhost", "::1", "host.docker.internal")
+        return self._views.status()
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -906,11 +546,6 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _known(names: object) -> str:
-    listed = ", ".join(sorted(names))  # type: ignore[call-overload]
-    return f" (known: {listed})" if listed else ""
-
-
 def render_plan(projected: ProjectedPlan) -> PlanResponse:
     steps = [
         PlanStep(kind=op.kind, target=op.target, cause=op.cause, after=list(op.after))
@@ -918,47 +553,3 @@ def render_plan(projected: ProjectedPlan) -> PlanResponse:
     ]
     waiting = [f"{w.service}: {w.reason}" for w in projected.waiting]
     return PlanResponse(steps=steps, waiting=waiting, text=projected.render())
-
-
-class SwapError(Exception):
-    """A swap that cannot be made; nothing was changed. The message says why."""
-
-
-def env_changes(before: DesiredState, after: DesiredState) -> list[EnvChange]:
-    """Variables that differ per service between two desired states (secrets masked)."""
-    changes = []
-    for name, new in after.services.items():
-        old = before.services.get(name)
-        if old is None or new.runtime == "provision":
-            continue
-        old_vars = {v.name: v for v in old.env}
-        new_vars = {v.name: v for v in new.env}
-        for var in sorted(old_vars.keys() | new_vars.keys()):
-            a, b = old_vars.get(var), new_vars.get(var)
-            if (a.value if a else None) == (b.value if b else None):
-                continue
-            secret = bool((a and a.secret) or (b and b.secret))
-            changes.append(
-                EnvChange(
-                    service=name,
-                    name=var,
-                    old=(MASK if secret else a.value) if a else None,
-                    new=(MASK if secret else b.value) if b else None,
-                )
-            )
-    return changes
-
-
-def _shown_resources(model: Backing) -> dict[str, object]:
-    """A backing service's declared resources for `backing`, the API and the TUI, with
-    the values of SecureString parameters, Secrets Manager secrets and passwords masked:
-    whoever may read the status may not read the secrets."""
-    data = model.model_dump(mode="json", exclude={"provider", "kind"})
-    for name, parameter in data.get("parameters", {}).items():
-        if isinstance(parameter, dict) and parameter.get("secure"):
-            data["parameters"][name] = {**parameter, "value": MASK}
-    for name, secret in data.get("secrets", {}).items():
-        data["secrets"][name] = {**secret, "value": MASK} if isinstance(secret, dict) else MASK
-    if "password" in data:
-        data["password"] = MASK
-    return data

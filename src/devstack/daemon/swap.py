@@ -1,0 +1,226 @@
+"""Swapping backing services between providers: the `Swapper` behind `Daemon.swap`.
+
+Holds the whole swap (validate, preview, warm up the new providers, commit), plus
+`SwapError` and `env_changes`, which describe what a swap would change.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from devstack.api.models import MASK, EnvChange, SwapRequest, SwapResponse
+from devstack.config.resolve import resolve
+from devstack.daemon.views import known_names
+from devstack.engine.ports import RuntimeError_
+from devstack.engine.reconcile import project
+from devstack.model.desired import DesiredState, ProvisionSpec
+from devstack.runtimes.provision import provision_spec
+
+if TYPE_CHECKING:
+    from devstack.daemon.service import Daemon
+
+
+class Swapper:
+    """Makes `Daemon.swap`'s swaps, one at a time."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+        self._lock = threading.Lock()  # one swap at a time
+
+    def swap(self, request: SwapRequest) -> SwapResponse:
+        """Move backing services to other providers by configuration only.
+
+        The new provider is started and provisioned *before* anything is committed, so a
+        swap that cannot work changes nothing; then the override is saved and the ordinary
+        reconcile restarts exactly the consumers (their env changed), in dependency order.
+        """
+        with self._lock:
+            return self._swap(request)
+
+    def _swap(self, request: SwapRequest) -> SwapResponse:
+        if self.daemon.release is not None:
+            raise SwapError(
+                f"release {self.daemon.release} is running, and a release is immutable: "
+                "`devstack up` (without --release) returns to the manifest, then swap"
+            )
+        stack = self.daemon.loaded.stack
+        history = {name: list(h) for name, h in self.daemon.swaps.items()}
+        if request.reset:
+            history = {}
+        else:
+            name = request.backing or ""
+            if name not in stack.backing:
+                raise KeyError(f"unknown backing service {name!r}{known_names(stack.backing)}")
+            if request.undo:
+                if not history.get(name):
+                    raise SwapError(f"backing service {name!r} has no swap to undo")
+                history[name].pop()
+                if not history[name]:
+                    del history[name]
+            else:
+                if not request.provider:
+                    raise SwapError("name the provider to swap to (or use --undo / --reset)")
+                history.setdefault(name, []).append(request.provider)
+        active = {name: h[-1] for name, h in history.items()}
+        current = self.daemon.desired()
+        candidate = resolve(
+            self.daemon.loaded,
+            self.daemon.environment,
+            self.daemon.host_env,
+            stopped=frozenset(self.daemon.stopped),
+            ports=self.daemon.ports,
+            swaps=active,
+            secrets=self.daemon.secrets,
+            scale=self.daemon.scale,
+        )
+        self.daemon.ports.save()
+        moves = self._moves(current.environment, self.daemon.active_swaps, active)
+        restarts = [
+            name
+            for name in candidate.order
+            if name in stack.services
+            and name in current.services
+            and current.services[name].spec_hash != candidate.services[name].spec_hash
+        ]
+        response = SwapResponse(
+            applied=False,
+            message="",
+            swaps=active,
+            moves={b: [old, new] for b, (old, new) in moves.items()},
+            restarts=restarts,
+            env_changes=env_changes(current, candidate),
+            real=self._real_targets(candidate, moves),
+        )
+        if not moves and history == self.daemon.swaps:
+            response.message = "nothing to change"
+            return response
+        if response.real and not request.confirm_real and not request.dry_run:
+            response.message = "confirmation needed: this swap points at something real"
+            return response
+        if request.dry_run:
+            observed = self.daemon.controller.observed()
+            view = self.daemon.controller.prepared_view(candidate)
+            response.plan = project(view, observed, time.time()).render()
+            response.message = "dry run: nothing changed"
+            return response
+        self._warm_up(candidate, active, moves, request.timeout)
+        self.daemon.apply_intent(swaps=history, warm=frozenset())
+        what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
+        self.daemon.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
+        response.applied = True
+        response.message = f"swapped {what}" if what else "swaps saved"
+        return response
+
+    def _moves(
+        self, environment: str, before: dict[str, str], after: dict[str, str]
+    ) -> dict[str, tuple[str, str]]:
+        """Backing service -> (old provider, new provider), for those a swap moves."""
+        old = self.daemon.backing_resolution(environment, before)
+        new = self.daemon.backing_resolution(environment, after)
+        if old is None or new is None:
+            return {}
+        return {
+            b: (old.provider_of.get(b, ""), p)
+            for b, p in new.provider_of.items()
+            if old.provider_of.get(b) != p
+        }
+
+    def _real_targets(
+        self, candidate: DesiredState, moves: dict[str, tuple[str, str]]
+    ) -> list[str]:
+        """What a swap would point at outside this machine: asked for confirmation."""
+        real = []
+        declared = self.daemon.loaded.stack.providers
+        for backing, (_, provider) in moves.items():
+            spec = declared.get(provider)
+            if spec is None or spec.type not in ("external", "aws"):
+                continue
+            if spec.type == "aws":
+                profile = getattr(spec, "profile", None) or "default credentials"
+                real.append(f"{backing}: real AWS account (profile {profile}, {spec.region})")
+            else:
+                real.append(f"{backing}: external endpoint {getattr(spec, 'url', '')}")
+        return real
+
+    def _warm_up(
+        self,
+        candidate: DesiredState,
+        swaps: dict[str, str],
+        moves: dict[str, tuple[str, str]],
+        timeout: float,
+    ) -> None:
+        """Start the new providers and provision them; on failure undo that and raise."""
+        resolution = self.daemon.backing_resolution(candidate.environment, swaps)
+        running = self.daemon.desired().services
+        to_start = set()
+        for backing in moves:
+            use = (
+                resolution.providers.get(resolution.use_key.get(backing, ""))
+                if resolution
+                else None
+            )
+            if use is not None and use.workload is not None and use.workload.name not in running:
+                to_start.add(use.workload.name)
+        try:
+            if to_start:
+                self.daemon.apply_intent(warm=frozenset(to_start))
+                for provider in sorted(to_start):
+                    self._wait_healthy(provider, timeout)
+            for backing in moves:
+                node = candidate.services.get(backing)
+                if node is not None and isinstance(node.spec, ProvisionSpec):
+                    for line in provision_spec(node.spec, timeout):
+                        self.daemon.logs.emit(backing, 0, "stdout", line)
+        except (RuntimeError_, SwapError) as exc:
+            if to_start:
+                self.daemon.apply_intent(warm=frozenset())
+            raise SwapError(f"swap not made, nothing changed: {exc}") from None
+
+    def _wait_healthy(self, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = next((s for s in self.daemon.status().services if s.name == name), None)
+            if status is not None:
+                if status.state == "running":
+                    return
+                if status.state in ("failed", "exited") or (
+                    status.state == "restarting" and status.restarts >= 1
+                ):
+                    tail = " | ".join(line.text for line in self.daemon.logs.last_lines(name, 3))
+                    raise SwapError(
+                        f"provider {name} did not start: {status.reason or status.state}"
+                        + (f" ({tail})" if tail else "")
+                    )
+            time.sleep(0.05)
+        raise SwapError(f"provider {name} was not healthy within {timeout:g}s")
+
+
+class SwapError(Exception):
+    """A swap that cannot be made; nothing was changed. The message says why."""
+
+
+def env_changes(before: DesiredState, after: DesiredState) -> list[EnvChange]:
+    """Variables that differ per service between two desired states (secrets masked)."""
+    changes = []
+    for name, new in after.services.items():
+        old = before.services.get(name)
+        if old is None or new.runtime == "provision":
+            continue
+        old_vars = {v.name: v for v in old.env}
+        new_vars = {v.name: v for v in new.env}
+        for var in sorted(old_vars.keys() | new_vars.keys()):
+            a, b = old_vars.get(var), new_vars.get(var)
+            if (a.value if a else None) == (b.value if b else None):
+                continue
+            secret = bool((a and a.secret) or (b and b.secret))
+            changes.append(
+                EnvChange(
+                    service=name,
+                    name=var,
+                    old=(MASK if secret else a.value) if a else None,
+                    new=(MASK if secret else b.value) if b else None,
+                )
+            )
+    return changes

@@ -1,0 +1,263 @@
+"""Read-only views the API serves: stack status, backing services, a service's config.
+
+`Views` reads the daemon's desired and observed state and never changes either.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from devstack.api.models import (
+    MASK,
+    BackingStatus,
+    ConfigVar,
+    ServiceConfig,
+    ServiceStatus,
+    StackStatus,
+)
+from devstack.engine.reconcile import unsettled_dependencies
+from devstack.model.backing import AWS_KINDS, Backing
+from devstack.model.desired import DesiredState
+from devstack.model.observed import ObservedState, Workload
+
+if TYPE_CHECKING:
+    from devstack.daemon.service import Daemon
+
+
+class Views:
+    """The daemon's `status`, `backing` and `config` answers."""
+
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def backing(self) -> list[BackingStatus]:
+        desired = self.daemon.desired()
+        resolution = self.daemon.backing_resolution(desired.environment)
+        status = {s.name: s for s in self.status().services}
+        swapped = self.daemon.active_swaps
+        result = []
+        for name, model in self.daemon.loaded.stack.backing.items():
+            provider = resolution.provider_of.get(name, "") if resolution else ""
+            use = resolution.providers.get(resolution.use_key.get(name, "")) if resolution else None
+            node = status.get(name)
+            server = status.get(use.workload.name) if use and use.workload else None
+            state: str
+            if node is not None:
+                state, reason = node.state, node.reason
+                if state == "running":
+                    state = "provisioned"
+            elif server is not None:
+                state, reason = server.state, server.reason
+            else:
+                state, reason = "external", None
+            health = server.health if server else ("healthy" if state == "provisioned" else "none")
+            if server is not None and server.state != "running":
+                health = server.health
+                state, reason = server.state, server.reason or reason
+            consumers = [
+                s for s, spec in self.daemon.loaded.stack.services.items() if name in spec.uses
+            ]
+            result.append(
+                BackingStatus(
+                    name=name,
+                    kind=model.kind,
+                    provider=provider,
+                    provider_type=use.type if use else "",
+                    endpoint=use.endpoint.host_url if use else getattr(model, "url", None),
+                    region=use.endpoint.region if use and model.kind in AWS_KINDS else None,
+                    health=health,
+                    state=state,
+                    resources=_shown_resources(model),
+                    consumers=consumers,
+                    swapped=name in swapped,
+                    real=_is_real(use.type, use.endpoint.host_url) if use else False,
+                    reason=reason,
+                )
+            )
+        return result
+
+    def config(self, name: str, show_secrets: bool = False) -> ServiceConfig:
+        """The effective environment of a service as it runs now, with each value's source."""
+        desired = self.daemon.desired()
+        if name not in desired.services:
+            raise KeyError(f"unknown service {name!r}{known_names(desired.services)}")
+        variables = [
+            ConfigVar(
+                name=var.name,
+                value=MASK if var.secret and not show_secrets else var.value,
+                source=str(var.source),
+                secret=var.secret,
+                masked=var.secret and not show_secrets,
+            )
+            for var in sorted(desired.services[name].env, key=lambda v: v.name)
+        ]
+        return ServiceConfig(service=name, environment=desired.environment, variables=variables)
+
+    def status(self) -> StackStatus:
+        desired = self.daemon.controller.prepared_view(self.daemon.desired())
+        observed = self.daemon.controller.observed()
+        errors = self.daemon.controller.errors()
+        records = observed.records
+        services = []
+        for name in desired.order:
+            instances = observed.of(name)
+            restarts = sum(r.restarts for (s, _), r in records.items() if s == name)
+            services.append(
+                self._service_status(desired, observed, name, instances, restarts, errors.get(name))
+            )
+        known = set(desired.services)
+        for w in observed.workloads:
+            if w.service not in known:
+                known.add(w.service)
+                retiring = w.service in desired.retired
+                services.append(
+                    ServiceStatus(
+                        name=w.service,
+                        runtime=w.runtime,
+                        state="retiring" if retiring else "orphan",
+                        health="none",
+                        restarts=0,
+                        pid=w.pid,
+                        ports=[],
+                        spec_hash=w.spec_hash,
+                        started_at=w.started_at,
+                        reason=(
+                            "no longer used: stops (data kept) once its consumers moved off it"
+                            if retiring
+                            else "not in the manifest: `devstack up --remove-orphans` or "
+                            "`down` removes it"
+                        ),
+                    )
+                )
+        return StackStatus(
+            stack=desired.stack,
+            environment=desired.environment,
+            manifest=str(self.daemon.manifest),
+            daemon_pid=os.getpid(),
+            services=services,
+            problems=list(self.daemon.problems),
+            release=desired.release,
+            real=self._real_backing(desired.environment),
+        )
+
+    def _real_backing(self, environment: str) -> list[str]:
+        """What reproducing staging points at for real: shown in status and the UI."""
+        resolution = self.daemon.backing_resolution(environment)
+        if resolution is None:
+            return []
+        found = []
+        for name, key in sorted(resolution.use_key.items()):
+            use = resolution.providers.get(key)
+            if use is not None and _is_real(use.type, use.endpoint.host_url):
+                where = use.endpoint.host_url or f"AWS {use.endpoint.region}"
+                found.append(f"{name} -> {use.provider} ({where})")
+        return found
+
+    def _service_status(
+        self,
+        desired: DesiredState,
+        observed: ObservedState,
+        name: str,
+        instances: list[Workload],
+        restarts: int,
+        error: str | None,
+    ) -> ServiceStatus:
+        service = desired.services[name]
+        first = instances[0] if instances else None
+        health = observed.health_of(first) if first else "none"
+        if first and first.state == "running":
+            # Not probed yet counts as starting: never report an unchecked service as ready.
+            health = "none" if service.healthcheck is None else health
+            if service.healthcheck is not None and health == "none":
+                health = "starting"
+        reason = error
+        held = (
+            desired.pending
+            and name in self.daemon.loaded.stack.services
+            and name not in self.daemon.stopped
+        )
+        replicas = service.replicas
+        if service.replicas == 0 and held:
+            # Held back until the environment's secrets can be read: waiting, not stopped,
+            # with the replicas it will run, so `up --wait` waits for them.
+            state, reason = "waiting", f"waiting for {desired.pending}"
+            replicas = self.daemon.scale.get(name, self.daemon.loaded.stack.services[name].replicas)
+        elif service.replicas == 0:
+            state = "stopped"
+        elif first is None:
+            blocked = unsettled_dependencies(desired, observed, service)
+            state = "waiting" if blocked else "starting"
+            reason = reason or (f"waiting for {', '.join(blocked)}" if blocked else None)
+        elif first.state == "exited":
+            will_restart = service.restart == "always" or (
+                service.restart == "on-failure" and first.exit_code != 0
+            )
+            state = "failed" if error else "restarting" if will_restart else "exited"
+        elif first.spec_hash != service.spec_hash:
+            state = "waiting"
+            reason = "restart pending (spec changed)"
+        elif health == "starting":
+            state = "starting"
+        elif health == "unhealthy":
+            state = "unhealthy"
+        else:
+            state = "running"
+        if error and state in ("waiting", "starting", "restarting"):
+            # Cannot be started as declared (a failed build, a missing image, no engine):
+            # say so now rather than let `up --wait` wait for its timeout.
+            state = "failed"
+            reason = error
+        ports = list(service.host_ports)
+        for replica in range(1, service.replicas):
+            ports.extend(service.instance(replica).host_ports)
+        running = sum(1 for w in instances if w.state == "running")
+        return ServiceStatus(
+            name=name,
+            runtime=service.runtime,
+            state=state,
+            health=health if first else "none",
+            restarts=restarts,
+            pid=first.pid if first and first.state == "running" else None,
+            ports=ports,
+            spec_hash=service.spec_hash,
+            url=f"http://127.0.0.1:{ports[0]}" if ports else None,
+            replicas=replicas,
+            running=running,
+            started_at=first.started_at if first else None,
+            exit_code=first.exit_code if first else None,
+            reason=reason,
+        )
+
+
+def _is_real(provider_type: str, url: str | None) -> bool:
+    """An AWS account, or an external endpoint that is not on this machine."""
+    if provider_type == "aws":
+        return True
+    if provider_type != "external" or not url:
+        return False
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url).hostname or ""
+    return host not in ("127.0.0.1", "localhost", "::1", "host.docker.internal")
+
+
+def known_names(names: object) -> str:
+    """` (known: a, b)` for an error naming something unknown; the swap's errors use it too."""
+    listed = ", ".join(sorted(names))  # type: ignore[call-overload]
+    return f" (known: {listed})" if listed else ""
+
+
+def _shown_resources(model: Backing) -> dict[str, object]:
+    """A backing service's declared resources for `backing`, the API and the TUI, with
+    the values of SecureString parameters, Secrets Manager secrets and passwords masked:
+    whoever may read the status may not read the secrets."""
+    data = model.model_dump(mode="json", exclude={"provider", "kind"})
+    for name, parameter in data.get("parameters", {}).items():
+        if isinstance(parameter, dict) and parameter.get("secure"):
+            data["parameters"][name] = {**parameter, "value": MASK}
+    for name, secret in data.get("secrets", {}).items():
+        data["secrets"][name] = {**secret, "value": MASK} if isinstance(secret, dict) else MASK
+    if "password" in data:
+        data["password"] = MASK
+    return data
