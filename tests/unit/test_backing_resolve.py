@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from devstack.config.loader import load_stack
+from devstack.config.problems import ManifestError
 from devstack.config.resolve import resolve
 from devstack.model.desired import ContainerSpec, DesiredState, EnvVar, ProcessSpec, ProvisionSpec
 
@@ -257,6 +258,41 @@ def test_a_binding_on_real_aws_gets_no_endpoint_and_no_emulator_credentials() ->
         "AWS_PROFILE": "dev-account",
         "UPLOADS_BUCKET": "shop-uploads",
     }
+
+
+def test_a_real_account_named_in_the_manifest_gives_queue_urls_and_arns() -> None:
+    state = stack(
+        """\
+        name: shop
+        providers:
+          prod: {type: aws, profile: dev-account, region: eu-west-1, account: "210987654321"}
+          stage: {type: external, url: "https://sqs.staging.example", account: "111122223333"}
+        backing:
+          jobs: {kind: sqs, queue: jobs, provider: prod, dead_letter: {}}
+          news: {kind: sns, topic: news, provider: prod}
+          mail: {kind: sqs, queue: mail, provider: stage}
+        services:
+          api: {command: python3 api.py, uses: [jobs, news, mail]}
+        """
+    )
+
+    env = values(state, "api")
+    assert env["JOBS_QUEUE_URL"] == "https://sqs.eu-west-1.amazonaws.com/210987654321/jobs"
+    assert env["JOBS_DLQ_URL"] == "https://sqs.eu-west-1.amazonaws.com/210987654321/jobs-dlq"
+    assert env["NEWS_TOPIC_ARN"] == "arn:aws:sns:eu-west-1:210987654321:news"
+    assert env["MAIL_QUEUE_URL"] == "https://sqs.staging.example/111122223333/mail"
+
+
+def test_an_account_id_that_is_not_twelve_digits_is_a_located_error(tmp_path: Path) -> None:
+    manifest = tmp_path / "devstack.yaml"
+    manifest.write_text(
+        "name: shop\nproviders:\n  prod: {type: aws, account: 12345}\n"
+        "services:\n  api: {command: python3 api.py}\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_stack(manifest)
+    assert "devstack.yaml:3" in str(caught.value)
+    assert "providers.prod.aws.account" in str(caught.value) or "account" in str(caught.value)
 
 
 @pytest.mark.parametrize(

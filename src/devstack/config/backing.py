@@ -378,10 +378,11 @@ def _provider_use(
             provider.access_key_id,
             provider.secret_access_key,
             None,
+            account=provider.account,
         )
         return ProviderUse(name, provider.type, endpoint, None, None, kinds)
     if isinstance(provider, AwsProvider):
-        endpoint = Endpoint(None, None, region, profile=provider.profile)
+        endpoint = Endpoint(None, None, region, profile=provider.profile, account=provider.account)
         return ProviderUse(name, provider.type, endpoint, None, None, kinds)
     raise BackingProblem(f"provider {name!r}: unsupported type {provider.type}", "providers")
 

@@ -305,12 +305,22 @@ class ExternalProvider(_Provider):
     access_key_id: str | None = None
     secret_access_key: str | None = None
     provision: bool = Field(default=False, description="Create declared resources there")
+    account: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{12}$",
+        description="The 12-digit account id; with it, queue URLs and queue/topic ARNs are injected",
+    )
 
 
 class AwsProvider(_Provider):
     type: Literal["aws"]
     profile: str | None = None
     provision: bool = Field(default=False, description="Create declared resources there")
+    account: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{12}$",
+        description="The 12-digit account id; with it, queue URLs and queue/topic ARNs are injected",
+    )
 
 
 Provider = Annotated[
