@@ -112,3 +112,32 @@ def test_no_daemon_is_reported_and_retried() -> None:
     sink = pump_until([], lambda s: len(s.events) >= 2, block=False)
     assert all(e[0] == "connection" and not e[1] for e in sink.events)
     assert "no devstack daemon answers on /nowhere/daemon.sock" in sink.events[0][2]
+
+
+def test_a_ui_behind_a_flood_gets_one_batch_in_its_queue_holding_every_line() -> None:
+    """The app's sink posts one LogBatch while none is waiting; lines that arrive before
+    the app handles it join it, in order, so key presses never queue behind log batches."""
+    from devstack.tui.app import _Sink
+    from devstack.tui.messages import LogBatch
+
+    class Queue:
+        def __init__(self) -> None:
+            self.posted: list[LogBatch] = []
+
+        def post_message(self, message: LogBatch) -> bool:
+            self.posted.append(message)
+            return True
+
+    app = Queue()
+    sink = _Sink(app)  # type: ignore[arg-type]
+    for chunk in (range(3), range(3, 5), range(5, 9)):
+        sink.logs([event["line"] for event in logs(chunk)])
+    assert len(app.posted) == 1
+    assert [line["seq"] for line in app.posted[0].take()] == list(range(9))
+
+    sink.logs(
+        [event["line"] for event in logs(range(9, 10))]
+    )  # handled: the next lines post a new batch
+    assert len(app.posted) == 2
+    assert [line["seq"] for line in app.posted[1].take()] == [9]
+    assert app.posted[0].take() == []

@@ -58,6 +58,9 @@ class _Sink:
 
     def __init__(self, app: DevstackApp) -> None:
         self.app = app
+        self._lock = threading.Lock()
+        self._lines: list[JSON] = []  # arrived, not yet taken by the app
+        self._posted = False  # a LogBatch is in the app's queue
 
     def status(self, status: JSON) -> None:
         self.app.post_message(StatusUpdated(status))
@@ -66,7 +69,18 @@ class _Sink:
         self.app.post_message(BackingUpdated(rows))
 
     def logs(self, lines: list[JSON]) -> None:
-        self.app.post_message(LogBatch(lines))
+        with self._lock:
+            self._lines.extend(lines)
+            if self._posted:
+                return  # the message in the queue will take these too
+            self._posted = True
+        self.app.post_message(LogBatch([], take=self._take))
+
+    def _take(self) -> list[JSON]:
+        with self._lock:
+            lines, self._lines = self._lines, []
+            self._posted = False
+        return lines
 
     def connection(self, connected: bool, detail: str) -> None:
         self.app.post_message(ConnectionChanged(connected, detail))
@@ -203,7 +217,7 @@ class DevstackApp(App[None]):
     def on_log_batch(self, message: LogBatch) -> None:
         if not self.is_running:
             return  # shutting down: the views may be gone already
-        self.logs_view.add_lines(message.lines)
+        self.logs_view.add_lines(message.take())
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         if not self.is_running:

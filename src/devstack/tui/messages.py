@@ -3,6 +3,8 @@ thread-safe: workers post, the app's handlers run on the UI thread)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.message import Message
 
 from devstack.tui.api import JSON
@@ -21,11 +23,21 @@ class BackingUpdated(Message):
 
 
 class LogBatch(Message):
-    """Log lines that arrived within one batch interval, oldest first."""
+    """Log lines are waiting, oldest first: `take()` them when handling the message.
 
-    def __init__(self, lines: list[JSON]) -> None:
+    Posted with `take` (by the event pump's sink), the message carries no lines of its
+    own: the handler takes every line that arrived until then, and only one such message
+    is in the app's queue at a time. So a UI that falls behind a flood catches up with one
+    big batch instead of a queue of small ones, and a keypress never waits behind them.
+    """
+
+    def __init__(self, lines: list[JSON], take: Callable[[], list[JSON]] | None = None) -> None:
         super().__init__()
         self.lines = lines
+        self._take = take
+
+    def take(self) -> list[JSON]:
+        return self._take() if self._take is not None else self.lines
 
 
 class ConnectionChanged(Message):

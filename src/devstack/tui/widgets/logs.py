@@ -137,7 +137,8 @@ class LogsView(Vertical):
             self.unseen += sum(1 for line in lines if self._matches(line))
             self._show_state()
             return
-        shown = [self._format(line) for line in lines if self._matches(line)]
+        # A batch bigger than the view keeps (a UI catching up on a flood): only its end shows.
+        shown = [self._format(line) for line in lines[-self.limit :] if self._matches(line)]
         if shown:
             self.log_widget.write_lines(shown)
 
