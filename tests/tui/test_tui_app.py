@@ -233,6 +233,34 @@ def test_paused_logs_keep_lines_and_catch_up_when_following_again(fake: FakeClie
     run(scenario)
 
 
+def test_following_again_after_a_rerender_while_paused_shows_each_line_once(
+    fake: FakeClient,
+) -> None:
+    async def scenario() -> None:
+        app = make_app(fake)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            await pilot.press("2", "p")
+            fake.push(
+                *({"type": "log", "line": log(100 + i, "api", f"early {i}")} for i in range(5))
+            )
+            await until(pilot, lambda: app.logs_view.unseen == 5, "5 unseen lines")
+            await pilot.press("t")  # timestamps on: re-renders while paused
+            fake.push(
+                *({"type": "log", "line": log(200 + i, "api", f"late {i}")} for i in range(3))
+            )
+            await until(pilot, lambda: app.logs_view.unseen == 3, "3 more unseen lines")
+            await pilot.press("p")
+            shown = shown_lines(app)
+            assert len(shown) == 18
+            assert [line.rsplit(" ", 2)[-2:] for line in shown[-8:]] == [
+                *(["early", str(i)] for i in range(5)),
+                *(["late", str(i)] for i in range(3)),
+            ]
+
+    run(scenario)
+
+
 def test_log_lines_arrive_in_batches_and_memory_stays_bounded(fake: FakeClient) -> None:
     count = 30_000
 

@@ -83,6 +83,7 @@ class LogsView(Vertical):
         self.timestamps = False
         self.following = True
         self.unseen = 0
+        self.held = 0  # lines that arrived while paused (kept, not shown yet)
         self.width = 8
         self.names: list[str] = []
         self.highlighter = PrefixHighlighter()
@@ -134,6 +135,7 @@ class LogsView(Vertical):
     def add_lines(self, lines: list[JSON]) -> None:
         self.lines.extend(lines)
         if not self.following:
+            self.held += len(lines)
             self.unseen += sum(1 for line in lines if self._matches(line))
             self._show_state()
             return
@@ -148,7 +150,7 @@ class LogsView(Vertical):
         log.write_lines([self._format(line) for line in self.lines if self._matches(line)])
         if self.following:
             log.scroll_end(animate=False)
-        self.unseen = 0
+        self.unseen = self.held = 0  # the widget shows every kept line now
         self._show_state()
 
     def _format(self, line: JSON) -> str:
@@ -214,11 +216,23 @@ class LogsView(Vertical):
     def action_pause(self) -> None:
         self.following = not self.following
         self.log_widget.auto_scroll = self.following
-        if self.following:
-            self.rerender()
-        else:
+        if not self.following:
+            self.unseen = self.held = 0
+            self._show_state()
+        elif self.held < self.limit:
+            # Following again: the widget still shows what it showed when paused, so only
+            # the lines held since go in (a full re-render of 10,000 lines took ~0.2 s).
+            held = list(self.lines)[-self.held :] if self.held else []
+            self.held = 0
+            shown = [self._format(line) for line in held if self._matches(line)]
+            if shown:
+                self.log_widget.write_lines(shown)
+            self.log_widget.scroll_end(animate=False)
             self.unseen = 0
             self._show_state()
+        else:
+            self.held = 0
+            self.rerender()
 
     def action_search(self) -> None:
         self.query_one("#log-filter", Input).focus()
