@@ -84,8 +84,9 @@ class LiveReload:
                     callback,
                     ignore,
                     debounce=DEBOUNCE,
-                    burst_debounce=BURST_DEBOUNCE,
-                    max_wait=MAX_WAIT,
+                    # Sources only: the manifest and env files are saved one at a time.
+                    burst_debounce=None if key == MANIFEST_KEY else BURST_DEBOUNCE,
+                    max_wait=None if key == MANIFEST_KEY else MAX_WAIT,
                 )
             current[key] = signature
         self._keys = current

@@ -10,8 +10,8 @@ first event of a batch, and then every `max_wait` while the burst lasts.
 A short quiet window keeps an editor's save fast, but splits a bulk change (a checkout,
 a code generator) whose writer is slowed down, say on a loaded machine, into many calls.
 So a batch waits `burst_delay` of quiet once it has lasted longer than `delay` (it is
-not one save), or when it began within `burst_delay` of the previous batch's last event
-(the previous call was cut short by a pause inside a bulk change).
+not one save). A bulk change whose very first file is followed by a long pause still
+makes two calls: telling it from two quick saves would slow every save down.
 
 Time is a parameter (STYLE 7): the `Clock` says what time it is and the `Timer` wakes
 the debouncer at a deadline. `ThreadTimer` waits on a `threading.Condition` in one
@@ -163,8 +163,7 @@ class Debouncer:
     """Collects changed paths; calls `callback(paths)` once per quiet period or `max_wait`.
 
     - Trailing edge: the call comes `delay` seconds after the last event of a burst
-      (`burst_delay` for a batch that lasted longer than `delay` or that continues the
-      previous one).
+      (`burst_delay` for a batch that lasted longer than `delay`).
     - Cap: it comes no later than `max_wait` seconds after the first event of the batch,
       so an endless burst still produces a call every `max_wait` seconds.
     - Calls never overlap: they run on the timer's thread (or `flush()`'s caller), one
@@ -211,7 +210,6 @@ class Debouncer:
         self._pending: set[Path] = set()
         self._first: float = 0.0  # clock time of the batch's first event
         self._last: float = 0.0  # and of its latest
-        self._previous_last: float | None = None  # the latest event of the previous batch
         self._armed = False  # the timer has a pending call to _wake
         self._closed = False
         # Held while calling back, so a flush() never overlaps a timer's call. Reentrant:
@@ -255,18 +253,12 @@ class Debouncer:
         self._timer.close()
 
     def _deadline(self) -> float:
-        continued = (
-            self._previous_last is not None and self._first - self._previous_last < self.burst_delay
-        )
-        long = self._last - self._first >= self.delay
-        quiet = self.burst_delay if long or continued else self.delay
+        quiet = self.delay if self._last - self._first < self.delay else self.burst_delay
         return min(self._last + quiet, self._first + self.max_wait)
 
     def _take(self) -> frozenset[Path]:
         batch = frozenset(self._pending)
         self._pending.clear()
-        if batch:
-            self._previous_last = self._last
         return batch
 
     def _wake(self) -> None:
