@@ -67,7 +67,11 @@ class DockerStack(Stack):
         labels = [f"devstack.stack={self.stack_id}"]
         if service is not None:
             labels.append(f"devstack.service={service}")
-        found: list[Container] = self.engine.containers.list(all=True, filters={"label": labels})
+        # ignore_removed: the SDK lists, then inspects each; a replica scaled away between
+        # the two is gone, not an error (a flaky NotFound in test_scale_docker).
+        found: list[Container] = self.engine.containers.list(
+            all=True, filters={"label": labels}, ignore_removed=True
+        )
         return found
 
     def container(self, service: str) -> Container:
