@@ -116,7 +116,8 @@ def test_no_daemon_is_reported_and_retried() -> None:
 
 def test_a_ui_behind_a_flood_gets_one_batch_in_its_queue_holding_every_line() -> None:
     """The app's sink posts one LogBatch while none is waiting; lines that arrive before
-    the app handles it join it, in order, so key presses never queue behind log batches."""
+    the app handles it join it, in order, so key presses never queue behind log batches,
+    and what waits is bounded by the view's limit."""
     from devstack.tui.app import _Sink
     from devstack.tui.messages import LogBatch
 
@@ -129,11 +130,13 @@ def test_a_ui_behind_a_flood_gets_one_batch_in_its_queue_holding_every_line() ->
             return True
 
     app = Queue()
+    app.log_limit = 5  # type: ignore[attr-defined]
     sink = _Sink(app)  # type: ignore[arg-type]
     for chunk in (range(3), range(3, 5), range(5, 9)):
         sink.logs([event["line"] for event in logs(chunk)])
     assert len(app.posted) == 1
-    assert [line["seq"] for line in app.posted[0].take()] == list(range(9))
+    # Far behind: only the last log_limit lines are kept, the ones the view would show.
+    assert [line["seq"] for line in app.posted[0].take()] == list(range(4, 9))
 
     sink.logs(
         [event["line"] for event in logs(range(9, 10))]

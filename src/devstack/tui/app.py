@@ -71,6 +71,8 @@ class _Sink:
     def logs(self, lines: list[JSON]) -> None:
         with self._lock:
             self._lines.extend(lines)
+            # Bounded: a UI far behind a flood would only show the last `log_limit` anyway.
+            del self._lines[: -self.app.log_limit]
             if self._posted:
                 return  # the message in the queue will take these too
             self._posted = True
