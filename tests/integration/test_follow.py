@@ -46,7 +46,17 @@ def test_attached_up_stops_the_stack_on_ctrl_c(stack: Stack) -> None:
         wait_for(lambda: "a: listening" in output.read_text(), 10.0, "a's output in `up`")
         assert stack.services()["a"]["state"] == "running"
         attached.send_signal(signal.SIGINT)
-        assert attached.wait(timeout=20) == 0, output.read_text()
+        try:
+            code = attached.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            # Seen once in a full run, never alone: keep what the next one needs.
+            log = stack.state_dir / "daemon.log"
+            raise AssertionError(
+                f"`up` still running 20 s after Ctrl-C\n--- its output:\n"
+                f"{output.read_text()}\n--- daemon.log:\n"
+                f"{log.read_text()[-4000:] if log.exists() else '(none)'}"
+            ) from None
+        assert code == 0, output.read_text()
     wait_for(lambda: not stack.leftovers(), 10.0, "no process left after Ctrl-C")
     assert "stack stopped" in output.read_text()
 
