@@ -17,13 +17,22 @@ from helpers import Stack, free_ports, service, wait_for
 pytestmark = pytest.mark.timeout(60)
 
 
+# The CLI with SIGINT handled as in a terminal. A suite started in the background
+# (`cmd &` in a script) runs with SIGINT ignored, children inherit that, and Ctrl-C
+# then did nothing to `up`: the attached-up test failed only when run that way.
+AS_IN_A_TERMINAL = (
+    "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "runpy.run_module('devstack.cli.main', run_name='__main__', alter_sys=True)"
+)
+
+
 @contextmanager
 def background(stack: Stack, *args: str) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     """A CLI call left running, its output going to a file; killed on the way out."""
     output = stack.root / f"cli-{len(list(stack.root.glob('cli-*.txt')))}.txt"
     with output.open("w") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-m", "devstack.cli.main", *args],
+            [sys.executable, "-c", AS_IN_A_TERMINAL, *args],
             cwd=stack.root,
             env=stack.cli_env(),
             stdin=subprocess.DEVNULL,
