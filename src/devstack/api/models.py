@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from devstack.model.desired import EnvVar
 
 API_VERSION = "v1"
 MASK = "********"  # what a secret value shows as, unless asked for
@@ -111,6 +115,20 @@ class ConfigVar(BaseModel):
     source: str
     secret: bool
     masked: bool
+
+    @classmethod
+    def listing(cls, env: Iterable[EnvVar], show_secrets: bool) -> list[ConfigVar]:
+        """A service's variables by name, secrets masked unless asked for (API and CLI)."""
+        return [
+            cls(
+                name=var.name,
+                value=MASK if var.secret and not show_secrets else var.value,
+                source=str(var.source),
+                secret=var.secret,
+                masked=var.secret and not show_secrets,
+            )
+            for var in sorted(env, key=lambda v: v.name)
+        ]
 
 
 class ServiceConfig(BaseModel):

@@ -92,16 +92,7 @@ def config_show(
             f"unknown service {service!r} (known: {', '.join(sorted(desired.services))})",
             EXIT_USAGE,
         )
-    variables = [
-        ConfigVar(
-            name=var.name,
-            value=MASK if var.secret and not show_secrets else var.value,
-            source=str(var.source),
-            secret=var.secret,
-            masked=var.secret and not show_secrets,
-        )
-        for var in sorted(desired.services[service].env, key=lambda v: v.name)
-    ]
+    variables = ConfigVar.listing(desired.services[service].env, show_secrets)
     view = ServiceConfig(service=service, environment=env_name, variables=variables)
     if as_json:
         click.echo(view.model_dump_json(indent=2))

@@ -82,16 +82,7 @@ class Views:
         desired = self.daemon.desired()
         if name not in desired.services:
             raise KeyError(f"unknown service {name!r}{known_names(desired.services)}")
-        variables = [
-            ConfigVar(
-                name=var.name,
-                value=MASK if var.secret and not show_secrets else var.value,
-                source=str(var.source),
-                secret=var.secret,
-                masked=var.secret and not show_secrets,
-            )
-            for var in sorted(desired.services[name].env, key=lambda v: v.name)
-        ]
+        variables = ConfigVar.listing(desired.services[name].env, show_secrets)
         return ServiceConfig(service=name, environment=desired.environment, variables=variables)
 
     def status(self) -> StackStatus:
