@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import select
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from devstack.api.client import Client
+from devstack.api.client import JSON, ApiError, Client
 from devstack.daemon.paths import StackPaths
 
 START_TIMEOUT = 20.0
@@ -46,7 +50,93 @@ def ensure_daemon(manifest: Path, environment: str | None, paths: StackPaths) ->
     )
 
 
-def _spawn(manifest: Path, environment: str | None, paths: StackPaths) -> subprocess.Popen[bytes]:
+class Boot:
+    """The CLI's end of a booting daemon's report pipe (the messages are in daemon/boot.py)."""
+
+    def __init__(self, fd: int, process: subprocess.Popen[bytes]) -> None:
+        self._fd: int | None = fd
+        self._buffer = b""
+        self.process = process
+
+    def next(self, deadline: float | None = None) -> JSON | None:
+        """The next message; None at the end of the report or once `deadline` passed."""
+        while b"\n" not in self._buffer:
+            if self._fd is None:
+                return None
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self._fd], [], [], wait)[0]:
+                return None
+            chunk = os.read(self._fd, 65536)
+            if not chunk:
+                self.close()
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def boot_daemon(
+    manifest: Path,
+    environment: str | None,
+    paths: StackPaths,
+    intent: JSON,
+    on_build: Callable[[JSON], None],
+) -> tuple[Boot, JSON] | None:
+    """Launch the stack's daemon to run the `up` described by `intent` (see daemon/boot.py).
+
+    Returns the report pipe (which says later whether the stack came up, if `intent`
+    asked to wait) and the plan the daemon runs, or None when another daemon holds the
+    stack (the caller then asks that one, through its API). An invalid manifest is an
+    ApiError(422, ...), as from the API, and nothing was started.
+    """
+    paths.ensure()
+    with paths.daemon_log.open("ab") as log:
+        offset = log.tell()
+    read_fd, write_fd = os.pipe()
+    try:
+        process = _spawn(
+            manifest,
+            environment,
+            paths,
+            ["--up", json.dumps(intent), "--report-fd", str(write_fd)],
+            (write_fd,),
+        )
+    finally:
+        os.close(write_fd)  # the daemon holds the only write end: EOF when it is done
+    boot = Boot(read_fd, process)
+    while (message := boot.next()) is not None:
+        kind = message.get("kind")
+        if kind == "build":
+            on_build(message)
+        elif kind == "plan":
+            return boot, dict(message["plan"])
+        elif kind == "error":
+            boot.close()
+            # It exits right after: when `up` returns, no daemon of this stack remains.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=START_TIMEOUT)
+            raise ApiError(int(message["status"]), str(message["error"]), list(message["problems"]))
+    try:
+        code = process.wait(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        code = None  # closed its report without exiting: not a daemon we know
+    if code == EXIT_ALREADY_RUNNING:
+        return None
+    raise DaemonStartError(_log_tail(paths.daemon_log, offset))
+
+
+def _spawn(
+    manifest: Path,
+    environment: str | None,
+    paths: StackPaths,
+    extra: list[str] | None = None,
+    pass_fds: tuple[int, ...] = (),
+) -> subprocess.Popen[bytes]:
     with paths.daemon_log.open("ab") as log:
         return subprocess.Popen(
             [
@@ -56,6 +146,7 @@ def _spawn(manifest: Path, environment: str | None, paths: StackPaths) -> subpro
                 "--file",
                 str(manifest),
                 *(["--env", environment] if environment else []),
+                *(extra or []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -63,6 +154,7 @@ def _spawn(manifest: Path, environment: str | None, paths: StackPaths) -> subpro
             start_new_session=True,  # Ctrl-C in the terminal must not reach the daemon
             cwd=manifest.parent,
             env=os.environ.copy(),
+            pass_fds=pass_fds,
         )
 
 

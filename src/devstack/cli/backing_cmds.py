@@ -9,9 +9,10 @@ import time
 import click
 
 from devstack.api.client import JSON, Client
+from devstack.api.readiness import FAILED_STATES
 from devstack.cli.common import Context, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, STATE_COLOURS, fail, info, style
-from devstack.cli.stack_cmds import FAILED_STATES, _report_failed, daemon_call
+from devstack.cli.stack_cmds import _report_failed, daemon_call
 
 
 @click.command("backing")

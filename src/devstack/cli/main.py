@@ -15,6 +15,7 @@ import click
 
 from devstack import __version__
 from devstack.cli.common import Context
+from devstack.trace import mark
 
 # command name -> "module:attribute"
 COMMANDS = {
@@ -81,6 +82,7 @@ def cli(ctx: click.Context, file: str | None) -> None:
 def main() -> None:
     from devstack.cli.output import OutputClosed
 
+    mark("cli.main")
     try:
         cli.main(prog_name="devstack")
     except KeyboardInterrupt:

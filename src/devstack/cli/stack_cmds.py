@@ -9,12 +9,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from devstack.api.client import JSON, ApiError, Client, DaemonNotRunning
+from devstack.api.readiness import judge
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import (
     EXIT_FAILURE,
@@ -27,8 +29,10 @@ from devstack.cli.output import (
     style,
 )
 from devstack.daemon.paths import StackPaths
+from devstack.trace import mark
 
-FAILED_STATES = {"failed", "exited", "restarting", "unhealthy"}
+if TYPE_CHECKING:
+    from devstack.api.launch import Boot
 
 
 @contextmanager
@@ -88,30 +92,29 @@ def up(
     """
     client: Client = ctx.client()
     started = time.time()
-    # With a daemon running, it validates the manifest itself (422 -> exit 2): the CLI
-    # then loads no model code at all, which keeps a no-op `up` fast.
+    # The daemon validates the manifest itself (422 -> exit 2), a running one on `up` and
+    # a new one before it starts anything: the CLI loads no model code at all.
     running = client.ping()
     if release is not None:
         environment = _release_environment(ctx, release, environment)
-    elif not running:
-        _validate_locally(ctx, environment)
     if dry_run:
+        if not running:
+            _validate_locally(ctx, environment)
         click.echo(_dry_run(ctx, client, running, environment, remove_orphans))
         return
-    if not running:
-        from devstack.api.launch import DaemonStartError, ensure_daemon
-
-        try:
-            client = ensure_daemon(ctx.manifest.resolve(), environment, ctx.paths)
-        except DaemonStartError as exc:
-            fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
-    with daemon_call(ctx), _build_progress(client, started):
-        plan = client.up(environment, remove_orphans, build=build, release=release)
+    booted = None if running else _boot(ctx, environment, remove_orphans, build, release, wait)
+    plan = booted[1] if booted else None
+    with daemon_call(ctx), _build_progress(client, started, enabled=plan is None):
+        if plan is None:  # a daemon runs (or another `up` just launched one): ask it
+            plan = client.up(environment, remove_orphans, build=build, release=release)
+        mark("cli.up.answered")
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"
             info(style(line, "bright_black", err=True))
         if wait:
-            _wait_healthy(client, wait_timeout)
+            deadline = time.monotonic() + wait_timeout
+            if booted is None or not _boot_verdict(booted[0], deadline, wait_timeout):
+                _wait_healthy(client, wait_timeout, deadline)
             return
         if detach:
             return
@@ -125,13 +128,59 @@ def up(
         _attach(client, ctx.paths, names, started, timestamps)
 
 
+def _boot(
+    ctx: Context,
+    environment: str | None,
+    remove_orphans: bool,
+    build: bool,
+    release: str | None,
+    wait: bool,
+) -> tuple[Boot, JSON] | None:
+    """Launch the daemon with this `up`: its report pipe and plan, or None if another daemon
+    holds the stack.
+
+    The daemon starts the services before it imports its API (daemon/boot.py), so a cold
+    `up` does not wait for the CLI to validate, nor for the API to load; with `--wait` it
+    also says on the pipe when the stack is up."""
+    from devstack.api.launch import DaemonStartError, boot_daemon, ensure_daemon
+
+    def build_progress(message: JSON) -> None:
+        info(style(f"{message['service']} | {message['text']}", "bright_black", err=True))
+
+    intent = {
+        "environment": environment,
+        "remove_orphans": remove_orphans,
+        "build": build,
+        "release": release,
+        "wait": wait,
+    }
+    with daemon_call(ctx):
+        try:
+            booted = boot_daemon(
+                ctx.manifest.resolve(), environment, ctx.paths, intent, build_progress
+            )
+        except DaemonStartError as exc:
+            fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
+    if booted is None:  # another `up` launched a daemon first: wait until it answers
+        try:
+            ensure_daemon(ctx.manifest.resolve(), environment, ctx.paths)
+        except DaemonStartError as exc:
+            fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
+        return None
+    mark("cli.booted")
+    return booted
+
+
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
 @contextmanager
-def _build_progress(client: Client, since: float) -> Iterator[None]:
+def _build_progress(client: Client, since: float, enabled: bool = True) -> Iterator[None]:
     """While `up` builds images (before it answers), show the build steps on stderr."""
+    if not enabled:  # a booting daemon reports its build steps itself
+        yield
+        return
     done = threading.Event()
 
     def show() -> None:
@@ -204,34 +253,53 @@ def _dry_run(
     return project(desired, observed, time.time()).render()
 
 
-def _wait_healthy(client: Client, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+def _boot_verdict(boot: Boot, deadline: float, timeout: float) -> bool:
+    """The booting daemon's word on `--wait`: True once ready (a failure exits here);
+    False if it had none in time or stopped reporting (the API then decides)."""
+    message = boot.next(deadline)
+    while message is not None and message.get("kind") not in ("ready", "failed"):
+        message = boot.next(deadline)
+    if message is None:
+        return False
+    if message["kind"] == "failed":
+        logs: dict[str, list[str]] = message["logs"]
+        _fail_with_logs(message["services"], "failed", lambda name: logs.get(name, []))
+    mark("cli.wait.done")
+    info(f"{message['count']} service(s) running and healthy")
+    return True
+
+
+def _wait_healthy(client: Client, timeout: float, deadline: float | None = None) -> None:
+    deadline = time.monotonic() + timeout if deadline is None else deadline
     while True:
-        services = client.status()["services"]
-        wanted = [
-            s for s in services if s["replicas"] > 0 and s["state"] not in ("orphan", "retiring")
-        ]
-        broken = [s for s in wanted if s["state"] in FAILED_STATES]
-        if broken:
-            _report_failed(client, broken, "failed")
-        if all(s["state"] == "running" for s in wanted):
-            info(f"{len(wanted)} service(s) running and healthy")
+        verdict, services = judge(client.status()["services"])
+        if verdict == "failed":
+            _report_failed(client, services, "failed")
+        if verdict == "ready":
+            mark("cli.wait.done")
+            info(f"{len(services)} service(s) running and healthy")
             return
         if time.monotonic() >= deadline:
-            pending = [s for s in wanted if s["state"] != "running"]
-            _report_failed(client, pending, f"not healthy within {timeout:g}s")
+            _report_failed(client, services, f"not healthy within {timeout:g}s")
         time.sleep(0.02)
 
 
 def _report_failed(client: Client, services: list[JSON], why: str) -> None:
+    def last_lines(name: str) -> list[str]:
+        return [line["text"] for line in client.logs([name], tail=10)]
+
+    _fail_with_logs(services, why, last_lines)
+
+
+def _fail_with_logs(
+    services: list[JSON], why: str, last_lines: Callable[[str], list[str]]
+) -> NoReturn:
     details = []
     for s in services:
         reason = f" ({s['reason']})" if s.get("reason") else ""
         code = f", exit code {s['exit_code']}" if s.get("exit_code") is not None else ""
         details.append(f"{s['name']}: {s['state']}{code}{reason}")
-        details.extend(
-            f"  {s['name']} | {line['text']}" for line in client.logs([s["name"]], tail=10)
-        )
+        details.extend(f"  {s['name']} | {text}" for text in last_lines(s["name"]))
     fail(f"{', '.join(s['name'] for s in services)} {why}", EXIT_FAILURE, details)
 
 

@@ -33,6 +33,7 @@ from devstack.api.models import (
     UpRequest,
 )
 from devstack.config.problems import ManifestError
+from devstack.daemon.listen import bind_socket
 from devstack.daemon.peercred import guarded_http
 from devstack.daemon.service import Daemon
 from devstack.daemon.swap import SwapError
@@ -300,22 +301,11 @@ def _log_event(line: LogLine) -> bytes:
     return _event({"type": "log", "line": _line_dict(line)})
 
 
-def bind_socket(path: Path) -> socket.socket:
-    """A listening Unix socket that only its owner can connect to (mode 0600)."""
-    path.unlink(missing_ok=True)  # stale: the caller holds the stack's daemon lock
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o177)  # no window where the socket exists with wider permissions
-    try:
-        sock.bind(str(path))
-    finally:
-        os.umask(old)
-    path.chmod(0o600)
-    sock.listen(128)
-    return sock
+def serve(daemon: Daemon, path: Path, sock: socket.socket | None = None) -> None:
+    """Serve until `down` asks to stop or the process gets SIGTERM/SIGINT.
 
-
-def serve(daemon: Daemon, path: Path) -> None:
-    """Serve until `down` asks to stop or the process gets SIGTERM/SIGINT."""
+    `sock` is the socket already bound at `path` (the daemon binds it before importing
+    this module); without it, it is bound here."""
     shutdown = threading.Event()
     app = create_app(daemon, shutdown)
     config = uvicorn.Config(
@@ -333,7 +323,8 @@ def serve(daemon: Daemon, path: Path) -> None:
         server.should_exit = True
 
     threading.Thread(target=watch_shutdown, name="shutdown", daemon=True).start()
-    sock = bind_socket(path)
+    if sock is None:
+        sock = bind_socket(path)
     try:
         server.run(sockets=[sock])
     finally:

@@ -46,6 +46,7 @@ from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
 from devstack.runtimes.provision import ProvisionRuntime
+from devstack.trace import mark
 
 if TYPE_CHECKING:
     from devstack.runtimes.docker import DockerRuntime
@@ -317,6 +318,7 @@ class Daemon:
         build: bool = False,
         release: str | None = None,
     ) -> PlanResponse:
+        mark("daemon.up")
         self.secrets.clear()  # `up` reads the environment's secrets afresh
         loaded, desired = self._candidate(environment, remove_orphans, release)
         if any(s.runtime == "docker" for s in desired.services.values()):
@@ -342,6 +344,7 @@ class Daemon:
         )
         pinned = f", release {release}" if release else ""
         self.logs.event(f"up ({desired.environment}{pinned}): {len(plan.steps)} step(s)")
+        mark("daemon.up.answered")
         return plan
 
     def down(self, timeout: float, volumes: bool = False) -> bool:

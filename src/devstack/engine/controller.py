@@ -21,6 +21,7 @@ from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, spec_digests
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Health, ObservedState, RestartRecord, Workload
+from devstack.trace import mark
 
 ProbeFactory = Callable[[DesiredService, HealthCheck], Probe]
 PREPARE = "cannot prepare: "  # prefix of errors from building / finding images
@@ -77,6 +78,7 @@ class Controller:
         self.mark_dirty()
 
     def _health_changed(self, key: tuple[str, int], health: Health) -> None:
+        mark(f"health {key[0]}#{key[1]} {health}")
         self._logs.event(f"{key[0]} is {health}", service=key[0])
         self.mark_dirty()
 

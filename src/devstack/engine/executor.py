@@ -10,6 +10,7 @@ from devstack.engine.plan import Operation, Plan
 from devstack.engine.ports import Runtime, RuntimeError_
 from devstack.model.desired import DesiredState
 from devstack.model.observed import Workload
+from devstack.trace import mark
 
 MAX_PARALLEL = 32
 
@@ -35,7 +36,9 @@ def execute(
     """
 
     def run(op: Operation) -> OpResult:
+        mark(f"op.{op.kind} {op.service}#{op.replica}")
         result = _run(op)
+        mark(f"op.done {op.service}#{op.replica}")
         on_result(result)
         return result
 
