@@ -61,9 +61,10 @@ class Terminal:
 def shop(stack: Stack) -> Stack:
     port = free_port()
     text = (SHOP / "devstack.yaml").read_text().replace('"8080"', f'"{port}"')
+    text = text.replace('"8081"', f'"{free_port()}"')  # stats
     stack.manifest.write_text(text)
     shutil.copytree(SHOP / "seed", stack.root / "seed")
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "stats"):
         shutil.copytree(
             SHOP / "services" / name,
             stack.root / "services" / name,
