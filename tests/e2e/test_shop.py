@@ -27,6 +27,7 @@ API = "http://127.0.0.1:8080"
 pytestmark = [
     pytest.mark.timeout(120),
     pytest.mark.skipif(port_busy(8080), reason="port 8080 is busy on 127.0.0.1"),
+    pytest.mark.skipif(port_busy(8081), reason="port 8081 (stats) is busy on 127.0.0.1"),
 ]
 
 
@@ -34,7 +35,7 @@ pytestmark = [
 def shop(stack: Stack) -> Stack:
     shutil.copy2(SHOP / "devstack.yaml", stack.root / "devstack.yaml")
     shutil.copytree(SHOP / "seed", stack.root / "seed")
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "stats"):
         shutil.copytree(
             SHOP / "services" / name,
             stack.root / "services" / name,

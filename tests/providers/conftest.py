@@ -121,6 +121,7 @@ def emulator(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def target(request: pytest.FixtureRequest, emulator: str) -> AwsTarget:
-    """An AwsTarget on the emulator this test runs against."""
+    """An AwsTarget on the emulator this test runs against; on MiniStack, as the daemon
+    makes it for a LocalStack-compatible provider (clients from localstack-client)."""
     endpoint: str = request.getfixturevalue(emulator)
-    return AwsTarget(endpoint_url=endpoint, region=REGION)
+    return AwsTarget(endpoint_url=endpoint, region=REGION, localstack=emulator == "ministack")

@@ -61,9 +61,10 @@ class Terminal:
 def shop(stack: Stack) -> Stack:
     port = free_port()
     text = (SHOP / "devstack.yaml").read_text().replace('"8080"', f'"{port}"')
+    text = text.replace('"8081"', f'"{free_port()}"')  # stats
     stack.manifest.write_text(text)
     shutil.copytree(SHOP / "seed", stack.root / "seed")
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "stats"):
         shutil.copytree(
             SHOP / "services" / name,
             stack.root / "services" / name,
@@ -99,7 +100,7 @@ def test_up_opens_the_ui_and_a_swap_from_it_restarts_exactly_the_consumers(
         *[arg for key, value in env.items() for arg in ("-e", f"{key}={value}")],
         command,
     )  # fmt: skip
-    terminal.showing("7/7 running", timeout=60)
+    terminal.showing("8/8 running", timeout=60)
     before = pids(shop)
 
     terminal.keys("4")
@@ -121,6 +122,7 @@ def test_up_opens_the_ui_and_a_swap_from_it_restarts_exactly_the_consumers(
 
     after = wait_for(consumers_restarted, 30.0, "api and worker to restart")
     assert after["ministack"] == before["ministack"]  # still serves jobs, orders, flags
+    assert after["stats"] == before["stats"]  # it does not use uploads
     terminal.keys("q")
     wait_for(lambda: "the UI closed" in terminal.screen(), 10.0, "the UI to close")
     assert pids(shop)["api"] == after["api"]  # quitting left the stack running

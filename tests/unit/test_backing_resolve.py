@@ -81,6 +81,7 @@ def test_a_host_process_reaches_ministack_on_the_loopback_with_emulator_credenti
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
+        "LOCALSTACK_HOST": "127.0.0.1:45001",  # for localstack-client code
         "UPLOADS_BUCKET": "shop-uploads",
     }
     assert var(state, "api", "AWS_SECRET_ACCESS_KEY").secret

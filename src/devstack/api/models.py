@@ -135,6 +135,10 @@ class ServiceConfig(BaseModel):
     service: str
     environment: str
     variables: list[ConfigVar]
+    notes: list[str] = Field(
+        default_factory=list,
+        description="One-line remarks, e.g. what localstack-client code cannot reach",
+    )
 
 
 class SwapRequest(BaseModel):
@@ -169,6 +173,11 @@ class SwapResponse(BaseModel):
     env_changes: list[EnvChange] = Field(default_factory=list)
     real: list[str] = Field(
         default_factory=list, description="Real endpoints or accounts this swap points at"
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="One line per restarted service whose AWS bindings end up split "
+        "across providers: which one localstack-client code reaches",
     )
     plan: str = ""
 

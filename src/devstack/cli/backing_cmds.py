@@ -144,6 +144,8 @@ def _show_preview(preview: JSON) -> None:
         old = change["old"] if change["old"] is not None else "(unset)"
         new = change["new"] if change["new"] is not None else "(unset)"
         click.echo(f"  {change['service']}: {change['name']}: {old} -> {new}")
+    for note in preview.get("notes", []):
+        click.echo(style(f"note: {note}", "yellow"))
     if preview.get("plan"):
         click.echo(preview["plan"])
 

@@ -93,10 +93,13 @@ def config_show(
             EXIT_USAGE,
         )
     variables = ConfigVar.listing(desired.services[service].env, show_secrets)
-    view = ServiceConfig(service=service, environment=env_name, variables=variables)
+    notes = list(desired.services[service].notes)
+    view = ServiceConfig(service=service, environment=env_name, variables=variables, notes=notes)
     if as_json:
         click.echo(view.model_dump_json(indent=2))
         return
+    for note in notes:  # on stderr: stdout stays NAME=value lines
+        click.echo(style(f"note: {note}", "yellow"), err=True)
     width = max((len(v.name) + len(v.value) + 1 for v in variables), default=0)
     for v in variables:
         pair = f"{v.name}={v.value}"

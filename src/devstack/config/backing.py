@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.config.lsclient import AwsBinding, host_port
 from devstack.config.servers import (
     SCHEMES,
     SERVER_PORTS,
@@ -33,6 +34,7 @@ from devstack.config.servers import (
 from devstack.model.backing import (
     AWS_KINDS,
     BUILTIN_PROVIDERS,
+    LOCALSTACK_COMPATIBLE,
     PROVIDER_KINDS,
     AwsProvider,
     DynamoDbBacking,
@@ -145,6 +147,9 @@ class BackingResolution:
 
     def lookup(self, ref: str, consumer: str) -> str | None:
         return self._bindings.lookup(ref, consumer)
+
+    def aws_bindings(self, service: str, consumer: str) -> list[AwsBinding]:
+        return self._bindings.aws_bindings(service, consumer)
 
     def dependencies(self, uses: list[str], consumer: str = "process") -> dict[str, str]:
         """A consumer waits for its backing nodes (resources created) or, for resources
@@ -555,6 +560,7 @@ def _backing_node(
         root=str(root),
         ready_url=ready,
         provider_workload=provider.workload.name if provider.workload else None,
+        provider_type=provider.type,
     )
     depends: dict[str, str] = {}
     if provider.workload is not None:
@@ -679,6 +685,15 @@ class BackingBindings:
             return None
         return self.fields(parts[1], consumer).get(parts[2])
 
+    def aws_bindings(self, service: str, consumer: str) -> list[AwsBinding]:
+        """The service's AWS backing services, each with its provider and URL as seen."""
+        found = []
+        for backing in self.stack.services[service].uses:
+            use = self.uses.get(self.use_key.get(backing, ""))
+            if self.stack.backing[backing].kind in AWS_KINDS and use is not None:
+                found.append(AwsBinding(backing, use.name, use.endpoint.url(consumer)))
+        return found
+
     def env(self, service: str, consumer: str) -> list[EnvVar]:
         uses = self.stack.services[service].uses
         found: dict[str, EnvVar] = {}
@@ -688,6 +703,7 @@ class BackingBindings:
             found[name] = EnvVar(name, value, source, secret)
 
         aws_urls: set[str | None] = set()
+        edge: tuple[str, str] | None = None  # (url, backing) for LOCALSTACK_HOST
         for backing in uses:
             model = self.stack.backing[backing]
             use = self.uses.get(self.use_key.get(backing, ""))
@@ -699,6 +715,8 @@ class BackingBindings:
                 aws_urls.add(url)
                 if url:
                     put(f"AWS_ENDPOINT_URL_{SDK_ENDPOINT[model.kind]}", url, backing)
+                if url and edge is None and use.type in LOCALSTACK_COMPATIBLE:
+                    edge = (url, backing)
                 put("AWS_REGION", ep.region, backing)
                 put("AWS_DEFAULT_REGION", ep.region, backing)
                 if ep.access_key_id:
@@ -728,6 +746,11 @@ class BackingBindings:
             for field_name, suffix in names.items():
                 if field_name in fields:
                     put(f"{prefix}_{suffix}", fields[field_name], backing)
+        if edge is not None:
+            # For code written with `import localstack_client.session as boto3`: it reads
+            # AWS_ENDPOINT_URL first (set below when there is one endpoint), else this one.
+            # With bindings on several LocalStack-compatible providers, the first one used.
+            put("LOCALSTACK_HOST", host_port(edge[0]), edge[1])
         if len(aws_urls) == 1:
             (only,) = aws_urls
             if only:

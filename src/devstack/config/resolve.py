@@ -13,6 +13,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from devstack.config import lsclient
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.envfile import EnvFileError, parse_env_file
 from devstack.config.interpolate import InterpolationError, interpolate
@@ -406,6 +407,10 @@ class _Resolver:
             value = self._interpolate(raw, scope, path, service.runtime)
             env[var] = self._var(var, raw, value, path, "service", env.get(var))
         values = {v.name: v.value for v in env.values()}
+        notes: tuple[str, ...] = ()
+        if self.backing is not None:
+            found = lsclient.note(name, values, self.backing.aws_bindings(name, service.runtime))
+            notes = (found,) if found else ()
         spec: ProcessSpec | ContainerSpec
         if service.runtime == "docker":
             spec = self._container_spec(name, service, values, bindings)
@@ -434,6 +439,7 @@ class _Resolver:
             digests=spec_digests(spec),
             replicas=replicas,
             replica_ports=self._replica_ports(name, service, bindings, replicas),
+            notes=notes,
         )
 
     def _replica_ports(

@@ -92,6 +92,7 @@ class Swapper:
             restarts=restarts,
             env_changes=env_changes(current, candidate),
             real=self._real_targets(candidate, moves),
+            notes=[note for name in restarts for note in candidate.services[name].notes],
         )
         if not moves and history == self.daemon.swaps:
             response.message = "nothing to change"

@@ -82,8 +82,14 @@ class Views:
         desired = self.daemon.desired()
         if name not in desired.services:
             raise KeyError(f"unknown service {name!r}{known_names(desired.services)}")
-        variables = ConfigVar.listing(desired.services[name].env, show_secrets)
-        return ServiceConfig(service=name, environment=desired.environment, variables=variables)
+        service = desired.services[name]
+        variables = ConfigVar.listing(service.env, show_secrets)
+        return ServiceConfig(
+            service=name,
+            environment=desired.environment,
+            variables=variables,
+            notes=list(service.notes),
+        )
 
     def status(self) -> StackStatus:
         desired = self.daemon.controller.prepared_view(self.daemon.desired())

@@ -343,6 +343,11 @@ PROVIDER_KINDS: dict[str, tuple[str, ...]] = {
     "aws": AWS_KINDS,
 }
 
+# Provider types that answer every AWS service on one LocalStack-style edge endpoint:
+# code written with `import localstack_client.session as boto3` reaches them through
+# LOCALSTACK_HOST, and devstack provisions them through localstack-client too.
+LOCALSTACK_COMPATIBLE = frozenset({"localstack", "ministack"})
+
 # Usable without declaring them: `devstack swap uploads moto` just works.
 BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
     "localstack": {"type": "localstack"},

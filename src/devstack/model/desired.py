@@ -104,6 +104,10 @@ class ProvisionSpec:
     # The provider's workload: when it restarts (an emulator forgets its data), the runtime
     # reports the node exited, so the restart policy provisions again.
     provider_workload: str | None = None
+    # The provider's type (`ministack`, `moto`...): a LocalStack-compatible one is
+    # provisioned through localstack-client. Not in the digests: a provider's name and
+    # endpoint already say which server it is.
+    provider_type: str = ""
 
     @property
     def host_ports(self) -> tuple[int, ...]:
@@ -126,6 +130,9 @@ class DesiredService:
     # service with ports needs its own, and a host process also its own PORT.
     replica_ports: tuple[tuple[int, ...], ...] = ()
     replica: int = 0  # set by instance(): which replica this copy describes
+    # One-line remarks about the resolved configuration (not part of the spec: they force
+    # nothing), e.g. that localstack-client code cannot reach all of a split binding.
+    notes: tuple[str, ...] = ()
 
     def instance(self, replica: int) -> DesiredService:
         """This service as replica `replica` runs it: its own host ports (and PORT).

@@ -9,8 +9,9 @@ deletes or overwrites data (a queue's messages, a table's rows, a parameter a de
 edited). Seed data goes in only when this call created the resource, so a restart never
 brings back something a developer deleted on purpose.
 
-Everything goes through boto3, so the same code talks to every emulator and to AWS, and
-every failure becomes one ProvisionError line naming the backing service, the resource
+Everything goes through boto3, so the same code talks to every emulator and to AWS (on a
+LocalStack-compatible provider, boto3 clients made by localstack-client's Session, the
+library the stacks' own code is meant to use there), and every failure becomes one ProvisionError line naming the backing service, the resource
 and the cause: an unreachable endpoint must read as such, not as a botocore traceback.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -67,6 +69,7 @@ TABLE_ACTIVE_TIMEOUT = 120.0
 EMULATOR_KEY = "test"
 
 _NO_OTHERS: Mapping[str, Any] = MappingProxyType({})
+_DEFAULT_SESSION_LOCK = threading.Lock()
 _NO_QUEUE = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 # SQS queue attributes AWS refuses to change after creation.
 _IMMUTABLE_QUEUE_ATTRIBUTES = frozenset({"FifoQueue"})
@@ -86,6 +89,8 @@ class AwsTarget:
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
     profile: str | None = None
+    # LocalStack or MiniStack: clients come from localstack-client (see _localstack_session).
+    localstack: bool = False
 
     def client(
         self,
@@ -110,14 +115,18 @@ def _client(
     key, secret = target.access_key_id, target.secret_access_key
     if target.endpoint_url and target.profile is None and key is None and secret is None:
         key = secret = EMULATOR_KEY
-    # A session of its own: boto3's default session is module-global state other code
-    # (and other targets) would share, and sessions are not thread-safe.
-    session = boto3.session.Session(
-        aws_access_key_id=key,
-        aws_secret_access_key=secret,
-        profile_name=target.profile,
-        region_name=target.region,
-    )
+    session: Any
+    if target.localstack and target.endpoint_url:
+        session = _localstack_session(target.endpoint_url, key, secret, target.region)
+    else:
+        # A session of its own: boto3's default session is module-global state other code
+        # (and other targets) would share, and sessions are not thread-safe.
+        session = boto3.session.Session(
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            profile_name=target.profile,
+            region_name=target.region,
+        )
     config = Config(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
@@ -126,7 +135,35 @@ def _client(
         # emulator; path style works on all of them.
         s3={"addressing_style": "path"} if target.endpoint_url else None,
     )
+    if target.localstack and target.endpoint_url:
+        # localstack-client makes its clients from boto3's module-global default session,
+        # which is not safe to use from two threads at once (nodes provision in parallel).
+        with _DEFAULT_SESSION_LOCK:
+            return session.client(service, config=config)  # the session sets the endpoint
     return session.client(service, endpoint_url=target.endpoint_url, config=config)
+
+
+def _localstack_session(url: str, key: str | None, secret: str | None, region: str) -> Any:
+    """A localstack-client Session whose every service goes to `url`, whatever the
+    daemon's own environment says.
+
+    Left to itself the Session prefers AWS_ENDPOINT_URL (then LOCALSTACK_HOST) from the
+    process environment over its `localstack_host` argument, and a developer who works
+    with LocalStack may well have one exported: provisioning would then create the
+    resources on that endpoint instead of on the provider the consumers are bound to.
+    So the endpoint mapping the Session built is replaced by the provider's URL.
+    """
+    from localstack_client.session import Session
+
+    session = Session(
+        aws_access_key_id=key or EMULATOR_KEY,
+        aws_secret_access_key=secret or EMULATOR_KEY,
+        region_name=region,
+        localstack_host=urlsplit(url).netloc,
+    )
+    mapping: dict[str, str] = session._service_endpoint_mapping
+    session._service_endpoint_mapping = dict.fromkeys(mapping, url)
+    return session
 
 
 # --- results and errors -----------------------------------------------------------------

@@ -111,7 +111,7 @@ def provision_spec(spec: ProvisionSpec, timeout: float = READY_TIMEOUT) -> list[
     """Create what the spec declares; lines saying what was done. Raises RuntimeError_."""
     from pydantic import TypeAdapter
 
-    from devstack.model.backing import Backing
+    from devstack.model.backing import LOCALSTACK_COMPATIBLE, Backing
     from devstack.providers.provision import AwsTarget, ProvisionError, provision
 
     if spec.kind == "postgres":
@@ -122,7 +122,12 @@ def provision_spec(spec: ProvisionSpec, timeout: float = READY_TIMEOUT) -> list[
     backing = adapter.validate_python(spec.resources)
     others = {name: adapter.validate_python(data) for name, data in spec.others.items()}
     target = AwsTarget(
-        spec.endpoint_url, spec.region, spec.access_key_id, spec.secret_access_key, spec.profile
+        spec.endpoint_url,
+        spec.region,
+        spec.access_key_id,
+        spec.secret_access_key,
+        spec.profile,
+        localstack=spec.provider_type in LOCALSTACK_COMPATIBLE,
     )
     try:
         result = provision(target, spec.backing, backing, Path(spec.root), others=others)
