@@ -42,24 +42,26 @@ class Series:
 
 @dataclass
 class Target:
-    """A goal from an issue: `stat` (p50 or p95) of devstack's samples <= `value`."""
+    """A goal from an issue: `stat` (p50 or p95) of devstack's samples <= `value`, or, with
+    `against`, devstack's stat / that baseline's same stat <= `value` (a ratio)."""
 
     value: float
     stat: str = "p95"
     source: str = ""  # which issue set it
+    against: str | None = None  # a baseline's label: the goal is a ratio to it
 
-    def verdict(self, devstack: Series) -> dict[str, Any]:
+    def verdict(self, devstack: Series, baselines: list[Series] | None = None) -> dict[str, Any]:
         got = devstack.stats().get(self.stat)
+        head = {"value": self.value, "stat": self.stat, "source": self.source}
+        if self.against is not None:
+            head["against"] = self.against
+            base = next((b for b in baselines or [] if b.label == self.against), None)
+            theirs = base.stats().get(self.stat) if base else None
+            got = None if got is None or not theirs else float(got) / float(theirs)
         if got is None:
-            return {"value": self.value, "stat": self.stat, "source": self.source, "met": None}
+            return {**head, "met": None}
         missed_by = float(got) - self.value
-        return {
-            "value": self.value,
-            "stat": self.stat,
-            "source": self.source,
-            "met": missed_by <= 0,
-            "missed_by": max(missed_by, 0.0),
-        }
+        return {**head, "got": got, "met": missed_by <= 0, "missed_by": max(missed_by, 0.0)}
 
 
 @dataclass
@@ -72,6 +74,10 @@ class Figure:
     baselines: list[Series] = field(default_factory=list)
     target: Target | None = None
     notes: list[str] = field(default_factory=list)
+    more_targets: list[Target] = field(default_factory=list)  # further goals (ratios)
+
+    def targets(self) -> list[Target]:
+        return ([self.target] if self.target else []) + self.more_targets
 
     def ratios(self) -> dict[str, dict[str, float]]:
         """devstack / baseline at p50 and at p95, for every baseline with samples."""
@@ -96,7 +102,8 @@ class Figure:
             "devstack": {**self.devstack.stats(), "samples": self.devstack.samples},
             "baselines": {b.label: {**b.stats(), "samples": b.samples} for b in self.baselines},
             "ratios": self.ratios(),
-            "target": self.target.verdict(self.devstack) if self.target else None,
+            "target": self.target.verdict(self.devstack, self.baselines) if self.target else None,
+            "targets": [t.verdict(self.devstack, self.baselines) for t in self.targets()],
             "notes": self.notes,
         }
 
@@ -132,12 +139,19 @@ def fmt_stats(series: Series, unit: str) -> str:
 
 
 def verdict_text(figure: Figure) -> str:
-    if figure.target is None:
-        return ""
-    got = figure.target.verdict(figure.devstack)
-    goal = f"≤ {fmt(figure.target.value, figure.unit)} {figure.target.stat}"
+    return "<br>".join(_verdict(figure, target) for target in figure.targets())
+
+
+def _verdict(figure: Figure, target: Target) -> str:
+    got = target.verdict(figure.devstack, figure.baselines)
+    if target.against is not None:
+        goal = f"≤ {target.value:.2f}× {target.against} {target.stat}"
+        missed = f"{got.get('missed_by', 0.0):.2f}×"
+    else:
+        goal = f"≤ {fmt(target.value, figure.unit)} {target.stat}"
+        missed = fmt(got.get("missed_by", 0.0), figure.unit)
     if got["met"] is None:
         return f"{goal}: not measured"
     if got["met"]:
         return f"{goal}: **met**"
-    return f"{goal}: **missed by {fmt(got['missed_by'], figure.unit)}**"
+    return f"{goal}: **missed by {missed}**"

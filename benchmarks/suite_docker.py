@@ -17,6 +17,7 @@ from typing import Any
 import peers
 from common import devstack, free_ports
 from figures import Figure, Series, Target, brief, p50_text
+from phases import summary
 from plan import Plan, Skipped, python_pass
 from suite_process import devstack_up_ready, timed_cli
 
@@ -58,12 +59,14 @@ def engine() -> Any:
 
 def docker_up(plan: Plan) -> list[Figure]:
     api = engine()
-    no_compose = peers.compose_missing()
+    binaries, missing = peers.composes()
     figures = []
     for n in plan.scales:
         serial, threaded = Series("Docker SDK, serial", []), Series("Docker SDK, 8 threads", [])
-        compose, compose_noop = Series("docker-compose", []), Series("docker-compose `up -d`", [])
+        composed = [(Series(label, []), Series(f"{label} `up -d`", []), binary)
+                    for label, binary in binaries]  # fmt: skip
         cold, noop, recreated, cli = Series("devstack", []), Series("devstack", []), 0, []
+        budgets: list[dict[str, float]] = []
         root = plan.folder(f"docker-{n}")
         # Four cold ups per repetition, each of up to 50 containers: 3 repetitions keep a
         # full run near 30 minutes on 2 cores.
@@ -77,8 +80,8 @@ def docker_up(plan: Plan) -> list[Figure]:
                     took, ids = peers.sdk_up(api, ports, threads)
                     series.samples.append(took)
                     peers.sdk_remove(api, ids)
-                if no_compose is None:
-                    project = peers.Compose(root / "compose", ports)
+                for compose, compose_noop, binary in composed:
+                    project = peers.Compose(root / "compose", ports, binary)
                     try:
                         compose.samples.append(project.up())
                         start = time.perf_counter()
@@ -88,7 +91,7 @@ def docker_up(plan: Plan) -> list[Figure]:
                         project.down()
                 stack, ports = write_stack(root, n)
                 try:
-                    ready, returned = devstack_up_ready(root, ports)
+                    ready, returned = devstack_up_ready(root, ports, budgets)
                     cold.samples.append(ready)
                     cli.append(returned)
                     before = containers(api, stack)
@@ -98,14 +101,15 @@ def docker_up(plan: Plan) -> list[Figure]:
                     down(root)
             except (Exception, SystemExit) as exc:
                 failures.append(f"repetition {rep + 1} failed: {brief(exc)}")
-        notes = [f"`up -d --wait` returned at p50 {p50_text(cli)}", *failures]
-        if no_compose:
-            notes.append(f"no docker-compose baseline: {no_compose}")
-        bases = [serial, threaded] + ([compose] if compose.samples else [])
+        notes = [f"`up -d --wait` returned at p50 {p50_text(cli)}", summary(budgets), *failures, *missing]  # fmt: skip
+        goals = [Target(1.0 if n == 1 else 0.8, "p50", "issue 19", against="Compose v2")]
+        if n > 1:
+            goals.append(Target(1.15, "p50", "issue 19", against=threaded.label))
+        bases = [c for c, _, _ in composed if c.samples] + [threaded, serial]
         figures.append(Figure("docker_up", "cold `up -d --wait`, containers, to all answering",
-                              "s", n, cold, bases, None, notes))  # fmt: skip
+                              "s", n, cold, bases, goals[0], notes, goals[1:]))  # fmt: skip
         figures.append(Figure("docker_up", "no-op `up -d --wait`, containers", "s", n, noop,
-                              [compose_noop] if compose_noop.samples else [],
+                              [c for _, c, _ in composed if c.samples],
                               Target(0.3, "p95", "issue 3"),
                               [f"containers recreated by the no-op ups: {recreated}"]))  # fmt: skip
     return figures
@@ -138,7 +142,7 @@ def status(plan: Plan) -> list[Figure]:
             notes.append(f"failed: {brief(exc)}")
         finally:
             down(root)
-        target = Target(0.15, "p50", "issue 3, at 100 containers") if n == 100 else None
         figures.append(Figure("status", "`status --json`, containers", "s", n, ours,
-                              [ps, sdk, floor], target, notes))  # fmt: skip
+                              [ps, sdk, floor], Target(0.1, "p50", "issue 19"), notes,
+                              [Target(4.0, "p50", "issue 19", against=floor.label)]))  # fmt: skip
     return figures

@@ -314,13 +314,18 @@ def compose_wait(
 
 
 def compose_baseline(
-    base: Path, api: Any, rounds: int, consumers: int, interval: str | None
+    base: Path,
+    api: Any,
+    rounds: int,
+    consumers: int,
+    interval: str | None,
+    binary: str = "docker-compose",
 ) -> Series:
     """Rewrite the consumers' AWS_ENDPOINT_URL_S3 + `docker-compose up -d` to all healthy."""
-    folder = base / f"compose-{interval or 'http'}"
+    folder = base / f"compose-{interval or 'http'}-{Path(binary).parent.name or 'v1'}"
     folder.mkdir()
     project = f"swc{uuid.uuid4().hex[:8]}"
-    cmd = ["docker-compose", "-p", project]
+    cmd = [binary, "-p", project]
     ports = free_ports(consumers + 1)
     by_name = None if interval else {f"c{i}": ports[i] for i in range(consumers)}
     emulator = free_ports(2)  # two ports to move between; nothing listens there

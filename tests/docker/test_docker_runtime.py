@@ -364,6 +364,26 @@ def test_first_up_of_several_containers_creates_one_network(dstack: DockerStack)
     assert len(dstack.containers()) == 3
 
 
+def test_a_network_removed_behind_our_back_is_created_again_for_the_next_start(
+    dstack: DockerStack,
+) -> None:
+    """The daemon remembers that it ensured the stack network (parallel starts no longer
+    list it each time); one removed by hand meanwhile must not fail the next start."""
+    dstack.write({"one": busybox(IDLE)})
+    dstack.up()
+    dstack.container("one").remove(force=True)
+    wait_for(lambda: not dstack.containers("one"), 10.0, "one's container to be gone")
+    dstack.engine.networks.get(dstack.network).remove()
+    dstack.write({"one": busybox(IDLE), "two": busybox(IDLE)})
+    dstack.up()
+    assert {s["name"]: s["state"] for s in dstack.services().values()} == {
+        "one": "running",
+        "two": "running",
+    }
+    networks = dstack.engine.networks.list(names=[dstack.network])
+    assert [n.name for n in networks] == [dstack.network]
+
+
 # -- the engine -------------------------------------------------------------------------
 
 NO_ENGINE = {"DOCKER_HOST": "unix:///nonexistent.sock"}

@@ -8,6 +8,7 @@ an events thread only marks the stack dirty, so a restarted daemon re-adopts for
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -222,7 +223,8 @@ class DockerRuntime:
             endpoint = api.create_endpoint_config(aliases=[service.name])
             # types-docker says one EndpointConfig; the engine (and the SDK) take a mapping.
             networking = api.create_networking_config({self.network: endpoint})  # type: ignore[arg-type]
-            created = api.create_container(
+            create = functools.partial(
+                api.create_container,
                 image=spec.image_id or spec.image,
                 command=list(spec.command) if spec.command is not None else None,
                 environment=dict(spec.env),
@@ -232,12 +234,18 @@ class DockerRuntime:
                 host_config=host_config,
                 networking_config=networking,
             )
-            cid = created["Id"]
-            try:
-                api.start(cid)
-            except docker.errors.APIError:
-                api.remove_container(cid, force=True)
-                raise
+            for attempt in (1, 2):
+                cid = create()["Id"]
+                try:
+                    api.start(cid)
+                    break
+                except docker.errors.APIError as exc:
+                    api.remove_container(cid, force=True)
+                    if attempt == 2 or not _network_gone(exc):
+                        raise
+                    # Removed behind our back since we ensured it: ensure it again.
+                    self.objects.forget_network()
+                    self.objects.ensure_network()
         self._output.follow(cid, labels, from_now=False)
         return Workload(service.name, replica, "running", service.spec_hash, service.digests,
                         started, runtime="docker")  # fmt: skip
@@ -400,3 +408,8 @@ class DockerRuntime:
             except (docker.errors.DockerException, OSError):
                 pass
             self._closed.wait(EVENTS_RETRY)
+
+
+def _network_gone(exc: docker.errors.APIError) -> bool:
+    """A start failed because the stack network no longer exists (removed by hand)."""
+    return exc.status_code == 404 and "network" in str(exc)

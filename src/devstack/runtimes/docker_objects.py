@@ -17,6 +17,10 @@ class StackObjects:
         self._api = api
         # Starts run in parallel, and Docker allows several networks with one name.
         self._lock = threading.Lock()
+        # Once ensured, the network is not listed again for every start (parallel starts
+        # queued on the lock for it); `forget_network` after `down` or a start that found
+        # it gone (removed behind our back) makes the next start look again.
+        self._network_ready = False
 
     @property
     def network(self) -> str:
@@ -24,18 +28,28 @@ class StackObjects:
 
     def ensure_network(self) -> None:
         """Create the network under a lock; drop duplicates an earlier run may have left."""
+        if self._network_ready:
+            return
         api = self._api()
         with self._lock, translated("creating the stack network"):
+            if self._network_ready:  # another start ensured it while this one waited
+                return
             found = [n for n in api.networks(names=[self.network]) if n["Name"] == self.network]
             for extra in found[1:]:
                 api.remove_network(extra["Id"])
             if not found:
                 api.create_network(self.network, labels={f"{LABEL}.stack": self.stack_id})
+            self._network_ready = True
+
+    def forget_network(self) -> None:
+        with self._lock:
+            self._network_ready = False
 
     def remove_network(self) -> None:
         """After `down`: the stack network goes too (as with compose); volumes stay."""
         api = self._api()
         with self._lock, translated("removing the stack network"):
+            self._network_ready = False
             for network in api.networks(names=[self.network]):
                 if network["Name"] == self.network:
                     api.remove_network(network["Id"])
