@@ -1,19 +1,19 @@
 """The daemon API client used by the CLI (and the TUI): HTTP over the stack's Unix socket.
 
-Built on the standard library's http.client on purpose: every CLI call pays the client's
-import time, and `devstack status` / a no-op `up` should feel instant. Responses are
+Built on `wire.py`, a minimal HTTP/1.1 reader, on purpose: every CLI call pays the
+client's import time, and `devstack status` / a no-op `up` should feel instant. Responses are
 returned as plain JSON data shaped like the models in `devstack.api.models`.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+
+from devstack.api.wire import Connection, ProtocolError, Response
 
 JSON = dict[str, Any]
 
@@ -22,26 +22,13 @@ class DaemonNotRunning(Exception):
     """No daemon answers on the stack's socket."""
 
 
+__all__ = ["JSON", "ApiError", "Client", "DaemonNotRunning", "ProtocolError"]
+
+
 class ApiError(Exception):
     def __init__(self, status: int, error: str, problems: list[str]) -> None:
         super().__init__(error)
         self.status, self.error, self.problems = status, error, problems
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float | None) -> None:
-        super().__init__("devstack", timeout=timeout)
-        self._path = str(path)
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
 
 
 class Client:
@@ -60,13 +47,11 @@ class Client:
 
     def _open(
         self, method: str, path: str, body: JSON | None, timeout: float | None
-    ) -> tuple[_UnixConnection, http.client.HTTPResponse]:
-        conn = _UnixConnection(self.socket_path, timeout)
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+    ) -> tuple[Connection, Response]:
+        conn = Connection(self.socket_path, timeout)
         payload = json.dumps(body).encode() if body is not None else None
         try:
-            conn.request(method, path, body=payload, headers=headers)
-            response = conn.getresponse()
+            response = conn.request(method, path, payload, "application/json")
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             conn.close()
             raise DaemonNotRunning(str(self.socket_path)) from exc
@@ -92,7 +77,7 @@ class Client:
     def ping(self) -> bool:
         try:
             self._call("GET", "/v1/health", timeout=2.0)
-        except (DaemonNotRunning, ApiError, OSError, http.client.HTTPException):
+        except (DaemonNotRunning, ApiError, OSError):  # OSError covers ProtocolError
             return False
         return True
 
@@ -164,13 +149,12 @@ class Client:
     def _ndjson(self, path: str) -> Iterator[JSON]:
         """One JSON object per line of a streamed answer, until the daemon ends it."""
         conn, response = self._open("GET", path, None, None)
+        lines = response.lines()
         try:
             while True:
                 try:
-                    raw = response.readline()
-                except (http.client.HTTPException, OSError):
-                    return  # the daemon went away (down): the stream simply ends
-                if not raw:
+                    raw = next(lines)
+                except (StopIteration, OSError):  # OSError: the daemon went away (down)
                     return
                 if raw.strip():
                     yield json.loads(raw)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel as _PydanticModel
+from pydantic import ConfigDict, Field
+
+
+class BaseModel(_PydanticModel):
+    """A wire model. Its validator is built on first use, not at import: the daemon starts
+    services before it serves (or even imports) the API that uses most of these."""
+
+    model_config = ConfigDict(defer_build=True)
+
 
 if TYPE_CHECKING:
     from devstack.model.desired import EnvVar

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -46,7 +45,7 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
     except ApiError as exc:
         code = EXIT_USAGE if exc.status in (404, 422) else EXIT_FAILURE
         fail(exc.error, code, exc.problems)
-    except (ConnectionError, http.client.HTTPException) as exc:
+    except ConnectionError as exc:  # ProtocolError (an answer cut short) is one
         # The daemon died (or was killed) while it handled the request.
         fail(
             f"the devstack daemon for {ctx.manifest} stopped while handling the request"
@@ -94,19 +93,30 @@ def up(
     started = time.time()
     # The daemon validates the manifest itself (422 -> exit 2), a running one on `up` and
     # a new one before it starts anything: the CLI loads no model code at all.
-    running = client.ping()
     if release is not None:
         environment = _release_environment(ctx, release, environment)
     if dry_run:
+        running = client.ping()
         if not running:
             _validate_locally(ctx, environment)
         click.echo(_dry_run(ctx, client, running, environment, remove_orphans))
         return
-    booted = None if running else _boot(ctx, environment, remove_orphans, build, release, wait)
+    # No socket, no daemon: launch one. Otherwise ask it straight away (a ping first
+    # would cost a round trip on every no-op `up`).
+    args = (ctx, environment, remove_orphans, build, release, wait)
+    booted = None if ctx.paths.socket.exists() else _boot(*args)
     plan = booted[1] if booted else None
     with daemon_call(ctx), _build_progress(client, started, enabled=plan is None):
         if plan is None:  # a daemon runs (or another `up` just launched one): ask it
-            plan = client.up(environment, remove_orphans, build=build, release=release)
+            try:
+                plan = client.up(environment, remove_orphans, build=build, release=release)
+            except DaemonNotRunning:  # the socket of a daemon that died: launch one
+                booted = _boot(*args)
+                plan = (
+                    booted[1]
+                    if booted
+                    else client.up(environment, remove_orphans, build=build, release=release)
+                )
         mark("cli.up.answered")
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"

@@ -6,7 +6,6 @@ same methods (fixed data, for deterministic snapshots). No Textual here.
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -19,8 +18,7 @@ JSON = dict[str, Any]
 CALL_ERRORS: tuple[type[BaseException], ...] = (
     ApiError,
     DaemonNotRunning,
-    OSError,
-    http.client.HTTPException,
+    OSError,  # ProtocolError (an answer cut short) is one
     ValueError,
 )
 
