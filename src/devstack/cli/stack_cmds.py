@@ -106,7 +106,12 @@ def up(
         except DaemonStartError as exc:
             fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
     with daemon_call(ctx), _build_progress(client, started):
-        plan = client.up(environment, remove_orphans, build=build, release=release)
+        try:
+            plan = client.up(environment, remove_orphans, build=build, release=release)
+        except ApiError:
+            if not running:
+                _retire_idle_daemon(client, ctx.paths)
+            raise
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"
             info(style(line, "bright_black", err=True))
@@ -123,6 +128,23 @@ def up(
             return
         names = [s["name"] for s in client.status()["services"]]
         _attach(client, ctx.paths, names, started, timestamps)
+
+
+def _retire_idle_daemon(client: Client, paths: StackPaths) -> None:
+    """Stop the daemon this `up` launched when its request failed and nothing runs.
+
+    A refused first `up` (a port in use, say) then leaves nothing behind; a daemon that
+    re-adopted running instances is left alone.
+    """
+    from devstack.api.launch import wait_daemon_gone
+
+    try:
+        if any(s["running"] for s in client.status()["services"]):
+            return
+        client.down()
+    except (ApiError, DaemonNotRunning, ConnectionError, http.client.HTTPException):
+        return  # the original error is the one to report
+    wait_daemon_gone(paths)
 
 
 def _interactive() -> bool:
