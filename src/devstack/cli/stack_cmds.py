@@ -310,13 +310,17 @@ def status(ctx: Context, as_json: bool) -> None:
 
 def _status_table(status: JSON) -> str:
     now = time.time()
-    rows = [("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "PID", "UPTIME", "URL")]
+    # REPLICAS comes after the older columns, so scripts reading them by position still work.
+    rows = [
+        ("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "REPLICAS", "PID", "UPTIME", "URL")
+    ]
     for s in status["services"]:
         up = s["state"] in ("running", "starting", "unhealthy")
         uptime = _ago(now - s["started_at"]) if s["started_at"] and up else "-"
         pid = str(s["pid"] or "-")
-        cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]), pid)
-        rows.append((*cells, uptime, s["url"] or "-"))
+        cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]))
+        replicas = f"{s.get('running', 0)}/{s.get('replicas', 1)}"  # running/desired, as the TUI
+        rows.append((*cells, replicas, pid, uptime, s["url"] or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     pinned = f", release {status['release']}" if status.get("release") else ""
     lines = [f"stack {status['stack']} ({status['environment']}{pinned})"]
