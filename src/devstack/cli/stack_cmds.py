@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import click
 
 from devstack.api.client import JSON, ApiError, Client, DaemonNotRunning
+from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import (
     EXIT_FAILURE,
@@ -354,7 +355,7 @@ def _store_file(ctx: click.Context, _: click.Parameter, value: str | None) -> No
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--since", metavar="DURATION", help="Only lines newer than this (e.g. 30s, 5m).")
 @click.option("-n", "--tail", type=int, metavar="N", help="Only the last N lines.")
@@ -392,7 +393,7 @@ def logs(
 
 def _service_action(verb: str, doc: str) -> click.Command:
     @click.command(verb, help=doc)
-    @click.argument("service")
+    @click.argument("service", shell_complete=complete.services)
     @file_option
     @pass_context
     def command(ctx: Context, service: str) -> None:
