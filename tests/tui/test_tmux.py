@@ -47,10 +47,9 @@ class Tmux:
         )
         return done.stdout
 
-    def start(self, command: str) -> None:
-        self.tmux(
-            "new-session", "-d", "-x", "100", "-y", "30", "-s", "ui", "-c", str(self.cwd), command
-        )
+    def start(self, command: str, width: int = 100, height: int = 30) -> None:
+        size = ("-x", str(width), "-y", str(height))
+        self.tmux("new-session", "-d", *size, "-s", "ui", "-c", str(self.cwd), command)
         self.path = Path(self.tmux("display", "-p", "#{socket_path}").strip())
 
     def keys(self, *keys: str) -> None:

@@ -135,3 +135,21 @@ def test_help_screen(snap_compare: Compare, fake: FakeClient) -> None:
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help")
 
     assert snap_compare(app, terminal_size=SIZE, run_before=prepared(app, show_help))
+
+
+def test_config_view_opens_on_the_selection_with_the_footer_fitting(
+    snap_compare: Compare, fake: FakeClient
+) -> None:
+    """`3` with api selected: its config, not "pick a service"; the footer ends in `q Quit`."""
+    app = make_app(fake)
+
+    async def config(pilot: Pilot[Any]) -> None:
+        app.services_view.table.select_key("api")
+        await pilot.press("3")
+        table = app.config_view.table
+        await until(pilot, lambda: table.row_count == 5, "api's config")
+        await until(
+            pilot, lambda: max(c.content_width for c in table.columns.values()) > 30, "widths"
+        )
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=prepared(app, config))

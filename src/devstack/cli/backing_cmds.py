@@ -10,6 +10,7 @@ import click
 
 from devstack.api.client import JSON, Client
 from devstack.api.readiness import FAILED_STATES
+from devstack.cli import complete
 from devstack.cli.common import Context, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, STATE_COLOURS, fail, info, style
 from devstack.cli.stack_cmds import _report_failed, daemon_call
@@ -77,8 +78,8 @@ def _resources(kind: str, resources: JSON) -> str:
 
 
 @click.command("swap")
-@click.argument("backing_name", metavar="BACKING", required=False)
-@click.argument("provider", required=False)
+@click.argument("backing_name", metavar="BACKING", required=False, shell_complete=complete.backing)
+@click.argument("provider", required=False, shell_complete=complete.providers)
 @click.option("--dry-run", is_flag=True, help="Show what would restart and which variables change.")
 @click.option("--undo", is_flag=True, help="Revert BACKING's last swap.")
 @click.option("--reset", is_flag=True, help="Revert every swap.")

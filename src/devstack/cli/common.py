@@ -13,6 +13,8 @@ from devstack.cli.output import EXIT_USAGE, fail
 from devstack.daemon.paths import StackPaths
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from devstack.config.loader import LoadedStack
     from devstack.config.problems import ManifestError
 
@@ -86,6 +88,14 @@ def file_option(func: F) -> F:
     )(func)
 
 
+def _complete_environments(
+    ctx: click.Context, param: click.Parameter, incomplete: str
+) -> list[CompletionItem]:
+    from devstack.cli import complete  # it imports this module
+
+    return complete.environments(ctx, param, incomplete)
+
+
 def env_option(func: F) -> F:
     return click.option(
         "--env",
@@ -93,4 +103,5 @@ def env_option(func: F) -> F:
         metavar="NAME",
         default=None,
         help="Environment to use (default: dev, or the running one).",
+        shell_complete=_complete_environments,
     )(func)

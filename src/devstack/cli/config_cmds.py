@@ -7,6 +7,7 @@ import os
 
 import click
 
+from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import EXIT_USAGE, fail, style
 
@@ -52,7 +53,7 @@ def config_group() -> None:
 
 
 @config_group.command("show")
-@click.argument("service")
+@click.argument("service", shell_complete=complete.services)
 @env_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--show-secrets", is_flag=True, help="Print secret values instead of masking them.")
@@ -107,9 +108,9 @@ def config_show(
 
 
 @config_group.command("diff")
-@click.argument("first", metavar="ENV1")
-@click.argument("second", metavar="ENV2")
-@click.argument("service", required=False)
+@click.argument("first", metavar="ENV1", shell_complete=complete.environments)
+@click.argument("second", metavar="ENV2", shell_complete=complete.environments)
+@click.argument("service", required=False, shell_complete=complete.services)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @file_option
 @pass_context

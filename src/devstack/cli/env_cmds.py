@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from devstack.cli import complete
 from devstack.cli.common import Context, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info
 
@@ -25,7 +26,7 @@ def env_group() -> None:
 
 
 @env_group.command("pull")
-@click.argument("environment")
+@click.argument("environment", shell_complete=complete.environments)
 @click.option(
     "--from", "sources", multiple=True, metavar="SOURCE",
     help="ssm:/path/ or secretsmanager:NAME (repeatable); default: the environment's secrets.from.",

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info, style
 
@@ -35,7 +36,7 @@ def _progress(service: str, text: str) -> None:
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @env_option
 @click.option("--no-cache", "rebuild", is_flag=True, help="Build even if the context is unchanged.")
 @file_option

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import EXIT_USAGE, fail, info, style
 
@@ -25,7 +26,7 @@ T = TypeVar("T")
 
 
 @click.command(context_settings=COMMAND_SETTINGS)
-@click.argument("service")
+@click.argument("service", shell_complete=complete.services)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @env_option
 @file_option
@@ -51,7 +52,7 @@ def run(ctx: Context, service: str, command: tuple[str, ...], environment: str |
 
 
 @click.command("exec", context_settings=COMMAND_SETTINGS)
-@click.argument("service")
+@click.argument("service", shell_complete=complete.services)
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option(
     "--replica",

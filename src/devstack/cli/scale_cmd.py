@@ -7,6 +7,7 @@ import time
 import click
 
 from devstack.api.client import JSON, Client
+from devstack.cli import complete
 from devstack.cli.common import Context, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info
 from devstack.cli.stack_cmds import daemon_call
@@ -25,7 +26,9 @@ def _parse(pairs: tuple[str, ...]) -> dict[str, int]:
 
 
 @click.command()
-@click.argument("pairs", nargs=-1, required=True, metavar="SERVICE=N...")
+@click.argument(
+    "pairs", nargs=-1, required=True, metavar="SERVICE=N...", shell_complete=complete.scale_pairs
+)
 @click.option("--no-wait", is_flag=True, help="Return at once instead of waiting for the replicas.")
 @click.option("--timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
 @file_option

@@ -16,6 +16,7 @@ import click
 
 from devstack.api.client import JSON, ApiError, Client, DaemonNotRunning
 from devstack.api.readiness import judge
+from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import (
     EXIT_FAILURE,
@@ -366,13 +367,17 @@ def status(ctx: Context, as_json: bool) -> None:
 
 def _status_table(status: JSON) -> str:
     now = time.time()
-    rows = [("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "PID", "UPTIME", "URL")]
+    # REPLICAS comes after the older columns, so scripts reading them by position still work.
+    rows = [
+        ("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "REPLICAS", "PID", "UPTIME", "URL")
+    ]
     for s in status["services"]:
         up = s["state"] in ("running", "starting", "unhealthy")
         uptime = _ago(now - s["started_at"]) if s["started_at"] and up else "-"
         pid = str(s["pid"] or "-")
-        cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]), pid)
-        rows.append((*cells, uptime, s["url"] or "-"))
+        cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]))
+        replicas = f"{s.get('running', 0)}/{s.get('replicas', 1)}"  # running/desired, as the TUI
+        rows.append((*cells, replicas, pid, uptime, s["url"] or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     pinned = f", release {status['release']}" if status.get("release") else ""
     lines = [f"stack {status['stack']} ({status['environment']}{pinned})"]
@@ -406,7 +411,7 @@ def _store_file(ctx: click.Context, _: click.Parameter, value: str | None) -> No
 
 
 @click.command()
-@click.argument("services", nargs=-1)
+@click.argument("services", nargs=-1, shell_complete=complete.services)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines.")
 @click.option("--since", metavar="DURATION", help="Only lines newer than this (e.g. 30s, 5m).")
 @click.option("-n", "--tail", type=int, metavar="N", help="Only the last N lines.")
@@ -444,7 +449,7 @@ def logs(
 
 def _service_action(verb: str, doc: str) -> click.Command:
     @click.command(verb, help=doc)
-    @click.argument("service")
+    @click.argument("service", shell_complete=complete.services)
     @file_option
     @pass_context
     def command(ctx: Context, service: str) -> None:

@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     mark("daemon.listening")
     if args.up is not None:
         code = _first_up(daemon, json.loads(args.up), report)
-        if code:  # nothing started: leave no socket behind either
+        if code and not _anything_runs(daemon):  # leave no socket (nor daemon) behind
             sock.close()
             paths.socket.unlink(missing_ok=True)
             daemon.close()
@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | None) -> int:
     """Run the launching `up`; report its plan (0) or why nothing started (2, or 1)."""
+    from devstack.daemon.portcheck import PortsInUse
     unsubscribe = None
     if report is not None:
         _, unsubscribe = daemon.logs.subscribe(report.build_line, since=float("inf"))
@@ -95,6 +96,11 @@ def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | No
         )
     except ManifestError as exc:
         return _invalid(exc, report)
+    except PortsInUse as exc:  # nothing was started or stopped
+        if report is not None:
+            report.send("error", status=409, error=exc.lines[0], problems=exc.lines[1:])
+            report.close()
+        return 1
     except Exception as exc:  # reported, then the daemon exits: the CLI must not hang
         traceback.print_exc()
         if report is not None:
@@ -117,6 +123,11 @@ def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | No
         else:
             report.close()
     return 0
+
+
+def _anything_runs(daemon: Daemon) -> bool:
+    """Instances re-adopted from an earlier daemon: a refused first `up` keeps managing them."""
+    return any(w.state == "running" for w in daemon.runtime.observe())
 
 
 def _text(value: object) -> str | None:

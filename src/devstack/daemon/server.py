@@ -35,6 +35,7 @@ from devstack.api.models import (
 from devstack.config.problems import ManifestError
 from devstack.daemon.listen import bind_socket
 from devstack.daemon.peercred import guarded_http
+from devstack.daemon.portcheck import PortsInUse
 from devstack.daemon.service import Daemon
 from devstack.daemon.swap import SwapError
 from devstack.engine.events import LogLine
@@ -63,6 +64,11 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
         body = ErrorResponse(error=str(exc.args[0]) if exc.args else "not found")
         return JSONResponse(body.model_dump(), status_code=404)
 
+    @app.exception_handler(PortsInUse)
+    async def ports_in_use(_: Request, exc: PortsInUse) -> JSONResponse:
+        body = ErrorResponse(error=exc.lines[0], problems=exc.lines[1:])
+        return JSONResponse(body.model_dump(), status_code=409)
+
     @app.exception_handler(SwapError)
     async def swap_error(_: Request, exc: SwapError) -> JSONResponse:
         return JSONResponse(ErrorResponse(error=str(exc)).model_dump(), status_code=409)
@@ -84,7 +90,7 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
     def status() -> StackStatus:
         return daemon.status()
 
-    @app.post("/v1/up", responses={422: {"model": ErrorResponse}})
+    @app.post("/v1/up", responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
     def up(request: UpRequest) -> PlanResponse:
         if request.dry_run:
             return daemon.plan(request.environment, request.remove_orphans, request.release)

@@ -29,6 +29,7 @@ from devstack.config.servers import data_home
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
+from devstack.daemon.portcheck import check_ports
 from devstack.daemon.reload import LiveReload
 from devstack.daemon.swap import SwapError, Swapper
 from devstack.daemon.views import Views
@@ -321,6 +322,8 @@ class Daemon:
         mark("daemon.up")
         self.secrets.clear()  # `up` reads the environment's secrets afresh
         loaded, desired = self._candidate(environment, remove_orphans, release)
+        # Before anything starts or stops: a port another process holds fails the whole `up`.
+        check_ports(desired, self._desired, self.runtime.observe(), self.paths.stack_id)
         if any(s.runtime == "docker" for s in desired.services.values()):
             self.runtime.runtime("docker")
             if self.docker is not None:

@@ -151,6 +151,16 @@ class Views:
                 found.append(f"{name} -> {use.provider} ({where})")
         return found
 
+    def _exit_reason(self, workload: Workload) -> str:
+        """`exited with code 3: ValueError: bad config`: the exit and the last thing said."""
+        said = self.daemon.logs.last_output(workload.service, workload.replica, workload.started_at)
+        how = _exit_description(workload.exit_code)
+        if not said:
+            return how
+        if len(said) > REASON_LIMIT:
+            said = said[: REASON_LIMIT - 1] + "…"
+        return f"{how}: {said}"
+
     def _service_status(
         self,
         desired: DesiredState,
@@ -191,6 +201,7 @@ class Views:
                 service.restart == "on-failure" and first.exit_code != 0
             )
             state = "failed" if error else "restarting" if will_restart else "exited"
+            reason = reason or self._exit_reason(first)
         elif first.spec_hash != service.spec_hash:
             state = "waiting"
             reason = "restart pending (spec changed)"
@@ -225,6 +236,17 @@ class Views:
             exit_code=first.exit_code if first else None,
             reason=reason,
         )
+
+
+REASON_LIMIT = 200  # characters of the last output line a reason quotes
+
+
+def _exit_description(code: int | None) -> str:
+    if code is None:
+        return "exited"
+    if code < 0:
+        return f"killed by signal {-code}"
+    return f"exited with code {code}"
 
 
 def _is_real(provider_type: str, url: str | None) -> bool:

@@ -108,3 +108,13 @@ class LogStore:
         with self._lock:
             ring = self._rings.get(service, deque())
             return [line for line in ring if line.stream != "event"][-count:]
+
+    def last_output(self, service: str, replica: int, since: float) -> str | None:
+        """The last non-empty line `replica` of `service` printed at or after `since`."""
+        with self._lock:
+            for line in reversed(self._rings.get(service, ())):
+                if line.ts < since:
+                    return None
+                if line.replica == replica and line.stream != "event" and line.text.strip():
+                    return line.text.strip()
+        return None

@@ -133,6 +133,9 @@ class DesiredService:
     # One-line remarks about the resolved configuration (not part of the spec: they force
     # nothing), e.g. that localstack-client code cannot reach all of a split binding.
     notes: tuple[str, ...] = ()
+    # Set by instance() for a host process: the ports the manifest declares, which replica
+    # k serves on its own ports (same order), so a healthcheck's port can be translated.
+    declared_ports: tuple[int, ...] = ()
 
     def instance(self, replica: int) -> DesiredService:
         """This service as replica `replica` runs it: its own host ports (and PORT).
@@ -148,17 +151,36 @@ class DesiredService:
             if "PORT" in env and ports:
                 env["PORT"] = str(ports[0])
             spec = replace(self.spec, env=env, ports=ports)
-        else:
-            bindings = tuple(
-                replace(binding, host=host)
-                for binding, host in zip(self.spec.ports, ports, strict=False)
-            )
-            spec = replace(self.spec, ports=bindings)
+            declared = self.declared_ports or self.spec.ports
+            return replace(self, spec=spec, replica=replica, declared_ports=declared)
+        bindings = tuple(
+            replace(binding, host=host)
+            for binding, host in zip(self.spec.ports, ports, strict=False)
+        )
+        spec = replace(self.spec, ports=bindings)
         return replace(self, spec=spec, replica=replica)
 
     @property
     def spec_hash(self) -> str:
         return spec_hash(self.digests)
+
+    def host_port_of(self, port: int) -> int:
+        """The host port on which this instance serves its own port `port`.
+
+        A healthcheck names the service's port as the manifest does (a container's port,
+        a process's declared port); the host reaches a container through the published
+        port, and a process replica listens on its own port in place of the declared one.
+        A port the service does not declare is dialled as given.
+        """
+        if isinstance(self.spec, ContainerSpec):
+            for binding in self.spec.ports:
+                if binding.container == port:
+                    return binding.host
+        elif isinstance(self.spec, ProcessSpec) and port in self.declared_ports:
+            index = self.declared_ports.index(port)
+            if index < len(self.spec.ports):
+                return self.spec.ports[index]
+        return port
 
     @property
     def host_ports(self) -> tuple[int, ...]:

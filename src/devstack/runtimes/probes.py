@@ -13,10 +13,13 @@ import subprocess
 from collections.abc import Callable
 
 from devstack.engine.ports import Probe
-from devstack.model.desired import DesiredService, ProcessSpec
+from devstack.model.desired import ContainerSpec, DesiredService, ProcessSpec
 from devstack.model.manifest import HealthCheck
 
 HOST = "127.0.0.1"
+# How long a tcp check of a container waits for Docker's proxy to hang up (see TcpProbe);
+# the proxy closes within a few ms when the container's port refuses.
+PROXY_SETTLE = 0.1
 
 
 class FunctionProbe:
@@ -46,13 +49,27 @@ class HttpProbe:
 
 
 class TcpProbe:
-    def __init__(self, port: int) -> None:
-        self.port = port
+    """Connects; with `settle`, also waits that long for the peer not to hang up at once.
+
+    A published container port is answered by Docker's proxy, which accepts the
+    connection even when nothing listens in the container and then closes it within
+    milliseconds: a bare connect would call a dead container healthy.
+    """
+
+    def __init__(self, port: int, settle: float = 0.0) -> None:
+        self.port, self.settle = port, settle
 
     def check(self, timeout: float) -> bool:
         try:
-            with socket.create_connection((HOST, self.port), timeout=timeout):
-                return True
+            with socket.create_connection((HOST, self.port), timeout=timeout) as conn:
+                if self.settle <= 0:
+                    return True
+                conn.settimeout(min(self.settle, timeout))
+                try:
+                    # A peek leaves any greeting for nobody; b"" means the peer closed.
+                    return conn.recv(1, socket.MSG_PEEK) != b""
+                except TimeoutError:
+                    return True  # still open and quiet: a listener took it
         except OSError:
             return False
 
@@ -83,7 +100,8 @@ def probe_for(service: DesiredService, check: HealthCheck) -> Probe:
     if check.http is not None:
         return HttpProbe(service.host_ports[0], check.http)
     if check.tcp is not None:
-        return TcpProbe(check.tcp)
+        settle = PROXY_SETTLE if isinstance(spec, ContainerSpec) else 0.0
+        return TcpProbe(service.host_port_of(check.tcp), settle)
     command = check.command
     argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command or [])
     if not isinstance(spec, ProcessSpec):

@@ -125,6 +125,7 @@ class DevstackApp(App[None]):
         self.connected = False
         self.connection_detail = "connecting…"
         self._config_hash: str | None = None
+        self._config_wanted: str | None = None  # the service whose config was last asked for
         self._run_in_terminal = run_in_terminal or self._suspended
         self._scale_lock = threading.Lock()
         self._scale_wanted: dict[str, int] = {}  # service -> the last count asked for
@@ -143,7 +144,9 @@ class DevstackApp(App[None]):
                 yield ConfigView(id="config-view")
             with TabPane("4 Backing", id="backing"):
                 yield BackingView(id="backing-view")
-        yield Footer(compact=True)
+        # No `^p palette` in the footer: at 80 columns it would push out `e`, `?` and `q`
+        # (ctrl+p is in the help).
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._show_title()
@@ -281,6 +284,18 @@ class DevstackApp(App[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id:
             self._focus_view(event.pane.id)
+        if event.pane.id == "config":
+            self._config_follows_selection()
+
+    def _config_follows_selection(self) -> None:
+        """The Config view opens on the service selected in Services (key, click or `c`)."""
+        try:
+            selected = self.services_view.selected
+        except NoMatches:
+            return  # mounting or shutting down
+        if selected and selected not in (self.config_view.service, self._config_wanted):
+            self._config_wanted = selected
+            self._load_config(selected, False)  # another service: its secrets masked again
 
     def _focus_view(self, name: str) -> None:
         target: Widget
@@ -304,8 +319,10 @@ class DevstackApp(App[None]):
         self.action_view("logs")
 
     def on_show_config(self, message: ShowConfig) -> None:
-        self.action_view("config")
+        # Asked for first, so that opening the view does not ask for the selection too.
+        self._config_wanted = message.name
         self._load_config(message.name, message.show_secrets)
+        self.action_view("config")
 
     def on_config_loaded(self, message: ConfigLoaded) -> None:
         if not self.is_running:

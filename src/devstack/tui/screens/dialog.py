@@ -37,6 +37,8 @@ class PreviewReady(Message):
 class PreviewDialog(ModalScreen[Answer | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="close without changing anything"),
+        # q quits from every screen; in a text field it is just a letter.
+        Binding("q", "app.quit", "Quit", show=False, tooltip="quit (the stack keeps running)"),
     ]
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("↑/↓", "pick (the preview follows)"),

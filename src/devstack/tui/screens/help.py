@@ -21,7 +21,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         Binding("question_mark", "close", "Close", key_display="?"),
-        Binding("q", "close", "Close", show=False),
+        # q quits from here too, as from every screen (not just closes the help).
+        Binding("q", "app.quit", "Quit", show=False),
     ]
 
     def __init__(self, sections: list[Section]) -> None:

@@ -50,7 +50,14 @@ class ServicesView(Vertical):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "restart", "Restart", tooltip="restart the selected service"),
         Binding("x", "stop_start", "Stop/Start", tooltip="stop the selected service, or start it"),
-        Binding("b", "rebuild", "Rebuild", tooltip="build the selected service's image again"),
+        # Not in the footer, so that `e`, `?` and `q` fit at 80 columns: in the help.
+        Binding(
+            "b",
+            "rebuild",
+            "Rebuild",
+            show=False,
+            tooltip="build the selected service's image again",
+        ),
         Binding("c", "config", "Config", tooltip="the selected service's config"),
         # Not in the footer (80 columns hold no more): in the help, and headers sort on click.
         Binding(

@@ -1,0 +1,105 @@
+"""Is a TCP port free to listen on, and if not, which process holds it?
+
+The kernel decides whether a port is in use, so the check is a bind() (SO_REUSEADDR, as
+servers set it, so a connection lingering in TIME_WAIT does not count). Only to name the
+holder do we read the socket tables: /proc/net/tcp{,6} give each listening socket's inode,
+and /proc/PID/fd links to `socket:[INODE]` for the sockets a process holds. A process of
+another user (or a container engine's proxy running as root) cannot be read: it has no
+known owner.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+LISTEN = "0A"  # TCP_LISTEN in include/net/tcp_states.h
+CMDLINE_LIMIT = 80  # characters of the holder's command line a message quotes
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A process listening on a port: its pid and command line."""
+
+    pid: int
+    command: str
+
+
+def in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """True if nothing may listen on host:port now (another socket listens there)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def listening_inodes(port: int) -> set[int]:
+    """Inodes of the sockets listening on `port`, on any address, IPv4 or IPv6."""
+    found: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (PROC / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) < 10 or fields[3] != LISTEN:
+                continue
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found.add(int(fields[9]))
+    return found
+
+
+def holders(port: int) -> list[Holder]:
+    """The processes we can see holding a listening socket on `port` (lowest pid first)."""
+    inodes = listening_inodes(port)
+    if not inodes:
+        return []
+    found = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        if _socket_inodes(entry) & inodes:
+            found.append(Holder(int(entry.name), command_line(int(entry.name))))
+    return sorted(found, key=lambda h: h.pid)
+
+
+def describe(holder: Holder | None) -> str:
+    """`pid 13361 (python3 -m http.server)`, or `another process` when unknown."""
+    if holder is None:
+        return "another process"
+    command = holder.command
+    if len(command) > CMDLINE_LIMIT:
+        command = command[: CMDLINE_LIMIT - 1] + "…"
+    return f"pid {holder.pid} ({command})" if command else f"pid {holder.pid}"
+
+
+def command_line(pid: int) -> str:
+    try:
+        raw = (PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+
+
+def _socket_inodes(proc_dir: Path) -> set[int]:
+    inodes: set[int] = set()
+    try:
+        fds = list((proc_dir / "fd").iterdir())
+    except OSError:  # gone, or another user's: not ours to read
+        return inodes
+    for fd in fds:
+        try:
+            target = fd.readlink().name
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
