@@ -2,10 +2,10 @@
 # Check the README's Quickstart the way a newcomer meets it: a fresh virtualenv with exactly
 # what the README's Install section and scripts/up.sh install (the `emulators` extra), plus
 # pytest, then tests/quickstart/test_readme.py, which runs README.md's Quickstart blocks and
-# compares every documented output line. pip's cache makes the install quick after the
-# first run (--no-compile: the .pyc files of boto3 and moto, written at install, were most
-# of its time; imports write the few they need). Extra arguments go to pytest. Run by
-# scripts/test.sh.
+# compares every documented output line. pip's cache spares the downloads after the first
+# run; --no-compile skips byte-compiling thousands of files for a virtualenv used once.
+# Measured on a busy 2-core machine: about 6.5 min of install, 70 s of test. Extra
+# arguments go to pytest. Run by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
