@@ -8,7 +8,7 @@
 #                                        minbase + python3 via debootstrap, ~1 min)
 #   scripts/test-images.sh --localstack  ... and devstack-test/localstack:2026.3.0 (the python
 #                                        image's rootfs + pyenv's Python 3.13 + localstack-core
-#                                        from PyPI, ~2 min; builds python:1 first if missing).
+#                                        from the package index, ~2 min; builds python:1 first if missing).
 #                                        No Python 3.13 (`pyenv prefix 3.13`): says so, skips it.
 #
 # busybox:1 holds a static busybox with a symlink for every applet (sh, httpd, nc, sleep,
@@ -112,51 +112,15 @@ build_busybox() {
 }
 
 # -- python (Debian minbase + python3) ------------------------------------------------------
-# The Debian mirror the machine's apt uses: a deb source whose suite is $SUITE, from
-# /etc/apt/sources.list{,.d/*.list} (one-line) or /etc/apt/sources.list.d/*.sources (deb822).
-# DEBIAN_MIRROR overrides; deb.debian.org is the fallback.
-debian_mirror() {
-  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
-  local f found=""
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
-    [ -f "$f" ] || continue
-    found=$(awk -v s="$SUITE" '
-      $1 == "deb" {
-        i = 2
-        if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }   # skip [options]
-        if ($(i + 1) == s) { print $i; exit }
-      }' "$f")
-    [ -n "$found" ] && break
-  done
-  if [ -z "$found" ]; then
-    for f in /etc/apt/sources.list.d/*.sources; do
-      [ -f "$f" ] || continue
-      # deb822: stanzas split by blank lines; take URIs of an enabled "deb" stanza listing $SUITE.
-      found=$(awk -v s="$SUITE" '
-        function flush() {
-          if (types ~ /(^| )deb( |$)/ && enabled != "no" && (" " suites " ") ~ (" " s " ") && uris != "") {
-            split(uris, u, " "); print u[1]; done = 1; exit
-          }
-          types = ""; suites = ""; uris = ""; enabled = ""
-        }
-        /^[ \t]*#/ { next }
-        /^[ \t]*$/ { flush(); next }
-        tolower($1) == "types:"   { $1 = ""; types = $0; sub(/^ +/, "", types) }
-        tolower($1) == "suites:"  { $1 = ""; suites = $0; sub(/^ +/, "", suites) }
-        tolower($1) == "uris:"    { $1 = ""; uris = $0; sub(/^ +/, "", uris) }
-        tolower($1) == "enabled:" { enabled = tolower($2) }
-        END { if (!done) flush() }' "$f")
-      [ -n "$found" ] && break
-    done
-  fi
-  echo "${found:-http://deb.debian.org/debian}"
-}
+# debian_mirror: the mirror the machine's apt uses (scripts/lib/debian-mirror.sh).
+# shellcheck source=lib/debian-mirror.sh
+source scripts/lib/debian-mirror.sh
 
 build_python() {
   local t0 t1 root mirror
   command -v debootstrap >/dev/null 2>&1 || fail "debootstrap missing (scripts/docker-setup.sh installs it as root)"
   [ "$(id -u)" = 0 ] || fail "debootstrap needs root to build $PYTHON_IMAGE"
-  mirror=$(debian_mirror)
+  mirror=$(debian_mirror "$SUITE") || fail "cannot build $PYTHON_IMAGE: see the line above"
   t0=$(now)
   WORK=$(mktemp -d /var/tmp/devstack-python.XXXXXX)
   root=$WORK/rootfs

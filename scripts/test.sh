@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up and run the whole test suite: lint, types, tests. Safe to run on a fresh Debian
+# Set up and run the whole test suite: lint, types, the docs build, the README's
+# quickstart (in a fresh virtualenv), tests. Safe to run on a fresh Debian
 # machine with Python 3.11 (as root in CI) and again on a machine already set up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,12 @@ echo "==> ruff"
 "$VENV/bin/ruff" format --check src tests benchmarks
 echo "==> mypy (strict)"
 "$VENV/bin/mypy"
+echo "==> docs site (mkdocs build --strict: a broken link or anchor fails)"
+site=$(mktemp -d)
+NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$site"
+rm -rf "$site"
+echo "==> the README's quickstart, in a fresh virtualenv with the README's install"
+PYTHON=$PYTHON scripts/quickstart-check.sh -q
 echo "==> pytest"
 # Exit code 5 (no tests collected) fails the run, as it should.
 exec "$VENV/bin/pytest" "$@"

@@ -117,7 +117,7 @@ def test_each_unpinned_requirement_is_a_finding_on_its_line() -> None:
         "api/requirements.txt",
         """\
         # web
-        --index-url https://pypi.org/simple
+        --index-url https://mirror.example.invalid/simple
         flask==3.0.3
         requests>=2.31
         boto3==1.34.* ; python_version >= "3.11"

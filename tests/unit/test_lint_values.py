@@ -64,7 +64,7 @@ def test_credentials(name: str, value: str, secret: bool) -> None:
         ("redis", False),
         ("redis:latest", False),
         ("redis:7.2", True),
-        ("ghcr.io/org/app:1", True),
+        ("registry.example.invalid/org/app:1", True),
         ("localhost:5000/app", False),
         ("localhost:5000/app:2", True),
         ("app@sha256:abc", True),
