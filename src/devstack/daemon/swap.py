@@ -17,6 +17,7 @@ from devstack.engine.ports import RuntimeError_
 from devstack.engine.reconcile import project
 from devstack.model.desired import DesiredState, ProvisionSpec
 from devstack.runtimes.provision import provision_spec
+from devstack.trace import mark
 
 if TYPE_CHECKING:
     from devstack.daemon.service import Daemon
@@ -106,8 +107,11 @@ class Swapper:
             response.plan = project(view, observed, time.time()).render()
             response.message = "dry run: nothing changed"
             return response
+        mark("swap.resolved")
         self._warm_up(candidate, active, moves, request.timeout)
+        mark("swap.warm")
         self.daemon.apply_intent(swaps=history, warm=frozenset())
+        mark("swap.applied")
         what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
         self.daemon.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
         response.applied = True
@@ -169,6 +173,7 @@ class Swapper:
                 self.daemon.apply_intent(warm=frozenset(to_start))
                 for provider in sorted(to_start):
                     self._wait_healthy(provider, timeout)
+                mark("swap.providers.healthy")
             for backing in moves:
                 node = candidate.services.get(backing)
                 if node is not None and isinstance(node.spec, ProvisionSpec):
