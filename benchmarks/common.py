@@ -12,6 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+# The command users run: the venv's console script (with its daemon launched ahead on a
+# cold `up`), else the same entry point through -m.
+_SCRIPT = Path(sys.executable).with_name("devstack")
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "devstack.cli.entry"]
+
 SERVICE = """
 import os, signal, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -70,7 +75,7 @@ def healthy(port: int) -> bool:
 
 
 def devstack(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "devstack.cli.main", *args]
+    cmd = [*CLI, *args]
     done = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"devstack {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import daemon_idle
 import peers
 import reload
-from common import devstack, free_ports, write_stack
+from common import CLI, devstack, free_ports, write_stack
 from figures import Figure, Series, Target, p50_text
 from phases import breakdown, summary
 from plan import Plan, python_pass
@@ -28,7 +28,7 @@ def devstack_up_ready(
     """`up -d --wait` timed to every port answering (the harness's readiness test, as for
     the baselines) and, separately, to the CLI returning. With `phases`, the run is
     traced (DEVSTACK_TRACE) and its time budget appended there."""
-    cmd = [sys.executable, "-m", "devstack.cli.main", "up", "-d", "--wait", "--wait-timeout", "600"]
+    cmd = [*CLI, "up", "-d", "--wait", "--wait-timeout", "600"]
     trace = root / "trace.txt"
     trace.unlink(missing_ok=True)
     env = {**os.environ, "DEVSTACK_TRACE": str(trace)} if phases is not None else None

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import SERVICE, emit, free_ports, healthy, summary
+from common import CLI, SERVICE, emit, free_ports, healthy, summary
 
 IMAGE = "devstack-test/busybox:1"
 HTTPD = ["httpd", "-f", "-p", "8080", "-h", "/www"]  # the image's /www/health says "ok"
@@ -54,7 +54,7 @@ Series = dict[str, list[float]]  # "all" and its breakdowns, in seconds
 
 def cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess; on failure, its output and the daemon log tail."""
-    cmd = [sys.executable, "-m", "devstack.cli.main", *args]
+    cmd = [*CLI, *args]
     try:
         done = subprocess.run(
             cmd, cwd=root, capture_output=True, text=True, check=False, timeout=CLI_TIMEOUT

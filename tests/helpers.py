@@ -33,6 +33,10 @@ OWNER_VAR = "DEVSTACK_OWNER"
 MARKER_VAR = "DEVSTACK_TEST_STACK"
 CLI_TIMEOUT = 60.0
 
+# The command as users run it (the console script's code path, with its daemon launched
+# ahead for a cold `up`: api/prelaunch.py), whatever the venv's bin folder is.
+DEVSTACK = [sys.executable, "-m", "devstack.cli.entry"]
+
 
 # -- polling -----------------------------------------------------------------------------
 
@@ -323,7 +327,7 @@ class Stack:
         timeout: float = CLI_TIMEOUT,
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "devstack.cli.main", *args],
+            [*DEVSTACK, *args],
             cwd=self.root,
             env=self.cli_env(env),
             stdin=subprocess.DEVNULL,

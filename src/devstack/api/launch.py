@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devstack.api.client import JSON, ApiError, Client
+from devstack.api.prelaunch import Prelaunched
 from devstack.daemon.paths import StackPaths
 
 START_TIMEOUT = 20.0
@@ -53,7 +54,7 @@ def ensure_daemon(manifest: Path, environment: str | None, paths: StackPaths) ->
 class Boot:
     """The CLI's end of a booting daemon's report pipe (the messages are in daemon/boot.py)."""
 
-    def __init__(self, fd: int, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, fd: int, process: subprocess.Popen[bytes] | Prelaunched) -> None:
         self._fd: int | None = fd
         self._buffer = b""
         self.process = process
@@ -86,28 +87,37 @@ def boot_daemon(
     paths: StackPaths,
     intent: JSON,
     on_build: Callable[[JSON], None],
+    ahead: Prelaunched | None = None,
 ) -> tuple[Boot, JSON] | None:
     """Launch the stack's daemon to run the `up` described by `intent` (see daemon/boot.py).
 
     Returns the report pipe (which says later whether the stack came up, if `intent`
     asked to wait) and the plan the daemon runs, or None when another daemon holds the
     stack (the caller then asks that one, through its API). An invalid manifest is an
-    ApiError(422, ...), as from the API, and nothing was started.
+    ApiError(422, ...), as from the API, and nothing was started. `ahead` is a daemon the
+    CLI launched before parsing its arguments (api/prelaunch.py): it gets the intent
+    instead of a new daemon being spawned, unless it died meanwhile.
     """
     paths.ensure()
     with paths.daemon_log.open("ab") as log:
         offset = log.tell()
-    read_fd, write_fd = os.pipe()
-    try:
-        process = _spawn(
-            manifest,
-            environment,
-            paths,
-            ["--up", json.dumps(intent), "--report-fd", str(write_fd)],
-            (write_fd,),
-        )
-    finally:
-        os.close(write_fd)  # the daemon holds the only write end: EOF when it is done
+    process: subprocess.Popen[bytes] | Prelaunched
+    if ahead is not None and ahead.send({"file": str(manifest), "env": environment, "up": intent}):
+        process, read_fd = ahead, ahead.report_fd
+    else:
+        if ahead is not None:
+            ahead.discard()
+        read_fd, write_fd = os.pipe()
+        try:
+            process = _spawn(
+                manifest,
+                environment,
+                paths,
+                ["--up", json.dumps(intent), "--report-fd", str(write_fd)],
+                (write_fd,),
+            )
+        finally:
+            os.close(write_fd)  # the daemon holds the only write end: EOF when it is done
     boot = Boot(read_fd, process)
     while (message := boot.next()) is not None:
         kind = message.get("kind")
@@ -118,12 +128,12 @@ def boot_daemon(
         elif kind == "error":
             boot.close()
             # It exits right after: when `up` returns, no daemon of this stack remains.
-            with contextlib.suppress(subprocess.TimeoutExpired):
+            with contextlib.suppress(subprocess.TimeoutExpired, TimeoutError):
                 process.wait(timeout=START_TIMEOUT)
             raise ApiError(int(message["status"]), str(message["error"]), list(message["problems"]))
     try:
         code = process.wait(timeout=START_TIMEOUT)
-    except subprocess.TimeoutExpired:
+    except (subprocess.TimeoutExpired, TimeoutError):
         code = None  # closed its report without exiting: not a daemon we know
     if code == EXIT_ALREADY_RUNNING:
         return None

@@ -119,6 +119,7 @@ def up(
                     else client.up(environment, remove_orphans, build=build, release=release)
                 )
         mark("cli.up.answered")
+        _let_go_of_a_daemon_launched_ahead()
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"
             info(style(line, "bright_black", err=True))
@@ -153,6 +154,7 @@ def _boot(
     The daemon starts the services before it imports its API (daemon/boot.py), so a cold
     `up` does not wait for the CLI to validate, nor for the API to load; with `--wait` it
     also says on the pipe when the stack is up."""
+    from devstack.api import prelaunch
     from devstack.api.launch import DaemonStartError, boot_daemon, ensure_daemon
 
     def build_progress(message: JSON) -> None:
@@ -168,7 +170,12 @@ def _boot(
     with daemon_call(ctx):
         try:
             booted = boot_daemon(
-                ctx.manifest.resolve(), environment, ctx.paths, intent, build_progress
+                ctx.manifest.resolve(),
+                environment,
+                ctx.paths,
+                intent,
+                build_progress,
+                prelaunch.take(),
             )
         except DaemonStartError as exc:
             fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
@@ -180,6 +187,16 @@ def _boot(
         return None
     mark("cli.booted")
     return booted
+
+
+def _let_go_of_a_daemon_launched_ahead() -> None:
+    """A daemon launched ahead but not needed (another daemon answered) exits now, not
+    when this command ends (an attached `up` may last all day)."""
+    from devstack.api import prelaunch
+
+    ahead = prelaunch.take()
+    if ahead is not None:
+        ahead.discard()
 
 
 def _interactive() -> bool:

@@ -32,15 +32,26 @@ EXIT_ALREADY_RUNNING = 3
 def main(argv: list[str] | None = None) -> int:
     mark("daemon.main")
     parser = argparse.ArgumentParser(prog="devstack-daemon")
-    parser.add_argument("--file", required=True, type=Path)
+    parser.add_argument("--file", type=Path)
     parser.add_argument("--env", default=None)
     parser.add_argument("--up", default=None, metavar="JSON", help="run this `up` at once")
     parser.add_argument("--report-fd", type=int, default=None, metavar="FD")
+    parser.add_argument(
+        "--intent-fd", type=int, default=None, metavar="FD",
+        help="launched ahead by the CLI: import, then read file, env and `up` from FD",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.intent_fd is not None:
+        if not _await_intent(args):
+            return 0  # the CLI did not need us after all: nothing was touched
+    elif args.file is None:
+        parser.error("--file is required")
     report = BootReport(args.report_fd) if args.report_fd is not None else None
     manifest = args.file.resolve()
     paths = StackPaths(manifest.parent)
     paths.ensure()
+    if args.intent_fd is not None:
+        _settle_in(manifest, paths)
     lock = os.open(paths.lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -84,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | None) -> int:
     """Run the launching `up`; report its plan (0) or why nothing started (2, or 1)."""
     from devstack.daemon.portcheck import PortsInUse
+
     unsubscribe = None
     if report is not None:
         _, unsubscribe = daemon.logs.subscribe(report.build_line, since=float("inf"))
@@ -123,6 +135,36 @@ def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | No
         else:
             report.close()
     return 0
+
+
+def _await_intent(args: argparse.Namespace) -> bool:
+    """Launched ahead (api/prelaunch.py): import what a cold `up` needs while the CLI
+    parses its arguments, then take the intent it sends. False: it sent none."""
+    import devstack.daemon.listen
+    import devstack.daemon.service  # noqa: F401 - the point: imported before the intent
+
+    mark("daemon.preimported")
+    chunks = []
+    while chunk := os.read(args.intent_fd, 65536):
+        chunks.append(chunk)
+    os.close(args.intent_fd)
+    if not chunks:
+        return False
+    intent = json.loads(b"".join(chunks))
+    args.file = Path(intent["file"])
+    args.env = intent.get("env")
+    args.up = json.dumps(intent["up"])
+    return True
+
+
+def _settle_in(manifest: Path, paths: StackPaths) -> None:
+    """What the ordinary launch gives a daemon: the manifest's folder as working
+    directory, and daemon.log as standard output and error."""
+    os.chdir(manifest.parent)
+    log = os.open(paths.daemon_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
 
 
 def _anything_runs(daemon: Daemon) -> bool:
