@@ -23,6 +23,7 @@ from devstack.cli.output import (
     LogPrinter,
     emit,
     fail,
+    fail_api,
     info,
     style,
 )
@@ -40,8 +41,7 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
     except DaemonNotRunning:
         fail(f"no devstack daemon is running for {ctx.manifest} (start it with `devstack up`)")
     except ApiError as exc:
-        code = EXIT_USAGE if exc.status in (404, 422) else EXIT_FAILURE
-        fail(exc.error, code, exc.problems)
+        fail_api(exc.error, exc.status, exc.problems, exc.log)
     except (ConnectionError, http.client.HTTPException) as exc:
         # The daemon died (or was killed) while it handled the request.
         fail(
