@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -267,12 +268,32 @@ def down(ctx: Context, volumes: bool) -> None:
     """Stop every service gracefully and stop the daemon (volumes are kept unless -v)."""
     from devstack.api.launch import wait_daemon_gone
 
+    client: Client = ctx.client()
+    if not client.ping() and not _left_running(ctx):
+        # As compose: nothing to do is not an error.
+        info(f"nothing to stop: no devstack daemon is running for {ctx.manifest}")
+        return
+    if not client.ping():
+        # Services outlive a daemon that died: start one (it adopts them) to stop them.
+        from devstack.api.launch import DaemonStartError, ensure_daemon
+
+        try:
+            ensure_daemon(ctx.manifest.resolve(), None, ctx.paths)
+        except DaemonStartError as exc:
+            fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
     with daemon_call(ctx) as client:
         result = client.down(volumes)
     gone = wait_daemon_gone(ctx.paths)
     info(result["message"] if gone else f"{result['message']}; the daemon is still exiting")
     if not result["ok"]:
         sys.exit(EXIT_FAILURE)
+
+
+def _left_running(ctx: Context) -> bool:
+    """Whether the state file names a process that still runs (its daemon died)."""
+    from devstack.runtimes.process import peek
+
+    return any(w.state == "running" for w in peek(ctx.paths.state_dir))
 
 
 @click.command()
@@ -356,12 +377,41 @@ def logs(
         except ValueError as exc:
             fail(str(exc), EXIT_USAGE)
     printer = LogPrinter(list(services), timestamps)
+    client: Client = ctx.client()
+    if not client.ping():
+        _logs_on_disk(ctx, list(services), since_ts, tail, printer)
+        return
     with daemon_call(ctx) as client:
         try:
             for line in client.logs(list(services) or None, since_ts, tail, follow):
                 emit(printer.line(line))
         except KeyboardInterrupt:
             return
+
+
+def _logs_on_disk(
+    ctx: Context, services: list[str], since: float | None, tail: int | None, printer: LogPrinter
+) -> None:
+    """`logs` without a daemon, as compose shows a stopped project's logs: the rotated log
+    files under .devstack/logs/ (what ran until the daemon stopped). -f has nothing to follow."""
+    from devstack.daemon.logfiles import logged_services, read_back
+    from devstack.model.names import UnknownName
+
+    logs_dir = ctx.paths.logs_dir
+    known = logged_services(logs_dir) | {"devstack"}
+    if any(name not in known for name in services):
+        # A service that never logged is still a known name; the manifest says which.
+        from devstack.config.loader import load_stack
+        from devstack.config.problems import ManifestError
+
+        with contextlib.suppress(ManifestError):  # a broken manifest must not hide the logs
+            known |= set(load_stack(ctx.manifest).stack.services)
+        for name in services:
+            if name not in known:
+                raise UnknownName("service", name, known - {"devstack"})
+    info(f"no devstack daemon is running for {ctx.manifest}: showing the logs on disk")
+    for line in read_back(logs_dir, services or None, since, tail):
+        emit(printer.line(line))
 
 
 def _service_action(verb: str, doc: str) -> click.Command:

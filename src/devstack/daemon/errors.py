@@ -59,7 +59,7 @@ class _DropUvicornDuplicate(logging.Filter):
     second time, without saying which request it was."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != ASGI_ERROR
+        return record.getMessage().strip() != ASGI_ERROR
 
 
 def install(app: FastAPI, log: Path) -> None:

@@ -125,8 +125,11 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
         """NDJSON events for UIs: a `status` and a `backing` snapshot first, the last `tail`
         log lines, then live `log` lines and a fresh `status`/`backing` on every change.
         Log lines carry `seq`: the snapshot and the live part neither miss nor repeat one."""
+        # The first snapshots are taken now, so that a failure is a JSON error (500)
+        # rather than a stream cut short after its 200.
+        first = await asyncio.to_thread(_views, daemon)
         return StreamingResponse(
-            _event_stream(daemon, shutdown, request, logs, tail),
+            _event_stream(daemon, shutdown, request, logs, tail, first),
             media_type="application/x-ndjson",
         )
 
@@ -209,8 +212,23 @@ async def _log_stream(
         unsubscribe()
 
 
+def _views(daemon: Daemon) -> tuple[bytes, bytes]:
+    """The `status` and `backing` events: what an event stream sends first and on change."""
+    status = daemon.status().model_dump(mode="json")
+    backing = [b.model_dump(mode="json") for b in daemon.backing()]
+    return (
+        _event({"type": "status", "status": status}),
+        _event({"type": "backing", "backing": backing}),
+    )
+
+
 async def _event_stream(
-    daemon: Daemon, shutdown: threading.Event, request: Request, logs: bool, tail: int
+    daemon: Daemon,
+    shutdown: threading.Event,
+    request: Request,
+    logs: bool,
+    tail: int,
+    first: tuple[bytes, bytes],
 ) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[LogLine] = asyncio.Queue()
@@ -219,19 +237,11 @@ async def _event_stream(
         if queue.qsize() < FOLLOW_QUEUE_LIMIT:
             loop.call_soon_threadsafe(queue.put_nowait, line)
 
-    def views() -> tuple[bytes, bytes]:
-        status = daemon.status().model_dump(mode="json")
-        backing = [b.model_dump(mode="json") for b in daemon.backing()]
-        return (
-            _event({"type": "status", "status": status}),
-            _event({"type": "backing", "backing": backing}),
-        )
-
     backlog, unsubscribe = (
         daemon.logs.subscribe(deliver, None, None) if logs else ([], lambda: None)
     )
     try:
-        last = await asyncio.to_thread(views)
+        last = first
         yield last[0]
         yield last[1]
         async for chunk in _chunked(backlog[-tail:] if tail else [], _log_event):
@@ -249,7 +259,7 @@ async def _event_stream(
             next_check = loop.time() + EVENT_STATUS_INTERVAL
             if await request.is_disconnected():
                 return
-            current = await asyncio.to_thread(views)
+            current = await asyncio.to_thread(_views, daemon)
             for before, now in zip(last, current, strict=True):
                 if now != before:
                     yield now
