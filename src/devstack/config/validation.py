@@ -79,11 +79,18 @@ def validate_manifest(path: Path, host_env: Mapping[str, str]) -> Report:
         if not found:
             break
         report.add(found, excluded)
-        blamed = {entry for p in found if (entry := _entry(p.field)) is not None}
-        if not blamed - excluded:
+        # Knock-on problems (`${services.broken.url}` once `broken` is left out) blame
+        # nothing: their entry is still checked (`_without` drops the plain references).
+        own = [p for p in found if not _about_excluded(p, excluded)]
+        if not own:
+            break
+        blamed = {_entry(p.field) for p in own}
+        if None in blamed or not blamed - excluded:
+            # A problem outside any entry (or one that leaving entries out did not fix):
+            # resolving would only repeat it.
             report.unchecked.append("environments: not resolved (see the problems above)")
             return report
-        excluded |= blamed
+        excluded |= {entry for entry in blamed if entry is not None}
         remaining = _without(data, excluded)
         try:
             loaded = LoadedStack(Stack.model_validate(remaining), path.resolve(), doc)
@@ -152,11 +159,23 @@ def _schema(
 
 
 def _without(data: dict[str, Any], excluded: set[tuple[str, str]]) -> dict[str, Any]:
+    """`data` without the excluded entries, nor the references to them (a dependency on a
+    left-out service, a left-out backing service in `uses`): what remains can be checked."""
     remaining = copy.deepcopy(data)
     for section, name in excluded:
         entries = remaining.get(section)
         if isinstance(entries, dict):
             entries.pop(name, None)
+    gone = {name for _, name in excluded}
+    for service in (remaining.get("services") or {}).values():
+        if not isinstance(service, dict):
+            continue
+        for key in ("depends_on", "uses"):
+            refs = service.get(key)
+            if isinstance(refs, list):
+                service[key] = [r for r in refs if r not in gone]
+            elif isinstance(refs, dict):
+                service[key] = {r: v for r, v in refs.items() if r not in gone}
     return remaining
 
 
