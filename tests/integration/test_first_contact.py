@@ -214,10 +214,16 @@ services:
 def test_down_with_nothing_running_is_not_an_error(stack: Stack) -> None:
     stack.write({"web": service("web")})
 
-    result = stack.run("down")
+    never_started = stack.run("down")
+    stack.up()
+    stack.ok("down")
+    after_down = stack.run("down")
 
-    assert result.returncode == 0, describe(result, stack)
-    assert result.stderr == f"nothing to stop: no devstack daemon is running for {stack.manifest}\n"
+    nothing = f"nothing to stop: no devstack daemon is running for {stack.manifest}\n"
+    for result in (never_started, after_down):
+        assert result.returncode == 0, describe(result, stack)
+        assert result.stderr == nothing
+    assert not stack.daemons()  # saying so started nothing
 
 
 def test_down_stops_what_outlived_its_daemon(stack: Stack) -> None:

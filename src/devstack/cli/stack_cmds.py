@@ -269,12 +269,16 @@ def down(ctx: Context, volumes: bool) -> None:
     from devstack.api.launch import wait_daemon_gone
 
     client: Client = ctx.client()
-    if not client.ping() and not _left_running(ctx):
-        # As compose: nothing to do is not an error.
-        info(f"nothing to stop: no devstack daemon is running for {ctx.manifest}")
-        return
     if not client.ping():
-        # Services outlive a daemon that died: start one (it adopts them) to stop them.
+        if _nothing_running(ctx):
+            # As compose: nothing to do is not an error.
+            info(f"nothing to stop: no devstack daemon is running for {ctx.manifest}")
+            if volumes:
+                # Only a daemon removes them, and starting one would start the stack.
+                info("volumes were kept: `devstack up -d` then `devstack down -v` removes them")
+            return
+        # Services outlive a daemon that died (and volumes outlive everything): start one,
+        # which adopts what runs, and let it stop them.
         from devstack.api.launch import DaemonStartError, ensure_daemon
 
         try:
@@ -289,11 +293,23 @@ def down(ctx: Context, volumes: bool) -> None:
         sys.exit(EXIT_FAILURE)
 
 
-def _left_running(ctx: Context) -> bool:
-    """Whether the state file names a process that still runs (its daemon died)."""
+def _nothing_running(ctx: Context) -> bool:
+    """Without a daemon, whether nothing of the stack runs: no process of the state file is
+    alive and no container carries the stack's label (both outlive a daemon that died)."""
     from devstack.runtimes.process import peek
 
-    return any(w.state == "running" for w in peek(ctx.paths.state_dir))
+    if any(w.state == "running" for w in peek(ctx.paths.state_dir)):
+        return False
+    try:
+        from devstack.runtimes.docker_engine import has_containers
+    except ImportError:
+        return True  # no Docker SDK: devstack never ran a container here
+    from devstack.engine.ports import RuntimeError_
+
+    try:
+        return not has_containers(ctx.paths.stack_id)
+    except RuntimeError_:
+        return True  # no engine to reach: nothing of ours can run on it
 
 
 @click.command()
