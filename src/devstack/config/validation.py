@@ -79,13 +79,12 @@ def validate_manifest(path: Path, host_env: Mapping[str, str]) -> Report:
         if not found:
             break
         report.add(found, excluded)
-        # Knock-on problems (`${services.broken.url}` once `broken` is left out) blame
-        # nothing: their entry is still checked (`_without` drops the plain references).
+        # Knock-on problems (`${services.broken.url}` once `broken` is left out) are not
+        # reported, but their entry is left out too: resolving it would need `broken`.
+        # (Plain references, `depends_on` and `uses`, are dropped by `_without` instead.)
         own = [p for p in found if not _about_excluded(p, excluded)]
-        if not own:
-            break
-        blamed = {_entry(p.field) for p in own}
-        if None in blamed or not blamed - excluded:
+        blamed = {_entry(p.field) for p in found}
+        if any(_entry(p.field) is None for p in own) or not blamed - excluded - {None}:
             # A problem outside any entry (or one that leaving entries out did not fix):
             # resolving would only repeat it.
             report.unchecked.append("environments: not resolved (see the problems above)")
@@ -97,6 +96,9 @@ def validate_manifest(path: Path, host_env: Mapping[str, str]) -> Report:
         except ValidationError:
             report.unchecked.append("environments: not resolved (see the problems above)")
             return report
+    else:
+        report.unchecked.append("environments: not resolved (see the problems above)")
+        return report
     report.stack = loaded.stack
     report.environments = sorted(set(loaded.stack.environments) | {"dev"})
     for name in report.environments:

@@ -17,6 +17,8 @@ def known_names(names: Iterable[str], name: str | None = None) -> str:
         import difflib  # only when a name is unknown: the CLI's start stays fast
 
         close = difflib.get_close_matches(name, listed, n=3, cutoff=0.6)
+        # The closest first; equally close ones in alphabetical order (difflib reverses them).
+        close.sort(key=lambda c: (-difflib.SequenceMatcher(None, name, c).ratio(), c))
         if close:
             return f" (did you mean {' or '.join(repr(c) for c in close)}?)"
     return f" (known: {', '.join(listed)})" if listed else " (none declared)"
