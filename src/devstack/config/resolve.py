@@ -34,7 +34,7 @@ from devstack.model.desired import (
 )
 from devstack.model.graph import start_order
 from devstack.model.manifest import EnvFileRef, EnvValue, SecretValue, Service, parse_port
-from devstack.model.names import UnknownName
+from devstack.model.names import UnknownName, unknown
 
 SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)$", re.IGNORECASE)
 LOCAL_HOST = "127.0.0.1"
@@ -263,8 +263,7 @@ class _Resolver:
         for name in self.environment_images():
             path = ("environments", self.environment, "images", name)
             if name not in services:
-                known = ", ".join(sorted(services)) or "none"
-                self.problem(f"unknown service {name!r} (known: {known})", *path)
+                self.problem(unknown("service", name, services), *path)
             elif services[name].runtime != "docker":
                 self.problem(
                     f"service {name!r} runs as a host process; an image applies to a "
