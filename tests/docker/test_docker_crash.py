@@ -56,3 +56,21 @@ def test_down_during_a_restart_leaves_no_container(dstack: DockerStack) -> None:
 
     labels = {"label": f"devstack.stack={dstack.stack_id}"}
     assert dstack.engine.api.containers(all=True, filters=labels) == []
+
+
+def test_down_without_a_daemon_stops_the_containers_it_left(dstack: DockerStack) -> None:
+    """Containers outlive a daemon that died: `down` must not say "nothing to stop"."""
+    dstack.write({"web": web(stop_grace="1s")})
+    dstack.up()
+    (daemon,) = dstack.daemons()
+    os.kill(daemon, signal.SIGKILL)
+    wait_for(lambda: not alive(daemon), 5.0, "the daemon to die")
+
+    result = dstack.ok("down")
+
+    assert "nothing to stop" not in result.stderr
+    labels = {"label": f"devstack.stack={dstack.stack_id}"}
+    assert dstack.engine.api.containers(all=True, filters=labels) == []
+    # And once they are gone, there is nothing to stop.
+    again = dstack.ok("down")
+    assert again.stderr.startswith("nothing to stop: no devstack daemon is running for ")

@@ -37,5 +37,5 @@ def test_rebuild_of_a_service_without_build_is_refused(dstack: DockerStack) -> N
 
     result = dstack.run("rebuild", "other")
 
-    assert result.returncode == 1, describe(result, dstack)
+    assert result.returncode == 2, describe(result, dstack)  # a bad argument
     assert "has no build" in result.stderr

@@ -248,8 +248,6 @@ def _listening(output: str) -> set[str]:
     [
         ("status",),
         ("status", "--json"),
-        ("down",),
-        ("logs",),
         ("restart", "alpha"),
     ],
     ids=" ".join,
@@ -262,6 +260,20 @@ def test_commands_without_a_daemon_say_so_in_one_line(stack: Stack, args: tuple[
     assert len(lines) == 1, result.stderr
     assert "no devstack daemon" in lines[0]
     assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert not stack.socket.exists()
+    assert stack.leftovers() == []
+
+
+@pytest.mark.parametrize("args", [("down",), ("logs",)], ids=" ".join)
+def test_down_and_logs_without_a_daemon_succeed_saying_so(stack: Stack, args: tuple[str]) -> None:
+    """As compose: nothing to stop is not an error, and logs are read from disk (none
+    here). See tests/integration/test_first_contact.py for both with a stack that ran."""
+    stack.write({"alpha": service("alpha", port=free_port())})
+    result = stack.run(*args)
+    assert result.returncode == 0, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no devstack daemon is running" in lines[0], result.stderr
     assert result.stdout == ""
     assert not stack.socket.exists()
     assert stack.leftovers() == []

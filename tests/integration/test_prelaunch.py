@@ -7,7 +7,6 @@ stack comes up as before, and a daemon the CLI ends up not needing leaves nothin
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ def waiting_daemons(root: Path) -> list[int]:
     for pid in pids():
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            cwd = os.readlink(f"/proc/{pid}/cwd")
+            cwd = str(Path(f"/proc/{pid}/cwd").readlink())
         except OSError:
             continue
         if b"--intent-fd" in cmdline and cwd == str(root) and alive(pid):
@@ -38,8 +37,8 @@ def test_a_cold_up_runs_on_the_daemon_launched_ahead(stack: Stack) -> None:
     cmdline = Path(f"/proc/{daemon}/cmdline").read_bytes()
     assert b"--intent-fd" in cmdline, "the daemon was not the one launched ahead"
     # It settled in as an ordinary launch would: the stack's folder, its log file.
-    assert os.readlink(f"/proc/{daemon}/cwd") == str(stack.root)
-    assert os.readlink(f"/proc/{daemon}/fd/2") == str(stack.state_dir / "daemon.log")
+    assert str(Path(f"/proc/{daemon}/cwd").readlink()) == str(stack.root)
+    assert str(Path(f"/proc/{daemon}/fd/2").readlink()) == str(stack.state_dir / "daemon.log")
     assert stack.services()["a"]["state"] == "running"
 
 

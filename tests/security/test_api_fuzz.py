@@ -41,9 +41,9 @@ LAST = {("POST", "/v1/down")}
 BASE = "http://devstack"
 KNOWN = ("web", "jobs")  # the stack's services
 # Conformance, not opinion: schemathesis' `positive_data_acceptance` expects any
-# schema-valid body to be accepted, but the daemon rightly answers 422 to a well-formed
-# request naming an unknown environment or release (a semantic check the schema cannot
-# express); docs/security.md notes it.
+# schema-valid body to be accepted, but the daemon rightly answers 404 or 422 to a
+# well-formed request naming an unknown environment or release (a semantic check the
+# schema cannot express); docs/security.md notes it.
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -11,6 +11,7 @@ from devstack.config.loader import load_stack
 from devstack.config.problems import ManifestError
 from devstack.config.resolve import is_secret_name, resolve
 from devstack.model.desired import DesiredState, EnvVar, changed_fields
+from devstack.model.names import UnknownName
 
 HELLO = """\
 name: hello
@@ -203,9 +204,14 @@ def test_dev_exists_without_being_declared() -> None:
 
 
 def test_an_unknown_environment_is_an_error_naming_the_known_ones() -> None:
-    assert problems(HELLO, environment="prod") == [
-        "environments: unknown environment 'prod' (known: dev, staging)"
-    ]
+    # The caller's argument is wrong, not the manifest: not a located manifest problem.
+    with pytest.raises(UnknownName) as raised:
+        problems(HELLO, environment="prod")
+    assert str(raised.value) == "unknown environment 'prod' (known: dev, staging)"
+    with pytest.raises(
+        UnknownName, match=r"unknown environment 'stagin' \(did you mean 'staging'\?\)"
+    ):
+        problems(HELLO, environment="stagin")
 
 
 # --- references and interpolation -------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from devstack.config.loader import load_stack
 from devstack.lint.findings import Finding
 from devstack.lint.runner import lint
+from devstack.model.names import UnknownName
 
 HELLO = Path(__file__).resolve().parents[2] / "stacks" / "hello" / "devstack.yaml"
 
@@ -414,7 +415,7 @@ def test_findings_are_sorted_by_location_and_filtered_by_rule() -> None:
 
 
 def test_an_unknown_environment_is_refused_with_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="known: staging"):
+    with pytest.raises(UnknownName, match="known: dev, staging"):
         findings(
             """\
             name: t

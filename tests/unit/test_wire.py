@@ -86,3 +86,15 @@ def test_everyday_cli_commands_load_neither_http_client_nor_email() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_the_daemon_runs_a_cold_up_before_it_imports_its_api() -> None:
+    """What a cold `up` waits for (daemon/boot.py): the daemon's wiring must not pull in
+    FastAPI or uvicorn, which only the API server imports, after the first `up`."""
+    code = (
+        "import sys\n"
+        "import devstack.daemon.__main__, devstack.daemon.service, devstack.daemon.listen\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('fastapi', 'uvicorn')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -26,9 +26,13 @@ __all__ = ["JSON", "ApiError", "Client", "DaemonNotRunning", "ProtocolError"]
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, problems: list[str]) -> None:
+    """An error answer (see devstack.daemon.errors): `log` is set for an unexpected one."""
+
+    def __init__(
+        self, status: int, error: str, problems: list[str], log: str | None = None
+    ) -> None:
         super().__init__(error)
-        self.status, self.error, self.problems = status, error, problems
+        self.status, self.error, self.problems, self.log = status, error, problems, log
 
 
 class Client:
@@ -170,4 +174,7 @@ def _api_error(status: int, raw: bytes) -> ApiError:
     detail = body.get("error") or body.get("detail") or f"HTTP {status}"
     if not isinstance(detail, str):
         detail = json.dumps(detail)
-    return ApiError(status, detail, list(body.get("problems", [])))
+    log = body.get("log")
+    return ApiError(
+        status, detail, list(body.get("problems", [])), log if isinstance(log, str) else None
+    )

@@ -100,8 +100,12 @@ class ScaleRequest(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    error: str
-    problems: list[str] = Field(default_factory=list)
+    error: str = Field(description="One line: what went wrong, naming the culprit")
+    problems: list[str] = Field(default_factory=list, description="Located manifest problems")
+    log: str | None = Field(
+        default=None,
+        description="An unexpected error (500): the daemon log holding its traceback",
+    )
 
 
 class ActionResponse(BaseModel):

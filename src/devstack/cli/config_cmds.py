@@ -10,6 +10,7 @@ import click
 from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import EXIT_USAGE, fail, style
+from devstack.model.names import UnknownName
 
 MASK = "********"
 
@@ -18,24 +19,28 @@ MASK = "********"
 @file_option
 @pass_context
 def validate(ctx: Context) -> None:
-    """Check the manifest and every environment; list every problem with its location."""
-    from devstack.config.problems import ManifestError, Problem
-    from devstack.config.resolve import resolve
+    """Check the manifest and every environment; list every problem with its location.
 
-    loaded = ctx.load()
-    stack = loaded.stack
-    environments = sorted(set(stack.environments) | {"dev"})
-    problems: list[Problem] = []
-    for name in environments:
-        try:
-            resolve(loaded, name, os.environ)
-        except ManifestError as exc:
-            problems.extend(p for p in exc.problems if p not in problems)
-    if problems:
-        report_problems(ManifestError(problems))
+    Every phase runs (schema, references, env files, variables): one run lists all that
+    is wrong, not just the first phase's problems.
+    """
+    from devstack.config.validation import validate_manifest
+
+    report = validate_manifest(ctx.manifest, os.environ)
+    if report.problems:
+        count = len(report.problems)
+        fail(
+            f"{count} problem{'s' if count != 1 else ''} in the manifest:",
+            EXIT_USAGE,
+            [str(p) for p in report.problems] + report.unchecked,
+        )
+    assert report.stack is not None  # no problem: every phase ran
+    for environment, missing in report.missing.items():
+        # The manifest is valid; this machine just cannot run that environment yet.
+        click.echo(f"note: environment {environment!r} cannot run here: {missing}", err=True)
     click.echo(
-        f"{loaded.display_name}: stack {stack.name!r} is valid: {len(stack.services)} service(s), "
-        f"environments {', '.join(environments)}"
+        f"{report.display}: stack {report.stack.name!r} is valid: "
+        f"{len(report.stack.services)} service(s), environments {', '.join(report.environments)}"
     )
 
 
@@ -89,10 +94,7 @@ def config_show(
     if desired.pending:
         click.echo(f"note: not shown yet: {desired.pending}", err=True)
     if service not in desired.services:
-        fail(
-            f"unknown service {service!r} (known: {', '.join(sorted(desired.services))})",
-            EXIT_USAGE,
-        )
+        raise UnknownName("service", service, desired.services)
     variables = ConfigVar.listing(desired.services[service].env, show_secrets)
     notes = list(desired.services[service].notes)
     view = ServiceConfig(service=service, environment=env_name, variables=variables, notes=notes)
@@ -127,9 +129,8 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
     loaded = ctx.load()
     states = []
     for name in (first, second):
-        if name != "dev" and name not in loaded.stack.environments:
-            known = ", ".join(sorted(set(loaded.stack.environments) | {"dev"}))
-            fail(f"unknown environment {name!r} (known: {known})", EXIT_USAGE)
+        loaded.stack.environment(name)  # UnknownName, before anything is resolved
+    for name in (first, second):
         try:
             state = resolve(loaded, name, os.environ, ports=ctx.ports(), secrets=read_secrets)
         except ManifestError as exc:
@@ -140,7 +141,7 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
     names = sorted(loaded.stack.services)
     if service is not None:
         if service not in loaded.stack.services:
-            fail(f"unknown service {service!r} (known: {', '.join(names)})", EXIT_USAGE)
+            raise UnknownName("service", service, names)
         names = [service]
     result = diff(states[0], states[1], names)
     if as_json:

@@ -56,10 +56,7 @@ def pull(
 
     loaded = ctx.load()
     stack = loaded.stack
-    try:
-        declared = stack.environment(environment)
-    except KeyError as exc:
-        fail(str(exc.args[0]), EXIT_USAGE)
+    declared = stack.environment(environment)  # UnknownName: reported by cli.main
     if not sources and declared.secrets is not None:
         sources = tuple(declared.secrets.from_)
     if not sources:

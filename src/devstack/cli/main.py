@@ -15,6 +15,8 @@ import click
 
 from devstack import __version__
 from devstack.cli.common import Context
+from devstack.config.extras import MissingExtra
+from devstack.model.names import UnknownName
 from devstack.trace import mark
 
 # command name -> "module:attribute"
@@ -85,6 +87,12 @@ def main() -> None:
     mark("cli.main")
     try:
         cli.main(prog_name="devstack")
+    except (UnknownName, MissingExtra) as exc:
+        # The same line for every command: an unknown name gets "did you mean ...", a
+        # missing extra its install command. The user's input is at fault: exit 2.
+        from devstack.cli.output import EXIT_USAGE, fail
+
+        fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         sys.exit(130)
     except (OutputClosed, BrokenPipeError):

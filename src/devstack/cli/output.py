@@ -34,6 +34,9 @@ TONE_COLOURS: dict[Tone, str] = {
 STATE_COLOURS = {state: TONE_COLOURS[tone] for state, tone in STATE_TONES.items()}
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+# Daemon answers that blame the request (a bad argument, an unknown name, a missing extra,
+# an invalid manifest) exit 2, like a usage error; the others (409, 500) exit 1.
+USAGE_STATUSES = frozenset({400, 404, 422})
 
 
 def colour_enabled(stream: object = None) -> bool:
@@ -56,6 +59,19 @@ def fail(message: str, code: int = EXIT_FAILURE, details: list[str] | None = Non
     for line in details or []:
         click.echo(f"  {line}", err=True)
     sys.exit(code)
+
+
+def shown_path(path: str) -> str:
+    """A path as the user would type it from here: relative when under the current
+    directory (`.devstack/daemon.log`), absolute otherwise."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
+def fail_api(error: str, status: int, problems: list[str], log: str | None) -> NoReturn:
+    """An error answer of the daemon: one line, and where the details are if it has any."""
+    message = f"{error} (details: {shown_path(log)})" if log else error
+    fail(message, EXIT_USAGE if status in USAGE_STATUSES else EXIT_FAILURE, problems)
 
 
 class OutputClosed(Exception):

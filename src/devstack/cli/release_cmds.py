@@ -13,7 +13,8 @@ import click
 
 from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
-from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info, style
+from devstack.cli.output import EXIT_FAILURE, fail, info, style
+from devstack.model.names import UnknownName
 
 
 def _resolved(ctx: Context, environment: str | None) -> Any:
@@ -50,8 +51,7 @@ def build(ctx: Context, services: tuple[str, ...], environment: str | None, rebu
     names = list(services) or sorted(loaded.stack.services)
     unknown = [n for n in names if n not in loaded.stack.services]
     if unknown:
-        fail(f"unknown service {unknown[0]!r} (known: {', '.join(sorted(loaded.stack.services))})",
-             EXIT_USAGE)  # fmt: skip
+        raise UnknownName("service", unknown[0], loaded.stack.services)
     buildable = [n for n in names if loaded.stack.services[n].build is not None]
     if not buildable:
         info("nothing to build: no service has build:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from devstack.cli.output import (
     LogPrinter,
     emit,
     fail,
+    fail_api,
     info,
     style,
 )
@@ -44,8 +46,7 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
     except DaemonNotRunning:
         fail(f"no devstack daemon is running for {ctx.manifest} (start it with `devstack up`)")
     except ApiError as exc:
-        code = EXIT_USAGE if exc.status in (404, 422) else EXIT_FAILURE
-        fail(exc.error, code, exc.problems)
+        fail_api(exc.error, exc.status, exc.problems, exc.log)
     except ConnectionError as exc:  # ProtocolError (an answer cut short) is one
         # The daemon died (or was killed) while it handled the request.
         fail(
@@ -363,12 +364,48 @@ def down(ctx: Context, volumes: bool) -> None:
     """Stop every service gracefully and stop the daemon (volumes are kept unless -v)."""
     from devstack.api.launch import wait_daemon_gone
 
+    client: Client = ctx.client()
+    if not client.ping():
+        if _nothing_running(ctx):
+            # As compose: nothing to do is not an error.
+            info(f"nothing to stop: no devstack daemon is running for {ctx.manifest}")
+            if volumes:
+                # Only a daemon removes them, and starting one would start the stack.
+                info("volumes were kept: `devstack up -d` then `devstack down -v` removes them")
+            return
+        # Services outlive a daemon that died (and volumes outlive everything): start one,
+        # which adopts what runs, and let it stop them.
+        from devstack.api.launch import DaemonStartError, ensure_daemon
+
+        try:
+            ensure_daemon(ctx.manifest.resolve(), None, ctx.paths)
+        except DaemonStartError as exc:
+            fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
     with daemon_call(ctx) as client:
         result = client.down(volumes)
     gone = wait_daemon_gone(ctx.paths)
     info(result["message"] if gone else f"{result['message']}; the daemon is still exiting")
     if not result["ok"]:
         sys.exit(EXIT_FAILURE)
+
+
+def _nothing_running(ctx: Context) -> bool:
+    """Without a daemon, whether nothing of the stack runs: no process of the state file is
+    alive and no container carries the stack's label (both outlive a daemon that died)."""
+    from devstack.runtimes.process import peek
+
+    if any(w.state == "running" for w in peek(ctx.paths.state_dir)):
+        return False
+    try:
+        from devstack.runtimes.docker_engine import has_containers
+    except ImportError:
+        return True  # no Docker SDK: devstack never ran a container here
+    from devstack.engine.ports import RuntimeError_
+
+    try:
+        return not has_containers(ctx.paths.stack_id)
+    except RuntimeError_:
+        return True  # no engine to reach: nothing of ours can run on it
 
 
 @click.command()
@@ -456,12 +493,41 @@ def logs(
         except ValueError as exc:
             fail(str(exc), EXIT_USAGE)
     printer = LogPrinter(list(services), timestamps)
+    client: Client = ctx.client()
+    if not client.ping():
+        _logs_on_disk(ctx, list(services), since_ts, tail, printer)
+        return
     with daemon_call(ctx) as client:
         try:
             for line in client.logs(list(services) or None, since_ts, tail, follow):
                 emit(printer.line(line))
         except KeyboardInterrupt:
             return
+
+
+def _logs_on_disk(
+    ctx: Context, services: list[str], since: float | None, tail: int | None, printer: LogPrinter
+) -> None:
+    """`logs` without a daemon, as compose shows a stopped project's logs: the rotated log
+    files under .devstack/logs/ (what ran until the daemon stopped). -f has nothing to follow."""
+    from devstack.daemon.logfiles import logged_services, read_back
+    from devstack.model.names import UnknownName
+
+    logs_dir = ctx.paths.logs_dir
+    known = logged_services(logs_dir) | {"devstack"}
+    if any(name not in known for name in services):
+        # A service that never logged is still a known name; the manifest says which.
+        from devstack.config.loader import load_stack
+        from devstack.config.problems import ManifestError
+
+        with contextlib.suppress(ManifestError):  # a broken manifest must not hide the logs
+            known |= set(load_stack(ctx.manifest).stack.services)
+        for name in services:
+            if name not in known:
+                raise UnknownName("service", name, known - {"devstack"})
+    info(f"no devstack daemon is running for {ctx.manifest}: showing the logs on disk")
+    for line in read_back(logs_dir, services or None, since, tail):
+        emit(printer.line(line))
 
 
 def _service_action(verb: str, doc: str) -> click.Command:

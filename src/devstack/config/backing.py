@@ -15,7 +15,6 @@ turns that into desired state:
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.config.extras import require_emulator
 from devstack.config.lsclient import AwsBinding, host_port
 from devstack.config.servers import (
     SCHEMES,
@@ -62,6 +62,7 @@ from devstack.model.desired import (
     spec_digests,
 )
 from devstack.model.manifest import HealthCheck, Stack
+from devstack.model.names import known_names
 
 LOCAL_HOST = "127.0.0.1"
 HOST_FROM_CONTAINER = "host.docker.internal"
@@ -83,11 +84,6 @@ EMULATOR_ACCOUNT = {
     "ministack": "000000000000",
     "moto": "123456789012",
 }
-INSTALL_HINT = {
-    "ministack": "pip install 'devstack[ministack]' (or: pip install ministack)",
-    "moto": "pip install 'devstack[moto]' (or: pip install 'moto[server]')",
-}
-EMULATOR_MODULE = {"ministack": "ministack", "moto": "moto.server"}
 PER_BACKING = ("container", "process")  # provider types that run one server per backing
 
 
@@ -183,7 +179,7 @@ def resolve_backing(
     provider up before it moves any consumer onto it.
     """
     data_root = state_dir or root / ".devstack"
-    declared = {**{k: _builtin(k) for k in BUILTIN_PROVIDERS}, **stack.providers}
+    declared = declared_providers(stack)
     provider_of: dict[str, str] = {}
     path: tuple[str | int, ...]
     for name, backing in stack.backing.items():
@@ -224,7 +220,7 @@ def resolve_backing(
             )  # fmt: skip
             continue
         if key not in declared:
-            raise BackingProblem(f"unknown provider {key!r}{_known(declared)}", "providers")
+            raise BackingProblem(f"unknown provider {key!r}{_known(declared, key)}", "providers")
         kinds: set[str] = {stack.backing[b].kind for b in served}
         uses[key] = _provider_use(
             stack, key, declared[key], kinds, host_env, ports, data_root, container_consumer
@@ -286,8 +282,25 @@ def _builtin(name: str) -> Any:
     return TypeAdapter(Provider).validate_python(BUILTIN_PROVIDERS[name])
 
 
-def _known(names: Mapping[str, Any] | set[str]) -> str:
-    return f" (known: {', '.join(sorted(names))})" if names else ""
+def _known(names: Mapping[str, Any] | set[str], name: str | None = None) -> str:
+    return known_names(names, name) if names else ""
+
+
+def declared_providers(stack: Stack) -> dict[str, Any]:
+    """Every provider a backing service may name: the built-in ones and the stack's."""
+    return {**{k: _builtin(k) for k in BUILTIN_PROVIDERS}, **stack.providers}
+
+
+def provider_mismatch(kind: str, chosen: str, declared: Mapping[str, Any]) -> str | None:
+    """Why provider `chosen` cannot serve a backing service of `kind`, or None if it can
+    (used by the manifest's checks and by `swap`, which names the culprit differently)."""
+    if chosen not in declared:
+        return f"unknown provider {chosen!r}{_known(declared, chosen)}"
+    ptype = declared[chosen].type
+    if kind not in PROVIDER_KINDS[ptype]:
+        serves = ", ".join(PROVIDER_KINDS[ptype])
+        return f"provider {chosen!r} ({ptype}) cannot serve {kind} (it serves: {serves})"
+    return None
 
 
 def _check_provider(
@@ -295,7 +308,8 @@ def _check_provider(
 ) -> None:
     if chosen not in declared:
         raise BackingProblem(
-            f"backing service {backing!r}: unknown provider {chosen!r}{_known(declared)}", *path
+            f"backing service {backing!r}: unknown provider {chosen!r}{_known(declared, chosen)}",
+            *path,
         )
     ptype = declared[chosen].type
     if kind not in PROVIDER_KINDS[ptype]:
@@ -305,12 +319,8 @@ def _check_provider(
             f"({ptype}) cannot serve (it serves: {serves})",
             *path,
         )
-    if ptype in EMULATOR_MODULE and importlib.util.find_spec(EMULATOR_MODULE[ptype]) is None:
-        raise BackingProblem(
-            f"backing service {backing!r}: provider {chosen!r} needs {ptype}, which is not "
-            f"installed here: {INSTALL_HINT[ptype]}",
-            *path,
-        )
+    # Not a BackingProblem: the manifest is fine, this machine lacks an optional extra.
+    require_emulator(ptype, f"backing service {backing!r}: provider {chosen!r}")
 
 
 def _consumers(stack: Stack) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
 from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack, parse_port
+from devstack.model.names import known_names
 
 SERVICE_FIELDS = ("url", "port", "host")
 _AWS_FIELDS = ("endpoint", "region", "provider")
@@ -209,7 +210,7 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
             if dep == name:
                 at("a service cannot depend on itself", *path)
             elif dep not in stack.services:
-                at(f"unknown service {dep!r}{_known(stack.services)}", *path)
+                at(f"unknown service {dep!r}{_known(stack.services, dep)}", *path)
         if service.healthcheck and service.healthcheck.http and not service.ports:
             at(
                 "an http healthcheck needs the service to declare ports",
@@ -260,7 +261,8 @@ def _check_refs(loaded: LoadedStack, value: Any, path: tuple[str | int, ...], at
                 at(f"${{{ref}}}: expected ${{backing.NAME.FIELD}}", *path)
             elif parts[1] not in loaded.stack.backing:
                 at(
-                    f"${{{ref}}}: unknown backing service {parts[1]!r}{_known(loaded.stack.backing)}",
+                    f"${{{ref}}}: unknown backing service {parts[1]!r}"
+                    f"{_known(loaded.stack.backing, parts[1])}",
                     *path,
                 )
             elif parts[2] not in BACKING_FIELDS[loaded.stack.backing[parts[1]].kind]:
@@ -273,7 +275,7 @@ def _check_refs(loaded: LoadedStack, value: Any, path: tuple[str | int, ...], at
             if len(parts) != 3 or parts[2] not in SERVICE_FIELDS:
                 at(f"${{{ref}}}: expected ${{services.NAME.url|port|host}}", *path)
             elif parts[1] not in services:
-                at(f"${{{ref}}}: unknown service {parts[1]!r}{_known(services)}", *path)
+                at(f"${{{ref}}}: unknown service {parts[1]!r}{_known(services, parts[1])}", *path)
             elif not services[parts[1]].ports:
                 at(f"${{{ref}}}: service {parts[1]!r} declares no ports", *path)
         elif "." in ref:
@@ -292,13 +294,13 @@ def _check_backing(loaded: LoadedStack, at: Any) -> None:
     for name, service in stack.services.items():
         for index, used in enumerate(service.uses):
             if used not in stack.backing:
-                at(f"unknown backing service {used!r}{_known(stack.backing)}",
+                at(f"unknown backing service {used!r}{_known(stack.backing, used)}",
                    "services", name, "uses", index)  # fmt: skip
         if name in stack.backing:
             at(f"a service and a backing service are both named {name!r}", "services", name)
     for name, backing in stack.backing.items():
         if backing.provider is not None and backing.provider not in providers:
-            at(f"unknown provider {backing.provider!r}{_known(providers)}",
+            at(f"unknown provider {backing.provider!r}{_known(providers, backing.provider)}",
                "backing", name, "provider")  # fmt: skip
         for index, sub in enumerate(getattr(backing, "subscriptions", [])):
             target = stack.backing.get(sub.queue)
@@ -310,11 +312,10 @@ def _check_backing(loaded: LoadedStack, at: Any) -> None:
         for bound, provider in environment.providers.items():
             path = ("environments", env_name, "providers", bound)
             if bound not in stack.backing:
-                at(f"unknown backing service {bound!r}{_known(stack.backing)}", *path)
+                at(f"unknown backing service {bound!r}{_known(stack.backing, bound)}", *path)
             elif provider not in providers:
-                at(f"unknown provider {provider!r}{_known(providers)}", *path)
+                at(f"unknown provider {provider!r}{_known(providers, provider)}", *path)
 
 
-def _known(names: Any) -> str:
-    listed = ", ".join(sorted(names))
-    return f" (known: {listed})" if listed else ""
+def _known(names: Any, name: str | None = None) -> str:
+    return known_names(names, name) if names else ""

@@ -16,6 +16,7 @@ from pathlib import Path
 from devstack.config import lsclient
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.envfile import EnvFileError, parse_env_file
+from devstack.config.extras import MissingExtra
 from devstack.config.interpolate import InterpolationError, interpolate
 from devstack.config.loader import LoadedStack
 from devstack.config.ports import PortAllocator
@@ -34,6 +35,7 @@ from devstack.model.desired import (
 )
 from devstack.model.graph import start_order
 from devstack.model.manifest import EnvFileRef, EnvValue, SecretValue, Service, parse_port
+from devstack.model.names import UnknownName, unknown
 
 SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)$", re.IGNORECASE)
 LOCAL_HOST = "127.0.0.1"
@@ -58,7 +60,8 @@ def resolve(
     secrets: SecretReader | None = None,
     scale: Mapping[str, int] | None = None,
 ) -> DesiredState:
-    """The desired state for one environment; raises ManifestError listing every problem.
+    """The desired state for one environment; raises ManifestError listing every problem,
+    or else MissingExtra when a provider it uses needs an extra that is not installed.
 
     `ports(service, container_port)` gives the host port of a container port declared
     without one; by default a fresh free port (the daemon passes a persistent allocator).
@@ -66,7 +69,10 @@ def resolve(
     providers to run although nothing uses them yet (a swap in progress). `secrets` reads
     the environment's `secrets:` sources; without one (validate) they are left out.
     `scale` maps services to the replica count the user asked for (`devstack scale`).
+    An environment the stack does not declare raises UnknownName: the caller's argument is
+    wrong, not the manifest.
     """
+    loaded.stack.environment(environment)
     resolver = _Resolver(
         loaded,
         environment,
@@ -101,6 +107,8 @@ def resolve(
         retired = resolver.backing.internal - set(services)
     if resolver.problems:
         raise ManifestError(resolver.problems)
+    if resolver.missing is not None:
+        raise resolver.missing
     edges = {name: list(s.depends_on) for name, s in services.items()}
     return DesiredState(
         stack=loaded.stack.name,
@@ -148,6 +156,7 @@ class _Resolver:
         self.reader = secrets
         self.pending = ""  # why services wait: secrets on a provider that is still starting
         self.secrets_from = ""  # the provider the environment's secrets come from
+        self.missing: MissingExtra | None = None  # an optional extra this environment needs
         stack = loaded.stack
         declared = stack.environments.get(environment)
         env_providers = declared.providers if declared else {}
@@ -179,6 +188,9 @@ class _Resolver:
                         extra_providers=warm | {self.secrets_from},
                         state_dir=state_dir,
                     )
+        except MissingExtra as exc:
+            # Raised by resolve() only if the manifest has no problem: those come first.
+            self.missing = exc
         except BackingProblem as exc:
             path = exc.path
             if path in (("environments",), ("providers",)) and source is not None:
@@ -199,8 +211,8 @@ class _Resolver:
         stack = self.loaded.stack
         try:
             env = stack.environment(self.environment)
-        except KeyError as exc:
-            self.problems.append(Problem(str(exc.args[0]), "environments"))
+        except UnknownName as exc:
+            self.problems.append(Problem(str(exc), "environments"))
             return {}
         layer: dict[str, EnvVar] = {}
         base_path = ("environments", self.environment)
@@ -252,8 +264,7 @@ class _Resolver:
         for name in self.environment_images():
             path = ("environments", self.environment, "images", name)
             if name not in services:
-                known = ", ".join(sorted(services)) or "none"
-                self.problem(f"unknown service {name!r} (known: {known})", *path)
+                self.problem(unknown("service", name, services), *path)
             elif services[name].runtime != "docker":
                 self.problem(
                     f"service {name!r} runs as a host process; an image applies to a "

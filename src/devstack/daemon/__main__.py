@@ -70,6 +70,11 @@ def main(argv: list[str] | None = None) -> int:
         daemon = Daemon(manifest, args.env)
     except ManifestError as exc:
         return _invalid(exc, report)
+    except Exception as exc:
+        refused = _refusal(exc)
+        if refused is None:
+            raise
+        return _refuse(refused, report)
     mark("daemon.resolved")
     daemon.start()
     # Bound before the first `up` reports and before the API's import: a CLI that calls
@@ -94,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | None) -> int:
     """Run the launching `up`; report its plan (0) or why nothing started (2, or 1)."""
-    from devstack.daemon.portcheck import PortsInUse
 
     unsubscribe = None
     if report is not None:
@@ -108,17 +112,12 @@ def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | No
         )
     except ManifestError as exc:
         return _invalid(exc, report)
-    except PortsInUse as exc:  # nothing was started or stopped
-        if report is not None:
-            report.send("error", status=409, error=exc.lines[0], problems=exc.lines[1:])
-            report.close()
-        return 1
     except Exception as exc:  # reported, then the daemon exits: the CLI must not hang
-        traceback.print_exc()
-        if report is not None:
-            report.send("error", status=500, error=f"up failed: {exc}", problems=[])
-            report.close()
-        return 1
+        refused = _refusal(exc)
+        if refused is None:
+            traceback.print_exc()
+            refused = (500, f"the daemon failed on its first up: {exc}", [])
+        return _refuse(refused, report)
     finally:
         if unsubscribe is not None:
             unsubscribe()
@@ -170,6 +169,34 @@ def _settle_in(manifest: Path, paths: StackPaths) -> None:
 def _anything_runs(daemon: Daemon) -> bool:
     """Instances re-adopted from an earlier daemon: a refused first `up` keeps managing them."""
     return any(w.state == "running" for w in daemon.runtime.observe())
+
+
+def _refusal(exc: BaseException) -> tuple[int, str, list[str]] | None:
+    """(status, error, problems) as the API would answer this refusal (daemon/errors.py),
+    or None for an unexpected exception."""
+    from devstack.config.extras import MissingExtra
+    from devstack.daemon.failures import BadRequest, SwapError
+    from devstack.daemon.portcheck import PortsInUse
+    from devstack.model.names import UnknownName
+
+    if isinstance(exc, UnknownName):
+        return 404, str(exc), []
+    if isinstance(exc, BadRequest | MissingExtra):
+        return 400, str(exc), []
+    if isinstance(exc, PortsInUse):
+        return 409, exc.lines[0], exc.lines[1:]
+    if isinstance(exc, SwapError):
+        return 409, str(exc), []
+    return None
+
+
+def _refuse(refused: tuple[int, str, list[str]], report: BootReport | None) -> int:
+    status, error, problems = refused
+    print(f"devstack: {error}", file=sys.stderr)
+    if report is not None:
+        report.send("error", status=status, error=error, problems=problems)
+        report.close()
+    return 2 if status < 500 and status != 409 else 1
 
 
 def _text(value: object) -> str | None:

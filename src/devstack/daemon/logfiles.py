@@ -1,11 +1,15 @@
-"""On-disk logs: one file per service under `.devstack/logs/`, rotated by size."""
+"""On-disk logs: one file per service under `.devstack/logs/`, rotated by size.
+
+`LogFiles` writes them (in the daemon); `read_back` reads them again, for `devstack logs`
+when no daemon runs: the same lines, shaped as the API sends them.
+"""
 
 from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from devstack.engine.events import LogLine
 
@@ -55,3 +59,57 @@ class LogFiles:
             for handle in self._files.values():
                 handle.close()
             self._files.clear()
+
+
+def _parse(raw: str) -> dict[str, Any] | None:
+    """One line as LogFiles wrote it -> a LogLineModel-shaped dict; None if not one."""
+    parts = raw.rstrip("\n").split(" ", 3)
+    if len(parts) < 3:
+        return None
+    stamp, stream, who = parts[:3]
+    try:
+        ts = datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None
+    service, _, replica = who.partition("#")
+    return {
+        "seq": 0,
+        "ts": ts,
+        "service": service,
+        "replica": int(replica) if replica.isdigit() else 0,
+        "stream": stream,
+        "text": parts[3] if len(parts) > 3 else "",
+    }
+
+
+def logged_services(directory: Path) -> set[str]:
+    """Services that have a log file (providers and backing nodes included)."""
+    return {path.name.removesuffix(".log") for path in directory.glob("*.log")}
+
+
+def read_back(
+    directory: Path,
+    services: list[str] | None = None,
+    since: float | None = None,
+    tail: int | None = None,
+) -> list[dict[str, Any]]:
+    """The lines on disk, oldest first across services (rotated files included), as the
+    API's /v1/logs would send them: `services` (all by default), newer than `since`, the
+    last `tail`."""
+    lines: list[dict[str, Any]] = []
+    for service in sorted(services or logged_services(directory)):
+        base = directory / f"{service}.log"
+        rotated = [base.with_name(f"{base.name}.{i}") for i in range(BACKUPS, 0, -1)]
+        for path in [*rotated, base]:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except FileNotFoundError:
+                continue
+            for raw in text.splitlines():
+                line = _parse(raw)
+                if line is not None and (since is None or line["ts"] >= since):
+                    lines.append(line)
+    lines.sort(key=lambda line: line["ts"])  # stable: a service's own order is kept
+    if tail is not None:
+        lines = lines[-tail:] if tail > 0 else []
+    return lines

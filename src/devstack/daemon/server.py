@@ -13,11 +13,11 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import uvicorn
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 
 from devstack.api.models import (
     ActionResponse,
@@ -32,13 +32,12 @@ from devstack.api.models import (
     SwapResponse,
     UpRequest,
 )
-from devstack.config.problems import ManifestError
+from devstack.daemon import errors
 from devstack.daemon.listen import bind_socket
 from devstack.daemon.peercred import guarded_http
-from devstack.daemon.portcheck import PortsInUse
 from devstack.daemon.service import Daemon
-from devstack.daemon.swap import SwapError
 from devstack.engine.events import LogLine
+from devstack.model.names import UnknownName
 
 STOP_TIMEOUT = 120.0
 FOLLOW_QUEUE_LIMIT = 10_000
@@ -51,29 +50,19 @@ EVENT_STATUS_INTERVAL = 0.25  # how often an event stream looks for status chang
 CHUNK_LINES = 500
 
 
-def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
-    app = FastAPI(title="devstack daemon", version="1", docs_url=None, redoc_url=None)
+def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = None) -> FastAPI:
+    """The API over `daemon`; unexpected errors are reported as written to `log` (the
+    daemon's log, where its stderr goes)."""
+    app = FastAPI(
+        title="devstack daemon",
+        version="1",
+        docs_url=None,
+        redoc_url=None,
+        responses={500: {"model": ErrorResponse, "description": "Unexpected; see `log`"}},
+    )
+    errors.install(app, log or daemon.paths.daemon_log)
 
-    @app.exception_handler(ManifestError)
-    async def manifest_error(_: Request, exc: ManifestError) -> JSONResponse:
-        body = ErrorResponse(error="invalid manifest", problems=[str(p) for p in exc.problems])
-        return JSONResponse(body.model_dump(), status_code=422)
-
-    @app.exception_handler(KeyError)
-    async def not_found(_: Request, exc: KeyError) -> JSONResponse:
-        body = ErrorResponse(error=str(exc.args[0]) if exc.args else "not found")
-        return JSONResponse(body.model_dump(), status_code=404)
-
-    @app.exception_handler(PortsInUse)
-    async def ports_in_use(_: Request, exc: PortsInUse) -> JSONResponse:
-        body = ErrorResponse(error=exc.lines[0], problems=exc.lines[1:])
-        return JSONResponse(body.model_dump(), status_code=409)
-
-    @app.exception_handler(SwapError)
-    async def swap_error(_: Request, exc: SwapError) -> JSONResponse:
-        return JSONResponse(ErrorResponse(error=str(exc)).model_dump(), status_code=409)
-
-    @app.post("/v1/swap", responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
+    @app.post("/v1/swap", responses=_errors(400, 404, 409, 422))
     def swap(request: SwapRequest) -> SwapResponse:
         """Swap a backing service's provider (or undo/reset); `dry_run` only previews."""
         return daemon.swap(request)
@@ -90,7 +79,7 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
     def status() -> StackStatus:
         return daemon.status()
 
-    @app.post("/v1/up", responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}})
+    @app.post("/v1/up", responses=_errors(400, 404, 409, 422))
     def up(request: UpRequest) -> PlanResponse:
         if request.dry_run:
             return daemon.plan(request.environment, request.remove_orphans, request.release)
@@ -106,31 +95,28 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
             ok=ok, message="stack stopped" if ok else "some services did not stop"
         )
 
-    @app.post("/v1/services/{name}/stop", responses={404: {"model": ErrorResponse}})
+    @app.post("/v1/services/{name}/stop", responses=_errors(404))
     def stop(name: str) -> ActionResponse:
         ok = daemon.stop_service(name, STOP_TIMEOUT)
         return ActionResponse(ok=ok, message=f"{name} stopped" if ok else f"{name} did not stop")
 
-    @app.post("/v1/services/{name}/start", responses={404: {"model": ErrorResponse}})
+    @app.post("/v1/services/{name}/start", responses=_errors(404))
     def start(name: str) -> ActionResponse:
         daemon.start_service(name)
         return ActionResponse(message=f"{name} starting")
 
-    @app.post("/v1/services/{name}/restart", responses={404: {"model": ErrorResponse}})
+    @app.post("/v1/services/{name}/restart", responses=_errors(404))
     def restart(name: str) -> ActionResponse:
         ok = daemon.restart_service(name, STOP_TIMEOUT)
         return ActionResponse(ok=ok, message=f"{name} restarted")
 
-    @app.post(
-        "/v1/services/{name}/scale",
-        responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
-    )
+    @app.post("/v1/services/{name}/scale", responses=_errors(400, 404, 409, 422))
     def scale(name: str, request: ScaleRequest) -> ActionResponse:
         """Run `replicas` instances of a service (kept as an override, like a swap)."""
         daemon.scale_service(name, request.replicas)
         return ActionResponse(message=f"{name} scaled to {request.replicas}")
 
-    @app.get("/v1/config/{name}", responses={404: {"model": ErrorResponse}})
+    @app.get("/v1/config/{name}", responses=_errors(404))
     def config(name: str, show_secrets: bool = False) -> ServiceConfig:
         """A service's effective environment, each value with its source (secrets masked)."""
         return daemon.config(name, show_secrets)
@@ -140,21 +126,21 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
         """NDJSON events for UIs: a `status` and a `backing` snapshot first, the last `tail`
         log lines, then live `log` lines and a fresh `status`/`backing` on every change.
         Log lines carry `seq`: the snapshot and the live part neither miss nor repeat one."""
+        # The first snapshots are taken now, so that a failure is a JSON error (500)
+        # rather than a stream cut short after its 200.
+        first = await asyncio.to_thread(_views, daemon)
         return StreamingResponse(
-            _event_stream(daemon, shutdown, request, logs, tail),
+            _event_stream(daemon, shutdown, request, logs, tail, first),
             media_type="application/x-ndjson",
         )
 
-    @app.post(
-        "/v1/services/{name}/rebuild",
-        responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
-    )
+    @app.post("/v1/services/{name}/rebuild", responses=_errors(400, 404, 409))
     def rebuild(name: str) -> ActionResponse:
         """Rebuild a service's image and restart it (services with `build:` only)."""
         ok = daemon.rebuild_service(name, STOP_TIMEOUT)
         return ActionResponse(ok=ok, message=f"{name} rebuilt and restarted")
 
-    @app.get("/v1/logs", response_model=None)
+    @app.get("/v1/logs", response_model=None, responses=_errors(404))
     async def logs(
         request: Request,
         service: Annotated[list[str] | None, Query()] = None,
@@ -166,13 +152,21 @@ def create_app(daemon: Daemon, shutdown: threading.Event) -> FastAPI:
         for name in service or []:
             known = daemon.loaded.stack.services.keys() | daemon.desired().services.keys()
             if name not in known and name != "devstack":
-                raise KeyError(f"unknown service {name!r}")
+                raise UnknownName("service", name, known)
+        # Without follow the lines are read now, so that a failure is a JSON error (500)
+        # rather than a stream cut short after its 200.
+        backlog = None if follow else daemon.logs.snapshot(service, since)
         return StreamingResponse(
-            _log_stream(daemon, shutdown, request, service, since, tail, follow),
+            _log_stream(daemon, shutdown, request, service, since, tail, backlog),
             media_type="application/x-ndjson",
         )
 
     return app
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route's error answers (all shaped as ErrorResponse)."""
+    return {status: {"model": ErrorResponse} for status in statuses}
 
 
 async def _log_stream(
@@ -182,11 +176,12 @@ async def _log_stream(
     services: list[str] | None,
     since: float | None,
     tail: int | None,
-    follow: bool,
+    snapshot: list[LogLine] | None,
 ) -> AsyncIterator[bytes]:
-    if not follow:
-        lines = daemon.logs.snapshot(services, since)
-        async for chunk in _chunked(lines[-tail:] if tail is not None else lines, _ndjson):
+    """`snapshot`: the lines to send, without following; None: follow."""
+    if snapshot is not None:
+        lines = snapshot[-tail:] if tail is not None else snapshot
+        async for chunk in _chunked(lines, _ndjson):
             yield chunk
         return
     loop = asyncio.get_running_loop()
@@ -218,8 +213,23 @@ async def _log_stream(
         unsubscribe()
 
 
+def _views(daemon: Daemon) -> tuple[bytes, bytes]:
+    """The `status` and `backing` events: what an event stream sends first and on change."""
+    status = daemon.status().model_dump(mode="json")
+    backing = [b.model_dump(mode="json") for b in daemon.backing()]
+    return (
+        _event({"type": "status", "status": status}),
+        _event({"type": "backing", "backing": backing}),
+    )
+
+
 async def _event_stream(
-    daemon: Daemon, shutdown: threading.Event, request: Request, logs: bool, tail: int
+    daemon: Daemon,
+    shutdown: threading.Event,
+    request: Request,
+    logs: bool,
+    tail: int,
+    first: tuple[bytes, bytes],
 ) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[LogLine] = asyncio.Queue()
@@ -228,19 +238,11 @@ async def _event_stream(
         if queue.qsize() < FOLLOW_QUEUE_LIMIT:
             loop.call_soon_threadsafe(queue.put_nowait, line)
 
-    def views() -> tuple[bytes, bytes]:
-        status = daemon.status().model_dump(mode="json")
-        backing = [b.model_dump(mode="json") for b in daemon.backing()]
-        return (
-            _event({"type": "status", "status": status}),
-            _event({"type": "backing", "backing": backing}),
-        )
-
     backlog, unsubscribe = (
         daemon.logs.subscribe(deliver, None, None) if logs else ([], lambda: None)
     )
     try:
-        last = await asyncio.to_thread(views)
+        last = first
         yield last[0]
         yield last[1]
         async for chunk in _chunked(backlog[-tail:] if tail else [], _log_event):
@@ -258,7 +260,7 @@ async def _event_stream(
             next_check = loop.time() + EVENT_STATUS_INTERVAL
             if await request.is_disconnected():
                 return
-            current = await asyncio.to_thread(views)
+            current = await asyncio.to_thread(_views, daemon)
             for before, now in zip(last, current, strict=True):
                 if now != before:
                     yield now

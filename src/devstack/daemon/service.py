@@ -21,17 +21,19 @@ from devstack.api.models import (
     SwapResponse,
 )
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
+from devstack.config.extras import MissingExtra
 from devstack.config.loader import LoadedStack, load_stack
 from devstack.config.ports import PortAllocator
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.resolve import resolve
 from devstack.config.servers import data_home
+from devstack.daemon.failures import BadRequest
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
 from devstack.daemon.portcheck import check_ports
 from devstack.daemon.reload import LiveReload
-from devstack.daemon.swap import SwapError, Swapper
+from devstack.daemon.swap import Swapper
 from devstack.daemon.views import Views
 from devstack.engine.controller import PENDING_RECHECK, Controller
 from devstack.engine.events import LogStore
@@ -40,6 +42,7 @@ from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
+from devstack.model.names import UnknownName
 from devstack.providers.secrets import SecretsCache
 from devstack.release import store as release_store
 from devstack.release.record import ReleaseError, thaw
@@ -179,6 +182,8 @@ class Daemon:
                     self._desired = self._resolve()
                 except ManifestError as exc:
                     self.problems = [str(p) for p in exc.problems]
+                except (UnknownName, MissingExtra) as exc:
+                    self.problems = [str(exc)]
             return self._desired
 
     def _resolve(self) -> DesiredState:
@@ -236,6 +241,8 @@ class Daemon:
         self, environment: str | None, remove_orphans: bool, release: str | None = None
     ) -> tuple[LoadedStack, DesiredState]:
         loaded = load_stack(self.manifest)
+        if environment is not None:
+            loaded.stack.environment(environment)  # UnknownName (404): the argument is wrong
         if release is not None:
             return loaded, self._released(release, loaded, set(), remove_orphans)
         desired = resolve(
@@ -256,10 +263,9 @@ class Daemon:
     def scale_service(self, name: str, replicas: int) -> DesiredState:
         """Run `replicas` instances of a user service; an override, kept like a swap."""
         if name not in self.loaded.stack.services:
-            known = ", ".join(sorted(self.loaded.stack.services))
-            raise KeyError(f"unknown service {name!r} (known: {known})")
+            raise UnknownName("service", name, self.loaded.stack.services)
         if not 0 <= replicas <= MAX_REPLICAS:
-            raise SwapError(f"replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")
+            raise BadRequest(f"replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")
         desired = self.apply_intent(scale={**self.scale, name: replicas})
         self.logs.event(f"scale {name}={replicas}")
         return desired
@@ -413,7 +419,7 @@ class Daemon:
         self._require(name)
         service = self.loaded.stack.services.get(name)
         if service is None or service.build is None:
-            raise SwapError(f"{name} has no build: to rebuild (restart it instead)")
+            raise BadRequest(f"{name} has no build: to rebuild (restart it instead)")
         self.runtime.runtime("docker")
         if self.docker is not None:
             self.docker.rebuild(name)
@@ -422,8 +428,7 @@ class Daemon:
 
     def _require(self, name: str) -> None:
         if name not in self.loaded.stack.services and name not in self.desired().services:
-            known = ", ".join(sorted(self.loaded.stack.services))
-            raise KeyError(f"unknown service {name!r} (known: {known})")
+            raise UnknownName("service", name, self.loaded.stack.services)
 
     @staticmethod
     def _wait(condition: Callable[[], bool], timeout: float) -> bool:
@@ -445,8 +450,12 @@ class Daemon:
         try:
             loaded = load_stack(self.manifest)
             self.apply_intent(loaded=loaded)
-        except ManifestError as exc:
-            self.problems = [str(p) for p in exc.problems]
+        except (ManifestError, UnknownName, MissingExtra) as exc:
+            # UnknownName: the edit removed the running environment; MissingExtra: it
+            # chose a provider whose extra is not installed here.
+            self.problems = (
+                [str(p) for p in exc.problems] if isinstance(exc, ManifestError) else [str(exc)]
+            )
             count = len(self.problems)
             self.logs.event(
                 f"manifest edit not applied ({count} problem{'s' if count != 1 else ''}); "

@@ -1,7 +1,8 @@
 """Swapping backing services between providers: the `Swapper` behind `Daemon.swap`.
 
 Holds the whole swap (validate, preview, warm up the new providers, commit), plus
-`SwapError` and `env_changes`, which describe what a swap would change.
+`env_changes`, which describes what a swap would change. `SwapError` (defined with the
+other API errors in errors.py) is re-exported here.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ import time
 from typing import TYPE_CHECKING
 
 from devstack.api.models import MASK, EnvChange, SwapRequest, SwapResponse
+from devstack.config.backing import declared_providers, provider_mismatch
 from devstack.config.resolve import resolve
-from devstack.daemon.views import known_names
+from devstack.daemon.failures import BadRequest, SwapError
 from devstack.engine.ports import RuntimeError_
 from devstack.engine.reconcile import project
 from devstack.model.desired import DesiredState, ProvisionSpec
+from devstack.model.names import UnknownName
 from devstack.runtimes.provision import provision_spec
 from devstack.trace import mark
 
 if TYPE_CHECKING:
     from devstack.daemon.service import Daemon
+
+
+__all__ = ["SwapError", "Swapper", "env_changes"]
 
 
 class Swapper:
@@ -53,7 +59,7 @@ class Swapper:
         else:
             name = request.backing or ""
             if name not in stack.backing:
-                raise KeyError(f"unknown backing service {name!r}{known_names(stack.backing)}")
+                raise UnknownName("backing service", name, stack.backing)
             if request.undo:
                 if not history.get(name):
                     raise SwapError(f"backing service {name!r} has no swap to undo")
@@ -62,7 +68,12 @@ class Swapper:
                     del history[name]
             else:
                 if not request.provider:
-                    raise SwapError("name the provider to swap to (or use --undo / --reset)")
+                    raise BadRequest("name the provider to swap to (or use --undo / --reset)")
+                kind = stack.backing[name].kind
+                mismatch = provider_mismatch(kind, request.provider, declared_providers(stack))
+                if mismatch is not None:
+                    # The argument is wrong, not the manifest: say so, naming the swap.
+                    raise BadRequest(f"cannot swap {name} to {request.provider}: {mismatch}")
                 history.setdefault(name, []).append(request.provider)
         active = {name: h[-1] for name, h in history.items()}
         current = self.daemon.desired()
@@ -201,10 +212,6 @@ class Swapper:
                     )
             time.sleep(0.05)
         raise SwapError(f"provider {name} was not healthy within {timeout:g}s")
-
-
-class SwapError(Exception):
-    """A swap that cannot be made; nothing was changed. The message says why."""
 
 
 def env_changes(before: DesiredState, after: DesiredState) -> list[EnvChange]:

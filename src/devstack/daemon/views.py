@@ -19,6 +19,7 @@ from devstack.api.models import (
 from devstack.engine.reconcile import unsettled_dependencies
 from devstack.model.backing import AWS_KINDS, Backing
 from devstack.model.desired import DesiredState
+from devstack.model.names import UnknownName
 from devstack.model.observed import ObservedState, Workload
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ class Views:
         """The effective environment of a service as it runs now, with each value's source."""
         desired = self.daemon.desired()
         if name not in desired.services:
-            raise KeyError(f"unknown service {name!r}{known_names(desired.services)}")
+            raise UnknownName("service", name, desired.services)
         service = desired.services[name]
         variables = ConfigVar.listing(service.env, show_secrets)
         return ServiceConfig(
@@ -259,12 +260,6 @@ def _is_real(provider_type: str, url: str | None) -> bool:
 
     host = urlsplit(url).hostname or ""
     return host not in ("127.0.0.1", "localhost", "::1", "host.docker.internal")
-
-
-def known_names(names: object) -> str:
-    """` (known: a, b)` for an error naming something unknown; the swap's errors use it too."""
-    listed = ", ".join(sorted(names))  # type: ignore[call-overload]
-    return f" (known: {listed})" if listed else ""
 
 
 def _shown_resources(model: Backing) -> dict[str, object]:

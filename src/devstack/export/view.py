@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from devstack.config.loader import LoadedStack
-from devstack.config.problems import ManifestError, Problem
 from devstack.config.resolve import resolve
 from devstack.config.secrets import SecretReader
 from devstack.export.secrets import declared_reader
@@ -101,10 +100,7 @@ def export_view(
 ) -> ExportView:
     """Raises ManifestError (located) for a manifest or environment that cannot resolve."""
     stack = loaded.stack
-    try:
-        env = stack.environment(environment)
-    except KeyError as exc:
-        raise ManifestError([Problem(str(exc.args[0]), "environments")]) from None
+    env = stack.environment(environment)  # UnknownName: the argument, not the manifest
     notes: list[str] = []
     services = stack.services
     providers: dict[str, Any] = dict(stack.providers)

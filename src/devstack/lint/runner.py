@@ -35,7 +35,7 @@ def lint(
     cwd: Path | None = None,
 ) -> list[Finding]:
     """The stack's findings. `environments` limits the environment layers audited (all by
-    default); unknown names raise KeyError with the known ones (see Stack.environment)."""
+    default); unknown names raise UnknownName with the known ones (see Stack.environment)."""
     chosen = tuple(environments) if environments is not None else environments_of(loaded)
     for name in chosen:
         loaded.stack.environment(name)

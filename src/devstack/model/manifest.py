@@ -22,6 +22,7 @@ from pydantic import (
 from devstack.model.backing import Backing, Provider
 from devstack.model.durations import parse_duration
 from devstack.model.manifest_base import Model
+from devstack.model.names import UnknownName
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 VAR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -324,8 +325,7 @@ class Stack(Model):
             return self.environments[name]
         if name == "dev":
             return Environment()
-        known = ", ".join(sorted(self.environments)) or "none declared"
-        raise KeyError(f"unknown environment {name!r} (known: {known})")
+        raise UnknownName("environment", name, {*self.environments, "dev"})
 
 
 def json_schema() -> dict[str, Any]:

@@ -16,6 +16,7 @@ from devstack.config.resolve import resolve
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
 from devstack.model.desired import DesiredService, DesiredState
+from devstack.model.names import known_names
 from devstack.oneoff import OneOffError
 
 EXIT_USAGE = 2
@@ -99,10 +100,9 @@ def check_declared(loaded: LoadedStack, service: str) -> None:
     """A service of the manifest; anything else (a typo, a backing service) is a usage error."""
     declared = loaded.stack.services
     if service not in declared:
-        known = ", ".join(sorted(declared)) or "none declared"
-        raise OneOffError(
-            f"unknown service {service!r} in {loaded.display_name} (known: {known})", EXIT_USAGE
-        )
+        # `unknown service 'x' in devstack.yaml (did you mean 'y'?)`
+        hint = known_names(declared, service)
+        raise OneOffError(f"unknown service {service!r} in {loaded.display_name}{hint}", EXIT_USAGE)
 
 
 def target(

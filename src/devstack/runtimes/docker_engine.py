@@ -55,6 +55,21 @@ def connect() -> APIClient:
         return client
 
 
+def has_containers(stack_id: str) -> bool:
+    """Whether any container carries the stack's label (running or not): `down` without a
+    daemon asks, as containers outlive a daemon that died. Raises RuntimeError_ when the
+    engine cannot be reached."""
+    client = connect()
+    try:
+        with translated("listing the stack's containers"):
+            found = client.containers(
+                all=True, quiet=True, filters={"label": f"{LABEL}.stack={stack_id}"}
+            )
+    finally:
+        client.close()
+    return bool(found)
+
+
 def _context_host() -> str | None:
     try:
         from docker.context import ContextAPI

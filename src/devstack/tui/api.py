@@ -50,7 +50,8 @@ class ApiClient(Protocol):
 def describe_error(exc: BaseException) -> str:
     """One readable paragraph for a failed call: the error, then the problems it lists."""
     if isinstance(exc, ApiError):
-        return "\n".join([exc.error, *exc.problems])
+        error = f"{exc.error} (details: {exc.log})" if exc.log else exc.error
+        return "\n".join([error, *exc.problems])
     if isinstance(exc, DaemonNotRunning):
         return f"no devstack daemon answers on {exc} (start it with `devstack up`)"
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
