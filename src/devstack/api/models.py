@@ -16,6 +16,11 @@ class BaseModel(_PydanticModel):
     model_config = ConfigDict(defer_build=True)
 
 
+class RequestModel(_PydanticModel):
+    """A request body, built at import: FastAPI wraps a body parameter in an Annotated
+    alias, which a deferred model would only resolve later, with a pydantic warning."""
+
+
 if TYPE_CHECKING:
     from devstack.model.desired import EnvVar
 
@@ -83,7 +88,7 @@ class PlanResponse(BaseModel):
     text: str
 
 
-class UpRequest(BaseModel):
+class UpRequest(RequestModel):
     environment: str | None = None
     remove_orphans: bool = False
     dry_run: bool = False
@@ -95,7 +100,7 @@ class UpRequest(BaseModel):
     )
 
 
-class ScaleRequest(BaseModel):
+class ScaleRequest(RequestModel):
     replicas: int = Field(ge=0, le=100)
 
 
@@ -154,7 +159,7 @@ class ServiceConfig(BaseModel):
     )
 
 
-class SwapRequest(BaseModel):
+class SwapRequest(RequestModel):
     backing: str | None = None
     provider: str | None = None
     undo: bool = Field(default=False, description="Revert the backing service's last swap")
