@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sockettable import Listener, cmdline, listeners_of, listening_on
 
+from components import unavailable
 from devstack.providers.relay import BRIDGE, interface_address
 from helpers import Stack, free_ports, service
 
@@ -98,7 +99,7 @@ def test_published_ports_the_relay_and_localstack_stay_local_unless_declared(
     if with_localstack:
         reason = localstack_image_missing()
         if reason:
-            pytest.skip(reason)
+            unavailable(reason)
         top["providers"] = {"localstack": {"type": "localstack", "image": LOCALSTACK_IMAGE}}
         backing["events"] = {"kind": "sqs", "queue": "t-events", "provider": "localstack"}
         uses.append("events")
