@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from components import MARKER, unavailable
 from helpers import Stack
 
 # devstack puts the control socket in .devstack/ only while the path fits in sun_path.
@@ -47,6 +48,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     # Registered here as well as in pyproject, so --strict-markers accepts it either way.
     config.addinivalue_line("markers", "long: a long variant; runs only with --long")
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(missing, reason): a component the test command sets up (components.py)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # First, before any fixture: a missing component skips the test, or fails it under CI.
+    for marker in item.iter_markers(MARKER):
+        if marker.kwargs["missing"]:
+            unavailable(marker.kwargs["reason"])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

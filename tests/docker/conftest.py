@@ -1,7 +1,7 @@
 """Docker runtime tests: a real engine and the local test images, nothing pulled or mocked.
 
 The whole folder is skipped, with the reason, only when `ensure_engine()` cannot get a
-working engine. The busybox test image is made sure of once, at the start of the session.
+working engine; under CI (`CI=true`) it fails instead (tests/components.py). The busybox test image is made sure of once, at the start of the session.
 Every test's stack has a name of its own, so its containers, network, volumes and images
 (all named after the stack) never meet another test's; teardown removes all of them.
 """
@@ -15,6 +15,7 @@ import docker
 import pytest
 from dockerstack import DockerStack, remove_leftovers, unique_name
 
+from components import needs
 from docker_images import BUSYBOX_IMAGE, ensure_engine, ensure_image
 from helpers import Stack
 
@@ -33,7 +34,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     reason = ensure_engine()
     if reason:
-        marker = pytest.mark.skip(reason=reason)
+        marker = needs(True, reason)
         for item in ours:
             item.add_marker(marker)
 

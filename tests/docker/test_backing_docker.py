@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from dockerstack import DockerStack, busybox
 
+from components import unavailable
 from docker_images import LOCALSTACK_IMAGE, localstack_image_missing
 from helpers import describe, service, wait_for
 
@@ -30,7 +31,7 @@ def client(kind: str, endpoint: str) -> Any:
 def localstack_image() -> str:
     reason = localstack_image_missing()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     return LOCALSTACK_IMAGE
 
 

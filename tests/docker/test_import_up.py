@@ -13,6 +13,7 @@ import pytest
 import yaml
 from dockerstack import DockerStack
 
+from components import unavailable
 from docker_images import PYTHON_IMAGE, ensure_image, localstack_image_missing
 from helpers import describe, free_port, wait_for
 
@@ -82,7 +83,7 @@ def test_a_localstack_project_runs_with_the_env_and_ports_compose_gives_it(
 ) -> None:
     reason = localstack_image_missing()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     ensure_image(PYTHON_IMAGE)
     api_port = free_port()
     compose = imported(dstack, "localstack", {"API_PORT": str(api_port)})

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from dockerstack import DockerStack
 
+from components import unavailable
 from docker_images import LOCALSTACK_IMAGE, PYTHON_IMAGE, ensure_image, localstack_image_missing
 from helpers import describe, port_busy, wait_for
 
@@ -47,7 +48,7 @@ def _processed(item: str) -> dict[str, Any]:
 def shop(dstack: DockerStack) -> DockerStack:
     reason = localstack_image_missing()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     ensure_image(PYTHON_IMAGE)
     vendored = subprocess.run(
         ["bash", str(SHOP / "services" / "vendor.sh")], capture_output=True, text=True, check=False

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from botocore.validate import ParamValidator
 
+from components import unavailable
 from docker_images import LOCALSTACK_IMAGE, localstack_image_missing
 from helpers import Stack, describe, free_port, port_busy, wait_for
 
@@ -353,7 +354,7 @@ def test_the_exported_file_creates_the_declared_resources_before_the_consumers_s
 ) -> None:
     missing = localstack_image_missing()
     if missing:
-        pytest.skip(missing)
+        unavailable(missing)
     stack.write_text(PROVISIONED)
     stack.ok("export", "compose", "-o", "compose.yml")
     assert CANARY not in (stack.root / "compose.yml").read_text()

@@ -10,18 +10,19 @@ from typing import Any
 
 import pytest
 
+from components import needs
 from devstack.config.servers import find_binary
 from helpers import Stack, describe, service, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
-needs_postgres = pytest.mark.skipif(
+needs_postgres = needs(
     find_binary("initdb", None) is None or shutil.which("psql") is None,
-    reason="postgres is not installed (scripts/servers-setup.sh installs it as root on Debian)",
+    "postgres is not installed (scripts/servers-setup.sh installs it as root on Debian)",
 )
-needs_redis = pytest.mark.skipif(
+needs_redis = needs(
     shutil.which("redis-server") is None or shutil.which("redis-cli") is None,
-    reason="redis-server is not installed (scripts/servers-setup.sh installs it)",
+    "redis-server is not installed (scripts/servers-setup.sh installs it)",
 )
 
 

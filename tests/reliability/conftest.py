@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from components import unavailable
 from helpers import Stack
 
 # The Docker variants reuse the docker tests' stack helpers (label queries, cleanup).
@@ -58,7 +59,7 @@ def dstack(stack: Stack) -> Iterator[Any]:
 
     reason = ensure_engine()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     ensure_image(BUSYBOX_IMAGE)
     engine = docker.from_env()
     created = DockerStack(stack.root, unique_name(), engine)

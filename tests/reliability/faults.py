@@ -56,7 +56,7 @@ class SeedResult:
     delay: float
     killed: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    cli_error: str = ""  # the interrupted CLI's stderr when it was not one clear message
+    cli_error: str = ""  # the interrupted CLI's stderr tail when it printed a traceback
     seconds: float = 0.0
 
     def __str__(self) -> str:
@@ -140,8 +140,10 @@ def run_seed(stack: Stack, target: Target, durations: dict[str, float], seed: in
         _, err = cli.communicate()
         result.problems.append(f"the CLI still ran {CLI_END_TIMEOUT:g}s after its daemon died")
     if "Traceback" in err:
-        # Kept apart from the convergence problems: test_cli_daemon_death.py covers it.
-        result.cli_error = err[-300:]
+        # Whatever the operation (`up`, a switch, a swap, `down`), a user whose daemon died
+        # must read one clear line, not Python's internals: a traceback fails the seed.
+        result.cli_error = err[-600:]
+        result.problems.append(f"the interrupted CLI printed a traceback:\n{result.cli_error}")
     result.problems += state_file_problems(stack)
     recovered = stack.run("up", "-d", "--wait", timeout=RECOVER_TIMEOUT)
     if recovered.returncode != 0:

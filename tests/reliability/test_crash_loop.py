@@ -1,7 +1,8 @@
 """A crash-looping service backs off as specified, is reported, and starves nobody.
 
 Specified (README, "Restarts"): between consecutive failures devstack waits 0.5 s, then
-1 s, 2 s... up to 30 s; the count starts over after a run of 60 s or more. The delays are
+1 s, 2 s... up to 30 s; the count starts over after a run of 60 s or more (a window the
+daemon's DEVSTACK_BACKOFF_RESET shortens, so CI sees a real reset in seconds). The delays are
 measured from the daemon's own events: `» NAME exited with code N` when it saw the exit,
 `» start service:NAME: ...` when it started the next run.
 """
@@ -24,10 +25,12 @@ EXPECTED = [0.5, 1.0, 2.0, 4.0, 8.0]  # the first five delays of the specified b
 EARLY = 0.05  # a restart may not come sooner than this before its due time
 LATE = 0.6  # nor later than this after it (the controller sleeps until the due time)
 
-# Crashes fast twice, then runs 61 s (past the 60 s reset) and crashes again, then stays.
+# Crashes fast twice, then runs LONG seconds (past the reset window) and crashes again,
+# then stays. LONG is 61 for the real 60 s window, a few seconds for a shortened one.
 FLAKY = r"""
 import sys, time
 from pathlib import Path
+LONG = float(sys.argv[1])
 runs = Path("runs")
 n = int(runs.read_text()) + 1 if runs.exists() else 1
 runs.write_text(str(n))
@@ -35,7 +38,7 @@ print(f"flaky: run {n}", flush=True)
 if n <= 2:
     sys.exit(3)
 if n == 3:
-    time.sleep(61)
+    time.sleep(LONG)
     sys.exit(3)
 time.sleep(3600)
 """
@@ -161,21 +164,62 @@ def test_status_reports_the_crash_loop(looping: tuple[Stack, int]) -> None:
     assert web[2:5] == ["running", "healthy", "0"], table
 
 
-@pytest.mark.long
-@pytest.mark.timeout(300)
-def test_the_backoff_starts_over_after_a_run_of_60_seconds(stack: Stack) -> None:
-    stack.write_text("")
+def delays_around_a_long_run(stack: Stack, long_run: float, env: dict[str, str]) -> list[float]:
+    """Run `flaky` (two quick failures, one run of `long_run` s, a failure) on a real daemon
+    started with `env`; the first three restart delays."""
     (stack.root / "flaky.py").write_text(FLAKY)
-    stack.write({"flaky": {"command": ["python3", "flaky.py"], "restart": "always"}})
-    stack.ok("up", "-d")
-    delays = wait_for(
+    stack.write(
+        {"flaky": {"command": ["python3", "flaky.py", f"{long_run:g}"], "restart": "always"}}
+    )
+    stack.ok("up", "-d", env=env)
+    found: list[float] = wait_for(
         lambda: (found := restart_delays(stack, "flaky")) and len(found) >= 3 and found,
-        120.0,
+        long_run + 60.0,
         "the run after the long one",
         interval=0.5,
     )
-    # Two quick failures: 0.5 s then 1 s. Then a run of 61 s: the count starts over.
-    assert 0.45 <= delays[0] <= 1.1, delays
-    assert 0.95 <= delays[1] <= 1.6, delays
-    assert 0.45 <= delays[2] <= 1.1, f"no reset after a 61 s run: delays {delays}"
+    # Two quick failures: 0.5 s then 1 s. Then the long run: the count starts over.
+    assert 0.45 <= found[0] <= 1.1, found
+    assert 0.95 <= found[1] <= 1.6, found
+    assert 0.45 <= found[2] <= 1.1, f"no reset after a {long_run:g} s run: delays {found}"
+    return found
+
+
+def test_the_backoff_starts_over_after_a_run_as_long_as_the_reset_window(stack: Stack) -> None:
+    # The CI-sized variant: the same real daemon and crash loop, with the window shortened
+    # to 3 s by DEVSTACK_BACKOFF_RESET, and a 4 s run.
+    delays = delays_around_a_long_run(stack, 4.0, {"DEVSTACK_BACKOFF_RESET": "3"})
+    print(f"restart delays around a 4 s run (window 3 s): {[round(d, 3) for d in delays]}")
+
+
+def test_a_run_shorter_than_the_reset_window_keeps_the_backoff_growing(stack: Stack) -> None:
+    # The control: the same 4 s run under a 30 s window is not a reset (0.5, 1, then 2 s).
+    (stack.root / "flaky.py").write_text(FLAKY)
+    stack.write({"flaky": {"command": ["python3", "flaky.py", "4"], "restart": "always"}})
+    stack.ok("up", "-d", env={"DEVSTACK_BACKOFF_RESET": "30"})
+    delays = wait_for(
+        lambda: (found := restart_delays(stack, "flaky")) and len(found) >= 3 and found,
+        60.0,
+        "the run after the 4 s one",
+        interval=0.5,
+    )
+    assert 1.95 <= delays[2] <= 2.6, f"the backoff reset after a 4 s run: delays {delays}"
+
+
+def test_a_bad_reset_window_keeps_the_default_and_says_so(stack: Stack) -> None:
+    stack.write({"web": service("web", health=False)})
+    stack.ok("up", "-d", env={"DEVSTACK_BACKOFF_RESET": "soon"})
+    lines = [line["text"] for line in events(stack, "devstack")]
+    said = [t for t in lines if "DEVSTACK_BACKOFF_RESET" in t]
+    assert said == [
+        "DEVSTACK_BACKOFF_RESET='soon' is not a number of seconds > 0:"
+        " the backoff resets after the default 60s"
+    ], lines
+    assert stack.live()["web"]["state"] == "running"
+
+
+@pytest.mark.long
+@pytest.mark.timeout(300)
+def test_the_backoff_starts_over_after_a_run_of_60_seconds(stack: Stack) -> None:
+    delays = delays_around_a_long_run(stack, 61.0, {})
     print(f"restart delays around a 61 s run: {[round(d, 3) for d in delays]}")

@@ -16,6 +16,7 @@ import pytest
 from faults import Op, Target, report, run_lanes
 from invariants import status_problems
 
+from components import unavailable
 from devstack.api.client import Client
 from helpers import Stack
 
@@ -34,7 +35,7 @@ def dstacks(make_stack: Callable[[], Stack]) -> Iterator[Callable[[], Any]]:
 
     reason = ensure_engine()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     ensure_image(BUSYBOX_IMAGE)
     engine = docker.from_env()
     made: list[Any] = []

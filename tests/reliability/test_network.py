@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sockettable import Listener, cmdline, listeners_of, listening_on
 
+from components import unavailable
 from devstack.providers.relay import BRIDGE, interface_address
 from helpers import Stack, free_ports, service
 
@@ -98,7 +99,7 @@ def test_published_ports_the_relay_and_localstack_stay_local_unless_declared(
     if with_localstack:
         reason = localstack_image_missing()
         if reason:
-            pytest.skip(reason)
+            unavailable(reason)
         top["providers"] = {"localstack": {"type": "localstack", "image": LOCALSTACK_IMAGE}}
         backing["events"] = {"kind": "sqs", "queue": "t-events", "provider": "localstack"}
         uses.append("events")
@@ -148,3 +149,35 @@ def test_published_ports_the_relay_and_localstack_stay_local_unless_declared(
         }, found[pid]
     others = {pid: held for pid, held in found.items() if pid not in relays}
     assert not exposed(others), exposed(others)
+
+
+@pytest.mark.timeout(240)
+def test_localstacks_published_ports_stay_on_loopback(dstack: Any) -> None:
+    """The CI-sized variant of the `localstack` case above: a real LocalStack container
+    (the local image, never pulled), alone with one queue, its published ports checked on
+    Docker's side and in the kernel's socket table."""
+    from docker_images import LOCALSTACK_IMAGE, localstack_image_missing
+
+    reason = localstack_image_missing()
+    if reason:
+        unavailable(reason)
+    from dockerstack import busybox
+
+    dstack.write(
+        {"bg": busybox("exec sleep 3600", uses=["events"], stop_grace="1s")},
+        backing={"events": {"kind": "sqs", "queue": "t-events", "provider": "localstack"}},
+        providers={"localstack": {"type": "localstack", "image": LOCALSTACK_IMAGE}},
+    )
+    dstack.ok("up", "-d", "--wait", "--wait-timeout", "150", timeout=200)
+
+    localstack = [c for c in dstack.containers() if c.labels["devstack.service"] == "localstack"]
+    assert len(localstack) == 1, [c.name for c in dstack.containers()]
+    bindings = [b for spec in published(localstack[0]).values() for b in spec]
+    assert bindings, f"LocalStack publishes no port: {localstack[0].attrs['NetworkSettings']}"
+    for binding in bindings:
+        assert binding["HostIp"] == "127.0.0.1", binding
+        listeners = listening_on(int(binding["HostPort"]))
+        assert listeners, f"nothing listens on LocalStack's published port {binding}"
+        assert all(listener.loopback for listener in listeners), (binding, listeners)
+    # `up --wait` returned: LocalStack answered its health check on the port checked.
+    assert dstack.live()["localstack"]["health"] == "healthy", dstack.live()["localstack"]

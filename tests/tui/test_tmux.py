@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from components import needs
 from helpers import Stack, port_busy
 
 HELLO = Path(__file__).resolve().parents[2] / "stacks" / "hello"
@@ -21,7 +22,7 @@ FILES = ("devstack.yaml", ".env", "greeter.py", "front.py")
 PORTS = (8000, 8001)
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    needs(shutil.which("tmux") is None, "tmux is not installed"),
     pytest.mark.skipif(
         any(port_busy(p) for p in PORTS),
         reason="port 8000 or 8001 is busy on 127.0.0.1 (another hello stack?)",

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 import pytest
 from test_tmux import Tmux
 
+from components import needs, unavailable
 from docker_images import BUSYBOX_IMAGE, ensure_engine, ensure_image
 from helpers import Stack
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    needs(shutil.which("tmux") is None, "tmux is not installed"),
     pytest.mark.timeout(120),
 ]
 
@@ -31,7 +32,7 @@ def container_stack(stack: Stack) -> Iterator[Stack]:
     removes whatever of it `down` left (containers, network)."""
     reason = ensure_engine()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     ensure_image(BUSYBOX_IMAGE)
     name = f"tx{uuid.uuid4().hex[:10]}"
     stack.write(

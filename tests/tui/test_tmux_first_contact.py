@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 from test_tmux import Tmux
 
+from components import needs
 from helpers import Stack
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+pytestmark = needs(shutil.which("tmux") is None, "tmux is not installed")
 
 
 @pytest.fixture

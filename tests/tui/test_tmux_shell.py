@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from components import needs
 from helpers import Stack, free_port, service, wait_for
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    needs(shutil.which("tmux") is None, "tmux is not installed"),
     pytest.mark.timeout(120),
 ]
 

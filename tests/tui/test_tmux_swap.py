@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 
+from components import needs
 from helpers import Stack, free_port, wait_for
 
 pytest.importorskip("ministack", reason="MiniStack is not installed")
 pytest.importorskip("moto.server", reason="moto is not installed")
 pytestmark = [
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    needs(shutil.which("tmux") is None, "tmux is not installed"),
     pytest.mark.timeout(120),
 ]
 

@@ -34,6 +34,7 @@ from devstack.daemon.paths import StackPaths
 from devstack.daemon.portcheck import check_ports
 from devstack.daemon.reload import LiveReload
 from devstack.daemon.swap import Swapper
+from devstack.daemon.tuning import backoff_reset_after
 from devstack.daemon.views import Views
 from devstack.engine.controller import PENDING_RECHECK, Controller
 from devstack.engine.events import LogStore
@@ -98,7 +99,12 @@ class Daemon:
         )
         self.runtime.runtime("process")
         self.runtime.runtime("provision")
-        self.controller = Controller(self.desired, self.runtime, self.logs, self._probe, time.time)
+        reset_after, bad_reset = backoff_reset_after(self.host_env)
+        if bad_reset is not None:
+            self.logs.event(bad_reset)
+        self.controller = Controller(
+            self.desired, self.runtime, self.logs, self._probe, time.time, reset_after
+        )
         self._controller_started = False
         self.live = LiveReload(self)
         self.problems: list[str] = []  # why the last manifest edit was not applied

@@ -44,8 +44,12 @@ class Controller:
         logs: LogStore,
         probe_for: ProbeFactory,
         clock: Callable[[], float],
+        backoff_reset_after: float = BACKOFF_RESET_AFTER,
     ) -> None:
         self._desired = desired
+        # A run at least this long counts as healthy: the next failure starts the backoff
+        # over. The daemon may shorten it (DEVSTACK_BACKOFF_RESET) so tests see a reset.
+        self._backoff_reset_after = backoff_reset_after
         self._runtime = runtime
         self._logs = logs
         self._probe_for = probe_for
@@ -286,7 +290,7 @@ class Controller:
                 self._seen_exits.add(mark)
                 record = self._records.get(w.key, RestartRecord())
                 ran = (w.exited_at or w.started_at) - w.started_at
-                failures = 1 if ran >= BACKOFF_RESET_AFTER else record.failures + 1
+                failures = 1 if ran >= self._backoff_reset_after else record.failures + 1
                 self._records[w.key] = replace(record, failures=failures)
 
     def _count_restart(self, key: tuple[str, int]) -> None:
