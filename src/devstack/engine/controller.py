@@ -18,6 +18,7 @@ from devstack.engine.health import HealthMonitor
 from devstack.engine.plan import Operation, Plan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
+from devstack.engine.supervise import spawn
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, spec_digests
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Health, ObservedState, RestartRecord, Workload
@@ -50,7 +51,7 @@ class Controller:
         self._logs = logs
         self._probe_for = probe_for
         self._clock = clock
-        self.health = HealthMonitor(self._health_changed, clock)
+        self.health = HealthMonitor(self._health_changed, clock, logs)
         self._lock = threading.Lock()  # guards records/errors/manual; never held while executing
         self._records: dict[tuple[str, int], RestartRecord] = {}
         self._seen_exits: set[tuple[str, int, float]] = set()
@@ -85,8 +86,7 @@ class Controller:
     # -- the worker --------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="controller", daemon=True)
-        self._thread.start()
+        self._thread = spawn("controller", self._run, self._logs, self._stop)
         self.mark_dirty()
 
     def close(self) -> None:
@@ -97,7 +97,7 @@ class Controller:
         self.health.close()
 
     def _run(self) -> None:
-        requeue: float | None = None
+        requeue: float | None = self._clock()  # a restarted worker passes at once
         while not self._stop.is_set():
             timeout = None if requeue is None else max(0.0, requeue - self._clock())
             self._dirty.wait(timeout)
