@@ -43,6 +43,7 @@ from devstack.engine.reconcile import project
 from devstack.engine.supervise import spawn
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
+from devstack.model.observed import Workload
 from devstack.providers.secrets import SecretsCache
 from devstack.release import store as release_store
 from devstack.release.record import ReleaseError, thaw
@@ -109,7 +110,9 @@ class Daemon:
         )
         self.runtime.runtime("process")
         self.runtime.runtime("provision")
-        self.controller = Controller(self.desired, self.runtime, self.logs, self._probe, time.time)
+        self.controller = Controller(
+            self.desired, self.runtime, self.logs, self._probe, time.time, self._owns
+        )
         self._controller_started = False
         self.live = LiveReload(self)
         self.problems: list[str] = []  # why the last manifest edit was not applied
@@ -131,6 +134,14 @@ class Daemon:
             argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
             return FunctionProbe(docker.exec_probe(service.name, service.replica, argv))
         return probe_for(service, check)
+
+    def _owns(self, workload: Workload, service: DesiredService) -> bool:
+        """A probe success counts only for the live instance devstack started (InstanceProbe)."""
+        if workload.runtime == "process":
+            return self.process.owns(workload, _probed_port(service))
+        if workload.runtime == "docker" and self.docker is not None:
+            return self.docker.running(workload)
+        return True
 
     @property
     def docker(self) -> DockerRuntime | None:
@@ -599,6 +610,18 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def _probed_port(service: DesiredService) -> int | None:
+    """The host port an http or tcp healthcheck of this service instance connects to."""
+    check = service.healthcheck
+    if check is None:
+        return None
+    if check.http is not None and service.host_ports:
+        return service.host_ports[0]
+    if check.tcp is not None:
+        return service.host_port_of(check.tcp)
+    return None
 
 
 def _unsaved(what: str, error: OSError) -> str:

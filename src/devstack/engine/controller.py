@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from devstack.config.problems import ManifestError
 from devstack.engine.events import LogStore
 from devstack.engine.executor import OpResult, execute
-from devstack.engine.health import HealthMonitor
+from devstack.engine.health import HealthMonitor, InstanceProbe
 from devstack.engine.plan import Operation, Plan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
@@ -25,6 +25,9 @@ from devstack.model.observed import Health, ObservedState, RestartRecord, Worklo
 from devstack.trace import mark
 
 ProbeFactory = Callable[[DesiredService, HealthCheck], Probe]
+# Is this workload still the live instance (of this service instance spec), holding what
+# its probe reaches? See InstanceProbe.
+Ownership = Callable[[Workload, DesiredService], bool]
 PREPARE = "cannot prepare: "  # prefix of errors from building / finding images
 PREPARE_RETRY = 10.0  # seconds before a failed prepare (build, image lookup) is tried again
 # Seconds between looks at a desired state that waits on something (DesiredState.pending).
@@ -45,8 +48,10 @@ class Controller:
         logs: LogStore,
         probe_for: ProbeFactory,
         clock: Callable[[], float],
+        owns: Ownership | None = None,
     ) -> None:
         self._desired = desired
+        self._owns = owns
         self._runtime = runtime
         self._logs = logs
         self._probe_for = probe_for
@@ -176,6 +181,10 @@ class Controller:
                 self._logs.event(f"{op.kind} {op.target} failed: {res.error}", service=op.service)
             if op.kind == "start" and op.cause.startswith("exited"):
                 self._count_restart((op.service, op.replica))
+            wanted = desired.services.get(op.service)
+            if op.kind in ("stop", "remove") and (wanted is None or wanted.replicas == 0):
+                # Stopped or removed: free its log buffer but for its last words.
+                self._logs.release(op.service)
         with self._lock:
             for op in plan.operations:
                 if op.service not in errors:
@@ -300,7 +309,11 @@ class Controller:
             return
         if self.health.watching(workload.key, workload.started_at):
             return
-        probe = self._probe_for(service.instance(workload.replica), service.healthcheck)
+        instance = service.instance(workload.replica)
+        probe = self._probe_for(instance, service.healthcheck)
+        owns = self._owns
+        if owns is not None:
+            probe = InstanceProbe(probe, lambda: owns(workload, instance))
         self.health.watch(workload.key, workload.started_at, service.healthcheck, probe)
 
     def _sync_health(self, desired: DesiredState) -> None:

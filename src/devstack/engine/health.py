@@ -47,6 +47,22 @@ class HealthTracker:
 Key = tuple[str, int]
 
 
+class InstanceProbe:
+    """A probe whose success counts only while the instance devstack started still runs.
+
+    A port answers for whoever listens on it: a service that crashed (EADDRINUSE, say)
+    while another process serves its port must not read as healthy. `owns` is asked after
+    each successful probe (so a death during the probe counts too) and says whether the
+    instance is alive and, where the runtime can tell, holds the probed port.
+    """
+
+    def __init__(self, probe: Probe, owns: Callable[[], bool]) -> None:
+        self._probe, self._owns = probe, owns
+
+    def check(self, timeout: float) -> bool:
+        return self._probe.check(timeout) and self._owns()
+
+
 class HealthMonitor:
     """Runs probes for running instances and reports health changes through `on_change`."""
 

@@ -25,7 +25,7 @@ from devstack.engine.supervise import spawn
 from devstack.fsutil import read_json, write_json_atomic
 from devstack.model.desired import DesiredService, ProcessSpec
 from devstack.model.observed import Workload
-from devstack.runtimes import procfs
+from devstack.runtimes import portowner, procfs
 from devstack.runtimes.logtail import LogTailer
 
 BASE_ENV = ("PATH", "HOME", "USER", "LANG", "TMPDIR")
@@ -167,6 +167,24 @@ class ProcessRuntime:
             if inst and inst.workload.state != "running":
                 del self._instances[(service, replica)]
                 self._save()
+
+    def owns(self, workload: Workload, port: int | None) -> bool:
+        """True while `workload` is the live instance (pid + start ticks) and, when `port` is
+        given, a process of its group or session listens there, or the listener cannot be
+        read (another user's): a port answered by a foreign process is not this instance's."""
+        with self._lock:
+            inst = self._instances.get(workload.key)
+            if inst is None or inst.stopping or inst.workload.state != "running":
+                return False
+            if inst.workload.started_at != workload.started_at:
+                return False
+            pid, ticks = inst.workload.pid, inst.start_ticks
+        if not (pid and ticks and procfs.is_alive(pid, ticks)):
+            return False
+        if port is None:
+            return True
+        found = portowner.holders(port)
+        return not found or any(_of_instance(holder.pid, pid) for holder in found)
 
     # -- adoption ----------------------------------------------------------------------
 
@@ -337,6 +355,15 @@ class ProcessRuntime:
         with self._lock:
             if self._unsaved:
                 self._save()
+
+
+def _of_instance(pid: int, leader: int) -> bool:
+    """Is `pid` the instance whose group leader is `leader`, or one of its children?"""
+    if pid == leader:
+        return True
+    fields = procfs.stat_fields(pid)
+    # Field 5 is the process group, field 6 the session (index N - 3).
+    return bool(fields) and str(leader) in (fields[2], fields[3])  # type: ignore[index]
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
