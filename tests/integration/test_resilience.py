@@ -143,8 +143,16 @@ def test_a_crashed_service_whose_port_another_process_answers_is_not_healthy(
         served.mkdir()
         (served / "health").write_text("ok")
         intruder = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-             "--directory", str(served)],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "http.server",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+                str(served),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
