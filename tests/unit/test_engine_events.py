@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from devstack.engine.events import ENGINE, LogLine, LogStore
+from devstack.engine.events import ENGINE, LINE_OVERHEAD, LogLine, LogStore
 from devstack.testing import FakeClock
 
 
 def store(per_service: int = 5000) -> LogStore:
-    return LogStore(per_service, clock=FakeClock().now)
+    """A store whose byte budget holds `per_service` lines of two characters."""
+    return LogStore(per_service * (LINE_OVERHEAD + 2), clock=FakeClock().now)
 
 
 def test_lines_are_numbered_in_emission_order_across_services() -> None:

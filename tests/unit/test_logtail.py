@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.engine.events import LogStore
+from devstack.engine.events import TRUNCATED, LogStore
 from devstack.runtimes import logtail
 from devstack.runtimes.logtail import QUIET_SECONDS, LogTailer
 from helpers import wait_for
@@ -80,3 +80,14 @@ def test_close_stops_the_thread_at_once(tmp_path: Path) -> None:
     tailer.add("api", 0, "stdout", tmp_path / "api.out", from_end=True)
     tailer.close()
     assert not tailer._thread.is_alive()
+
+
+def test_a_line_without_newline_is_cut_once_and_the_rest_skipped(
+    tailer: LogTailer, tmp_path: Path
+) -> None:
+    out = tmp_path / "api.out"
+    tailer.add("api", 0, "stdout", out, from_end=True)
+    append(out, b"before\n" + b"x" * (5 * logtail.MAX_LINE))
+    append(out, b"y" * logtail.MAX_LINE + b"\nafter\n")
+    wait_for(lambda: "after" in texts(tailer), 5.0, "the line after the long one")
+    assert texts(tailer) == ["before", "x" * logtail.MAX_LINE + TRUNCATED, "after"]

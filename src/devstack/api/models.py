@@ -66,7 +66,8 @@ class StackStatus(BaseModel):
     services: list[ServiceStatus]
     problems: list[str] = Field(
         default_factory=list,
-        description="Why the last edit of the manifest was not applied (live reload)",
+        description="Why the last edit of the manifest was not applied (live reload), and "
+        "disk trouble (`disk full: … logs are being dropped`)",
     )
     release: str | None = Field(default=None, description="The release running, if pinned")
     real: list[str] = Field(
@@ -86,6 +87,9 @@ class PlanResponse(BaseModel):
     steps: list[PlanStep]
     waiting: list[str] = Field(default_factory=list)
     text: str
+    problems: list[str] = Field(
+        default_factory=list, description="Trouble the stack has now (a full disk), for `up`"
+    )
 
 
 class UpRequest(RequestModel):

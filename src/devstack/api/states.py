@@ -25,3 +25,13 @@ STATE_TONES: dict[str, Tone] = {
     "retiring": "leaving",
     "external": "remote",
 }
+
+
+# Stack-level `problems` that are disk trouble (daemon/disk.py), not a rejected manifest edit.
+DISK_PREFIXES = ("disk full: ", "disk error: ")
+
+
+def split_problems(problems: list[str]) -> tuple[list[str], list[str]]:
+    """(disk trouble, manifest problems) from a status' `problems`."""
+    disk = [p for p in problems if p.startswith(DISK_PREFIXES)]
+    return disk, [p for p in problems if p not in disk]

@@ -17,6 +17,7 @@ import click
 
 from devstack.api.client import JSON, ApiError, Client, DaemonNotRunning
 from devstack.api.readiness import judge
+from devstack.api.states import split_problems
 from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
 from devstack.cli.output import (
@@ -124,6 +125,8 @@ def up(
         for step in plan["steps"]:
             line = f"» {step['kind']} {step['target']}: {step['cause']}"
             info(style(line, "bright_black", err=True))
+        for problem in plan.get("problems") or []:  # a full disk: the stack runs, logs do not
+            info(style(f"warning: {problem}", "yellow", err=True))
         if wait:
             deadline = time.monotonic() + wait_timeout
             if booted is None or not _boot_verdict(booted[0], deadline, wait_timeout):
@@ -444,9 +447,11 @@ def _status_table(status: JSON) -> str:
     for line in status.get("real") or []:
         lines.append(style(f"  real endpoint: {line}", "yellow"))
     problems = status.get("problems") or []
-    if problems:
+    disk, manifest = split_problems(problems)
+    lines.extend(style(f"  {problem}", "yellow") for problem in disk)
+    if manifest:
         lines.append("the last manifest edit was not applied (the stack runs the previous one):")
-        lines.extend(f"  {problem}" for problem in problems)
+        lines.extend(f"  {problem}" for problem in manifest)
     return "\n".join(lines)
 
 

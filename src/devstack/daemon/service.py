@@ -27,7 +27,9 @@ from devstack.config.ports import PortAllocator
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.resolve import resolve
 from devstack.config.servers import data_home
+from devstack.daemon.disk import DiskTrouble, describe
 from devstack.daemon.failures import BadRequest
+from devstack.daemon.logbuffer import buffer_bytes
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
@@ -41,9 +43,11 @@ from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project
+from devstack.engine.supervise import spawn
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
 from devstack.model.names import UnknownName
+from devstack.model.observed import Workload
 from devstack.providers.secrets import SecretsCache
 from devstack.release import store as release_store
 from devstack.release.record import ReleaseError, thaw
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from devstack.runtimes.docker import DockerRuntime
 
 MAX_REPLICAS = 100  # the manifest's bound too
+DISK_RETRY_SECONDS = 1.0  # how often writes that failed (a full disk) are tried again
 
 
 class Daemon:
@@ -67,10 +72,15 @@ class Daemon:
         self.paths = StackPaths(manifest.parent)
         self.paths.ensure()
         self.host_env = dict(os.environ if host_env is None else host_env)
-        self.logs = LogStore()
-        self._files = LogFiles(self.paths.logs_dir)
+        self.logs = LogStore(buffer_bytes(self.host_env))
+        # Writes that fail for a full or failing disk: shown in status, retried.
+        self.disk = DiskTrouble(self.logs)
+        self._unwritten: dict[str, Callable[[], None]] = {}  # what: the write to retry
+        self._closing = threading.Event()
+        self._files = LogFiles(self.paths.logs_dir, trouble=self.disk)
         self.logs.subscribe(self._files)
         self._lock = threading.Lock()  # guards the fields below; never held during a pass
+        self._unwritten_lock = threading.Lock()
         self._resolutions: dict[tuple[object, ...], BackingResolution | None] = {}
         self.loaded: LoadedStack = load_stack(manifest)
         # Overrides survive a daemon restart: the environment in use, user stops, swaps.
@@ -87,7 +97,12 @@ class Daemon:
         self._desired = self._resolve()
         self._pending_retry_at = 0.0  # monotonic time of the next read of pending secrets
         self.process = ProcessRuntime(
-            self.paths.stack_id, self.paths.state_dir, self.logs, self._changed, self.host_env
+            self.paths.stack_id,
+            self.paths.state_dir,
+            self.logs,
+            self._changed,
+            self.host_env,
+            on_disk=self._state_write,
         )
         self.provisioner = ProvisionRuntime(self.logs, self._changed)
         self.runtime = CompositeRuntime(
@@ -103,7 +118,7 @@ class Daemon:
         if bad_reset is not None:
             self.logs.event(bad_reset)
         self.controller = Controller(
-            self.desired, self.runtime, self.logs, self._probe, time.time, reset_after
+            self.desired, self.runtime, self.logs, self._probe, time.time, reset_after, self._owns
         )
         self._controller_started = False
         self.live = LiveReload(self)
@@ -127,6 +142,14 @@ class Daemon:
             return FunctionProbe(docker.exec_probe(service.name, service.replica, argv))
         return probe_for(service, check)
 
+    def _owns(self, workload: Workload, service: DesiredService) -> bool:
+        """A probe success counts only for the live instance devstack started (InstanceProbe)."""
+        if workload.runtime == "process":
+            return self.process.owns(workload, _probed_port(service))
+        if workload.runtime == "docker" and self.docker is not None:
+            return self.docker.running(workload)
+        return True
+
     @property
     def docker(self) -> DockerRuntime | None:
         made = self.runtime.made().get("docker")
@@ -149,6 +172,40 @@ class Daemon:
         if adopted:
             names = ", ".join(sorted({w.service for w in adopted}))
             self.logs.event(f"adopted running instances of {names}")
+        spawn("disk-retry", self._retry_writes, self.logs, self._closing)
+
+    # -- a full disk ---------------------------------------------------------------------
+
+    def _state_write(self, error: OSError | None) -> None:
+        """The process runtime's state file could not be written (error) or could again."""
+        if error is None:
+            self.disk.recovered("state", "process state saved again")
+        else:
+            self.disk.failed("state", _unsaved("the process state", error))
+
+    def _persist(self, what: str, write: Callable[[], None]) -> None:
+        """Run a state write; on a full disk keep it to retry (the latest per `what`) and
+        say so in status, rather than fail the request that changed the state."""
+        try:
+            write()
+        except OSError as exc:
+            with self._unwritten_lock:
+                self._unwritten[what] = write
+            self.disk.failed(what, _unsaved(what, exc))
+            return
+        with self._unwritten_lock:
+            retried = self._unwritten.pop(what, None)
+        if retried is not None:
+            self.disk.recovered(what, f"{what} saved again")
+
+    def _retry_writes(self) -> None:
+        while not self._closing.wait(DISK_RETRY_SECONDS):
+            self._files.retry()
+            self.process.retry_save()
+            with self._unwritten_lock:
+                pending = list(self._unwritten.items())
+            for what, write in pending:
+                self._persist(what, write)
 
     def _ensure_controller(self) -> None:
         with self._lock:
@@ -166,6 +223,7 @@ class Daemon:
 
     def close(self) -> None:
         """Stop the daemon, not the stack: services keep running for the next daemon."""
+        self._closing.set()
         self.live.close()
         self.controller.close()
         self.process.close()
@@ -207,7 +265,7 @@ class Daemon:
             secrets=self.secrets,
             scale=self.scale,
         )
-        self.ports.save()
+        self._persist("ports", self.ports.save)
         return desired
 
     @property
@@ -215,9 +273,8 @@ class Daemon:
         return {name: history[-1] for name, history in self.swaps.items() if history}
 
     def _save_overrides(self) -> None:
-        Overrides(self.environment, set(self.stopped), self.swaps, self.scale, self.release).save(
-            self.paths.overrides
-        )
+        saved = Overrides(self.environment, set(self.stopped), self.swaps, self.scale, self.release)
+        self._persist("overrides", lambda: saved.save(self.paths.overrides))
 
     def apply_intent(self, **changes: object) -> DesiredState:
         """Change intent atomically: resolve first, so a bad change leaves everything as it was."""
@@ -261,7 +318,7 @@ class Daemon:
             secrets=self.secrets,
             scale=self.scale,
         )
-        self.ports.save()
+        self._persist("ports", self.ports.save)
         return loaded, desired
 
     # -- commands --------------------------------------------------------------------------
@@ -314,7 +371,7 @@ class Daemon:
             tuple(self.ports(f"{service.name}#{k}", port) for port in targets)
             for k in range(len(known) + 1, replicas)
         )
-        self.ports.save()
+        self._persist("ports", self.ports.save)
         return known + extra
 
     def plan(
@@ -360,7 +417,7 @@ class Daemon:
         pinned = f", release {release}" if release else ""
         self.logs.event(f"up ({desired.environment}{pinned}): {len(plan.steps)} step(s)")
         mark("daemon.up.answered")
-        return plan
+        return plan.model_copy(update={"problems": self.disk.problems()})
 
     def down(self, timeout: float, volumes: bool = False) -> bool:
         services = set(self.loaded.stack.services) | set(self.desired().services)
@@ -370,7 +427,8 @@ class Daemon:
         self.controller.wait_idle(timeout)
         ok = self._wait(self._all_gone, timeout)
         # Swaps outlive `down` (until undone or reset); stops and the environment do not.
-        Overrides(swaps=self.swaps).save(self.paths.overrides)
+        kept = Overrides(swaps=self.swaps)
+        self._persist("overrides", lambda: kept.save(self.paths.overrides))
         if ok and volumes:
             # Emulator data (MiniStack's state, ...) lives here; containers' in volumes.
             shutil.rmtree(self.paths.state_dir / "data", ignore_errors=True)
@@ -565,6 +623,22 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def _probed_port(service: DesiredService) -> int | None:
+    """The host port an http or tcp healthcheck of this service instance connects to."""
+    check = service.healthcheck
+    if check is None:
+        return None
+    if check.http is not None and service.host_ports:
+        return service.host_ports[0]
+    if check.tcp is not None:
+        return service.host_port_of(check.tcp)
+    return None
+
+
+def _unsaved(what: str, error: OSError) -> str:
+    return f"{describe(error)}: cannot save {what} ({error.strerror or error}); retrying"
 
 
 def render_plan(projected: ProjectedPlan) -> PlanResponse:

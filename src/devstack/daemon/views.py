@@ -134,7 +134,7 @@ class Views:
             manifest=str(self.daemon.manifest),
             daemon_pid=os.getpid(),
             services=services,
-            problems=list(self.daemon.problems),
+            problems=[*self.daemon.problems, *self.daemon.disk.problems()],
             release=desired.release,
             real=self._real_backing(desired.environment),
         )

@@ -14,16 +14,20 @@ from dataclasses import dataclass, replace
 from devstack.config.problems import ManifestError
 from devstack.engine.events import LogStore
 from devstack.engine.executor import OpResult, execute
-from devstack.engine.health import HealthMonitor
+from devstack.engine.health import HealthMonitor, InstanceProbe
 from devstack.engine.plan import Operation, Plan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
+from devstack.engine.supervise import spawn
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, spec_digests
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Health, ObservedState, RestartRecord, Workload
 from devstack.trace import mark
 
 ProbeFactory = Callable[[DesiredService, HealthCheck], Probe]
+# Is this workload still the live instance (of this service instance spec), holding what
+# its probe reaches? See InstanceProbe.
+Ownership = Callable[[Workload, DesiredService], bool]
 PREPARE = "cannot prepare: "  # prefix of errors from building / finding images
 PREPARE_RETRY = 10.0  # seconds before a failed prepare (build, image lookup) is tried again
 # Seconds between looks at a desired state that waits on something (DesiredState.pending).
@@ -45,8 +49,10 @@ class Controller:
         probe_for: ProbeFactory,
         clock: Callable[[], float],
         backoff_reset_after: float = BACKOFF_RESET_AFTER,
+        owns: Ownership | None = None,
     ) -> None:
         self._desired = desired
+        self._owns = owns
         # A run at least this long counts as healthy: the next failure starts the backoff
         # over. The daemon may shorten it (DEVSTACK_BACKOFF_RESET) so tests see a reset.
         self._backoff_reset_after = backoff_reset_after
@@ -54,7 +60,7 @@ class Controller:
         self._logs = logs
         self._probe_for = probe_for
         self._clock = clock
-        self.health = HealthMonitor(self._health_changed, clock)
+        self.health = HealthMonitor(self._health_changed, clock, logs)
         self._lock = threading.Lock()  # guards records/errors/manual; never held while executing
         self._records: dict[tuple[str, int], RestartRecord] = {}
         self._seen_exits: set[tuple[str, int, float]] = set()
@@ -89,8 +95,7 @@ class Controller:
     # -- the worker --------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="controller", daemon=True)
-        self._thread.start()
+        self._thread = spawn("controller", self._run, self._logs, self._stop)
         self.mark_dirty()
 
     def close(self) -> None:
@@ -101,7 +106,7 @@ class Controller:
         self.health.close()
 
     def _run(self) -> None:
-        requeue: float | None = None
+        requeue: float | None = self._clock()  # a restarted worker passes at once
         while not self._stop.is_set():
             timeout = None if requeue is None else max(0.0, requeue - self._clock())
             self._dirty.wait(timeout)
@@ -180,6 +185,10 @@ class Controller:
                 self._logs.event(f"{op.kind} {op.target} failed: {res.error}", service=op.service)
             if op.kind == "start" and op.cause.startswith("exited"):
                 self._count_restart((op.service, op.replica))
+            wanted = desired.services.get(op.service)
+            if op.kind in ("stop", "remove") and (wanted is None or wanted.replicas == 0):
+                # Stopped or removed: free its log buffer but for its last words.
+                self._logs.release(op.service)
         with self._lock:
             for op in plan.operations:
                 if op.service not in errors:
@@ -304,7 +313,11 @@ class Controller:
             return
         if self.health.watching(workload.key, workload.started_at):
             return
-        probe = self._probe_for(service.instance(workload.replica), service.healthcheck)
+        instance = service.instance(workload.replica)
+        probe = self._probe_for(instance, service.healthcheck)
+        owns = self._owns
+        if owns is not None:
+            probe = InstanceProbe(probe, lambda: owns(workload, instance))
         self.health.watch(workload.key, workload.started_at, service.healthcheck, probe)
 
     def _sync_health(self, desired: DesiredState) -> None:

@@ -1,7 +1,11 @@
 """The log and event stream: every process's output and the engine's own steps, as one stream.
 
-Memory is bounded (a ring per service); subscribers get a snapshot and then every later
-line, taken under one lock so nothing is lost or doubled between the two.
+Memory is bounded in bytes, not lines: a ring per service holds at most `buffer_bytes`
+of text (oldest lines dropped first), and one line longer than MAX_LINE_CHARS is cut with
+a marker, so a service printing 150 MB without a newline costs the daemon a few MiB, not
+the 150 MB. Subscribers get a snapshot and then every later line, taken under one lock so
+nothing is lost or doubled between the two; a subscriber that raises (a log file on a
+full disk) is counted, never allowed to break `emit` for the thread that logs.
 """
 
 from __future__ import annotations
@@ -29,21 +33,38 @@ class LogLine:
 
 Subscriber = Callable[[LogLine], None]
 
+BUFFER_BYTES = 8 * 1024 * 1024  # per service; DEVSTACK_LOG_BUFFER overrides it in the daemon
+MAX_LINE_CHARS = 64 * 1024  # one line's text is cut here (the tailer cuts raw bytes there too)
+TRUNCATED = " … [line truncated]"
+# What a line costs besides its text: the LogLine object, its str header, the deque slot.
+LINE_OVERHEAD = 200
+STOPPED_KEEP_BYTES = 64 * 1024  # what a stopped service keeps (its last words for `logs`)
+
+
+def line_cost(line: LogLine) -> int:
+    return len(line.text) + LINE_OVERHEAD
+
 
 class LogStore:
-    def __init__(self, per_service: int = 5000, clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self, buffer_bytes: int = BUFFER_BYTES, clock: Callable[[], float] | None = None
+    ) -> None:
         import time
 
-        self._per_service = per_service
+        self.buffer_bytes = buffer_bytes
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self._rings: dict[str, deque[LogLine]] = {}
+        self._sizes: dict[str, int] = {}  # bytes held per ring (line_cost summed)
         self._subscribers: list[Subscriber] = []
         self._seq = itertools.count(1)
+        self.subscriber_failures = 0  # lines a subscriber raised on (see `emit`)
 
     def emit(
         self, service: str, replica: int, stream: Stream, text: str, ts: float | None = None
     ) -> None:
+        if len(text) > MAX_LINE_CHARS:
+            text = text[:MAX_LINE_CHARS] + TRUNCATED
         with self._lock:
             line = LogLine(
                 next(self._seq),
@@ -55,11 +76,42 @@ class LogStore:
             )
             ring = self._rings.get(service)
             if ring is None:
-                ring = self._rings[service] = deque(maxlen=self._per_service)
+                ring = self._rings[service] = deque()
             ring.append(line)
+            self._sizes[service] = self._sizes.get(service, 0) + line_cost(line)
+            self._shrink(service, self.buffer_bytes)
             # Called under the lock so a subscriber sees lines in sequence order.
             for subscriber in self._subscribers:
-                subscriber(line)
+                try:
+                    subscriber(line)
+                except Exception:
+                    # The caller is a worker thread (tailer, controller, wait): a broken
+                    # subscriber must not kill it. Subscribers report their own trouble
+                    # (LogFiles: "disk full" in status); this only counts.
+                    self.subscriber_failures += 1
+
+    def _shrink(self, service: str, limit: int) -> None:
+        """Drop the oldest lines of `service` until it holds at most `limit` bytes (caller locks).
+
+        The newest line always stays, so a line is never lost before anyone could see it."""
+        ring = self._rings[service]
+        size = self._sizes[service]
+        while size > limit and len(ring) > 1:
+            size -= line_cost(ring.popleft())
+        self._sizes[service] = size
+
+    def release(self, service: str, keep_bytes: int = STOPPED_KEEP_BYTES) -> None:
+        """A service stopped or removed: free its buffer but for its last `keep_bytes`."""
+        with self._lock:
+            if service not in self._rings:
+                return
+            self._shrink(service, keep_bytes)
+            if not self._rings[service]:
+                del self._rings[service], self._sizes[service]
+
+    def buffered_bytes(self, service: str) -> int:
+        with self._lock:
+            return self._sizes.get(service, 0)
 
     def event(self, text: str, service: str = ENGINE) -> None:
         self.emit(service, 0, "event", text)

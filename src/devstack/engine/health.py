@@ -12,7 +12,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from devstack.engine.events import LogStore
 from devstack.engine.ports import Probe
+from devstack.engine.supervise import spawn
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Health
 
@@ -45,12 +47,32 @@ class HealthTracker:
 Key = tuple[str, int]
 
 
+class InstanceProbe:
+    """A probe whose success counts only while the instance devstack started still runs.
+
+    A port answers for whoever listens on it: a service that crashed (EADDRINUSE, say)
+    while another process serves its port must not read as healthy. `owns` is asked after
+    each successful probe (so a death during the probe counts too) and says whether the
+    instance is alive and, where the runtime can tell, holds the probed port.
+    """
+
+    def __init__(self, probe: Probe, owns: Callable[[], bool]) -> None:
+        self._probe, self._owns = probe, owns
+
+    def check(self, timeout: float) -> bool:
+        return self._probe.check(timeout) and self._owns()
+
+
 class HealthMonitor:
     """Runs probes for running instances and reports health changes through `on_change`."""
 
     def __init__(
-        self, on_change: Callable[[Key, Health], None], clock: Callable[[], float]
+        self,
+        on_change: Callable[[Key, Health], None],
+        clock: Callable[[], float],
+        logs: LogStore | None = None,
     ) -> None:
+        self._logs = logs or LogStore()  # where a crashed probe thread is reported
         self._on_change = on_change
         self._clock = clock
         self._lock = threading.Lock()
@@ -73,10 +95,7 @@ class HealthMonitor:
             self._watches[key] = (started_at, stop)
             self._states[key] = "starting"
         tracker = HealthTracker(check, started_at)
-        thread = threading.Thread(
-            target=self._run, args=(key, tracker, probe, stop), name=f"health-{key[0]}", daemon=True
-        )
-        thread.start()
+        spawn(f"health-{key[0]}", lambda: self._run(key, tracker, probe, stop), self._logs, stop)
 
     def watching(self, key: Key, started_at: float) -> bool:
         with self._lock:

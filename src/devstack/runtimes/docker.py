@@ -92,6 +92,14 @@ class DockerRuntime:
 
     # -- the Runtime port ------------------------------------------------------------
 
+    def running(self, workload: Workload) -> bool:
+        """True while the container of this instance (same key and start) still runs: a
+        published port answered after the container died is not this instance's health."""
+        return any(
+            w.key == workload.key and w.started_at == workload.started_at and w.state == "running"
+            for w in self.observe()
+        )
+
     def observe(self) -> list[Workload]:
         try:
             api = self.api()

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.engine.events import LogStore, Stream
+from devstack.engine.events import TRUNCATED, LogStore, Stream
+from devstack.engine.supervise import spawn
 
 try:
     from inotify_simple import flags as _flags
@@ -33,7 +34,10 @@ POLL_SECONDS = 0.05
 # With inotify, files are also read this often with no event: a safety net for writes
 # inotify cannot see (a file replaced under the same path).
 QUIET_SECONDS = 2.0
-MAX_LINE = 64 * 1024  # a longer "line" is cut so one runaway write cannot exhaust memory
+# A longer line is cut here, with TRUNCATED appended, and the rest of it (up to its
+# newline) is skipped: one runaway write without a newline cannot exhaust memory, nor
+# flood the buffer with 64 KiB fragments that push out every useful line.
+MAX_LINE = 64 * 1024
 # Raw output files are emptied once read past this size: the rotated logs keep the lines.
 # Writers use O_APPEND, so after the truncation they continue at the new end, not in a hole.
 # A line written between our last read and the truncation is lost (a window of
@@ -50,6 +54,7 @@ class _Tail:
     path: Path
     watch: int | None = None  # the inotify watch descriptor
     partial: bytes = field(default=b"")
+    skipping: bool = False  # inside a line already cut at MAX_LINE: drop up to its newline
 
 
 class LogTailer:
@@ -61,8 +66,7 @@ class LogTailer:
         self._inotify = _open_inotify()
         # add() and close() wake the thread through it; never blocks (a full pipe is awake).
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._thread = threading.Thread(target=self._run, name="log-tailer", daemon=True)
-        self._thread.start()
+        self._thread = spawn("log-tailer", self._run, store, self._stop)
 
     def add(self, service: str, replica: int, stream: Stream, path: Path, from_end: bool) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
@@ -163,19 +167,26 @@ class LogTailer:
                     os.truncate(tail.path, 0)
                     os.lseek(tail.fd, 0, os.SEEK_SET)
                 break
+            if tail.skipping:
+                end = chunk.find(b"\n")
+                if end < 0:
+                    continue  # still inside the cut line
+                chunk, tail.skipping = chunk[end + 1 :], False
             data = tail.partial + chunk
             *lines, tail.partial = data.split(b"\n")
-            while len(tail.partial) > MAX_LINE:
-                lines.append(tail.partial[:MAX_LINE])
-                tail.partial = tail.partial[MAX_LINE:]
             for line in lines:
-                self._emit(tail, line)
+                self._emit(tail, line[:MAX_LINE], cut=len(line) > MAX_LINE)
+            if len(tail.partial) > MAX_LINE:
+                self._emit(tail, tail.partial[:MAX_LINE], cut=True)
+                tail.partial, tail.skipping = b"", True
         if final and tail.partial:
             self._emit(tail, tail.partial)
             tail.partial = b""
 
-    def _emit(self, tail: _Tail, line: bytes) -> None:
+    def _emit(self, tail: _Tail, line: bytes, cut: bool = False) -> None:
         text = line.rstrip(b"\r").decode("utf-8", errors="replace")
+        if cut:
+            text += TRUNCATED
         self._store.emit(tail.service, tail.replica, tail.stream, text)
 
 

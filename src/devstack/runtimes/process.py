@@ -21,10 +21,11 @@ from typing import Any
 
 from devstack.engine.events import LogStore
 from devstack.engine.ports import RuntimeError_
+from devstack.engine.supervise import spawn
 from devstack.fsutil import read_json, write_json_atomic
 from devstack.model.desired import DesiredService, ProcessSpec
 from devstack.model.observed import Workload
-from devstack.runtimes import procfs
+from devstack.runtimes import portowner, procfs
 from devstack.runtimes.logtail import LogTailer
 
 BASE_ENV = ("PATH", "HOME", "USER", "LANG", "TMPDIR")
@@ -52,6 +53,7 @@ class ProcessRuntime:
         on_change: Callable[[], None],
         host_env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
+        on_disk: Callable[[OSError | None], None] | None = None,
     ) -> None:
         self.stack_id = stack_id
         self._state_file = state_dir / "processes.json"
@@ -63,10 +65,12 @@ class ProcessRuntime:
         self._clock = clock
         self._lock = threading.RLock()
         self._instances: dict[tuple[str, int], _Instance] = {}
+        # Called with the error when the state file cannot be written, None once it can.
+        self._on_disk = on_disk or (lambda error: None)
+        self._unsaved = False  # the state file is behind memory (a full disk): retry_save()
         self._tailer = LogTailer(logs)
         self._closed = threading.Event()
-        self._monitor = threading.Thread(target=self._watch_adopted, name="adopted", daemon=True)
-        self._monitor.start()
+        self._monitor = spawn("adopted", self._watch_adopted, logs, self._closed)
 
     # -- the Runtime port ------------------------------------------------------------
 
@@ -139,9 +143,7 @@ class ProcessRuntime:
             self._save()
         self._tailer.add(service.name, replica, "stdout", out, from_end=False)
         self._tailer.add(service.name, replica, "stderr", err, from_end=False)
-        threading.Thread(
-            target=self._wait, args=(key, popen), name=f"wait-{popen.pid}", daemon=True
-        ).start()
+        spawn(f"wait-{popen.pid}", lambda: self._wait(key, popen), self._logs, self._closed)
         return workload
 
     def stop(self, service: str, replica: int, grace: float) -> None:
@@ -165,6 +167,24 @@ class ProcessRuntime:
             if inst and inst.workload.state != "running":
                 del self._instances[(service, replica)]
                 self._save()
+
+    def owns(self, workload: Workload, port: int | None) -> bool:
+        """True while `workload` is the live instance (pid + start ticks) and, when `port` is
+        given, a process of its group or session listens there, or the listener cannot be
+        read (another user's): a port answered by a foreign process is not this instance's."""
+        with self._lock:
+            inst = self._instances.get(workload.key)
+            if inst is None or inst.stopping or inst.workload.state != "running":
+                return False
+            if inst.workload.started_at != workload.started_at:
+                return False
+            pid, ticks = inst.workload.pid, inst.start_ticks
+        if not (pid and ticks and procfs.is_alive(pid, ticks)):
+            return False
+        if port is None:
+            return True
+        found = portowner.holders(port)
+        return not found or any(_of_instance(holder.pid, pid) for holder in found)
 
     # -- adoption ----------------------------------------------------------------------
 
@@ -314,11 +334,36 @@ class ProcessRuntime:
         return True
 
     def _save(self) -> None:
+        """Write the state file; on a full or failing disk, remember to retry (never raise:
+        the caller may be a wait thread that must still report the exit)."""
         records = [_to_record(inst) for inst in self._instances.values()]
-        write_json_atomic(
-            self._state_file,
-            {"version": STATE_VERSION, "stack": self.stack_id, "instances": records},
-        )
+        try:
+            write_json_atomic(
+                self._state_file,
+                {"version": STATE_VERSION, "stack": self.stack_id, "instances": records},
+            )
+        except OSError as exc:
+            self._unsaved = True
+            self._on_disk(exc)
+            return
+        if self._unsaved:
+            self._unsaved = False
+            self._on_disk(None)
+
+    def retry_save(self) -> None:
+        """Write the state file again if an earlier write failed (called periodically)."""
+        with self._lock:
+            if self._unsaved:
+                self._save()
+
+
+def _of_instance(pid: int, leader: int) -> bool:
+    """Is `pid` the instance whose group leader is `leader`, or one of its children?"""
+    if pid == leader:
+        return True
+    fields = procfs.stat_fields(pid)
+    # Field 5 is the process group, field 6 the session (index N - 3).
+    return bool(fields) and str(leader) in (fields[2], fields[3])  # type: ignore[index]
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

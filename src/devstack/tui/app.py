@@ -26,6 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Log, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from devstack.api.states import split_problems
 from devstack.tui.api import CALL_ERRORS, JSON, ApiClient, StackInfo, describe_error
 from devstack.tui.commands import VIEWS, help_sections, palette_commands
 from devstack.tui.messages import (
@@ -188,9 +189,11 @@ class DevstackApp(App[None]):
     def on_status_updated(self, message: StatusUpdated) -> None:
         if not self.is_running:
             return  # shutting down: the views may be gone already
-        before = (self.status or {}).get("problems") or []
+        before_disk, before = split_problems((self.status or {}).get("problems") or [])
         self.status = message.status
-        problems = message.status.get("problems") or []
+        disk, problems = split_problems(message.status.get("problems") or [])
+        if disk and disk != before_disk:
+            self.notify("\n".join(disk), title="disk trouble", severity="error", markup=False)
         if problems and problems != before:
             # Live reload rejected an edit: say why, once per new set of problems.
             self.notify(
@@ -261,7 +264,10 @@ class DevstackApp(App[None]):
         if self.status is not None and self.status.get("real"):
             # Reproducing staging: say plainly that some traffic leaves this machine.
             title.append(f" · {len(self.status['real'])} real endpoint(s)", style="bold yellow")
-        if self.status is not None and self.status.get("problems"):
+        disk, manifest = split_problems((self.status or {}).get("problems") or [])
+        if disk:
+            title.append(" · disk full: logs are being dropped", style="bold red")
+        if manifest:
             title.append(" · manifest edit not applied", style="bold red")
         title.append(" · ")
         if self.connected:
