@@ -64,6 +64,10 @@ class StackStatus(BaseModel):
         description="Why the last edit of the manifest was not applied (live reload)",
     )
     release: str | None = Field(default=None, description="The release running, if pinned")
+    recovered: list[str] = Field(
+        default_factory=list,
+        description="State files found corrupt: moved aside and rebuilt from what runs",
+    )
     real: list[str] = Field(
         default_factory=list,
         description="Backing services pointing at real endpoints: `NAME -> PROVIDER (WHERE)`",

@@ -387,6 +387,8 @@ def _status_table(status: JSON) -> str:
             padded[2] = style(padded[2], STATE_COLOURS.get(row[2]))
         lines.append("  ".join(padded).rstrip())
     lines.extend(f"  {s['name']}: {s['reason']}" for s in status["services"] if s["reason"])
+    for line in status.get("recovered") or []:
+        lines.append(style(f"  recovered: {line}", "yellow"))
     for line in status.get("real") or []:
         lines.append(style(f"  real endpoint: {line}", "yellow"))
     problems = status.get("problems") or []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,6 +32,7 @@ from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
 from devstack.daemon.portcheck import check_ports
 from devstack.daemon.reload import LiveReload
+from devstack.daemon.restarts import load_restarts, save_restarts
 from devstack.daemon.swap import SwapError, Swapper
 from devstack.daemon.views import Views
 from devstack.engine.controller import PENDING_RECHECK, Controller
@@ -69,8 +71,10 @@ class Daemon:
         self._lock = threading.Lock()  # guards the fields below; never held during a pass
         self._resolutions: dict[tuple[object, ...], BackingResolution | None] = {}
         self.loaded: LoadedStack = load_stack(manifest)
+        # State files found corrupt (moved aside, rebuilt), shown by `status` until `down`.
+        self.recovered: list[str] = []
         # Overrides survive a daemon restart: the environment in use, user stops, swaps.
-        saved = Overrides.load(self.paths.overrides)
+        saved = Overrides.load(self.paths.overrides, self._state_refused)
         self.environment: str = environment or saved.environment or "dev"
         self.stopped: set[str] = saved.stopped
         self.swaps: dict[str, list[str]] = saved.swaps
@@ -79,11 +83,16 @@ class Daemon:
         self.secrets = SecretsCache()  # read at `up`, kept in memory only
         self.warm: frozenset[str] = frozenset()  # providers started ahead of a swap
         self.remove_orphans = False
-        self.ports = PortAllocator(self.paths.state_dir / "ports.json")
+        self.ports = PortAllocator(self.paths.state_dir / "ports.json", self._state_refused)
         self._desired = self._resolve()
         self._pending_retry_at = 0.0  # monotonic time of the next read of pending secrets
         self.process = ProcessRuntime(
-            self.paths.stack_id, self.paths.state_dir, self.logs, self._changed, self.host_env
+            self.paths.stack_id,
+            self.paths.state_dir,
+            self.logs,
+            self._changed,
+            self.host_env,
+            on_corrupt=self._state_refused,
         )
         self.provisioner = ProvisionRuntime(self.logs, self._changed)
         self.runtime = CompositeRuntime(
@@ -95,12 +104,27 @@ class Daemon:
         )
         self.runtime.runtime("process")
         self.runtime.runtime("provision")
-        self.controller = Controller(self.desired, self.runtime, self.logs, self._probe, time.time)
+        self.controller = Controller(
+            self.desired,
+            self.runtime,
+            self.logs,
+            self._probe,
+            time.time,
+            records=load_restarts(self.paths.restarts, self._state_refused),
+            on_restart=lambda records: save_restarts(self.paths.restarts, records),
+        )
         self._controller_started = False
         self.live = LiveReload(self)
         self.problems: list[str] = []  # why the last manifest edit was not applied
         self._swapper = Swapper(self)
         self._views = Views(self)
+
+    def _state_refused(self, message: str) -> None:
+        """A state file was corrupt: an event in the log, a line in `status` (and on
+        stderr, which is daemon.log, in case the log store is not read)."""
+        self.recovered.append(message)
+        self.logs.event(message)
+        print(f"devstack: {message}", file=sys.stderr, flush=True)
 
     def _docker(self) -> Runtime:
         # Imported here: a stack of host processes never loads the Docker SDK.
@@ -359,6 +383,8 @@ class Daemon:
         ok = self._wait(self._all_gone, timeout)
         # Swaps outlive `down` (until undone or reset); stops and the environment do not.
         Overrides(swaps=self.swaps).save(self.paths.overrides)
+        if ok:  # the instances are gone: so are their restart counts, as with compose
+            self.paths.restarts.unlink(missing_ok=True)
         if ok and volumes:
             # Emulator data (MiniStack's state, ...) lives here; containers' in volumes.
             shutil.rmtree(self.paths.state_dir / "data", ignore_errors=True)

@@ -135,6 +135,7 @@ class Views:
             services=services,
             problems=list(self.daemon.problems),
             release=desired.release,
+            recovered=list(self.daemon.recovered),
             real=self._real_backing(desired.environment),
         )
 
