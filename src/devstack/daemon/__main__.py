@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devstack.api.holder import LISTENING
 from devstack.config.problems import ManifestError
 from devstack.daemon.boot import BootReport, problems_title, report_when_ready
 from devstack.daemon.paths import StackPaths
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default=None)
     parser.add_argument("--up", default=None, metavar="JSON", help="run this `up` at once")
     parser.add_argument("--report-fd", type=int, default=None, metavar="FD")
+    parser.add_argument(
+        "--resume", action="store_true", help="supervise what runs at once (a replacement)"
+    )
     args = parser.parse_args(argv)
     report = BootReport(args.report_fd) if args.report_fd is not None else None
     manifest = args.file.resolve()
@@ -64,7 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     # Bound before the first `up` reports and before the API's import: a CLI that calls
     # now (the launching `up`, attaching) waits in the backlog instead of failing.
     sock = bind_socket(paths.socket)
+    # Clients that find no socket read the lock: a daemon listening there lost its socket
+    # and is replaced; one not listening yet is starting (see api/holder.py).
+    os.write(lock, f"{LISTENING}\n".encode())
     mark("daemon.listening")
+    if args.resume:
+        daemon.resume()
     if args.up is not None:
         code = _first_up(daemon, json.loads(args.up), report)
         if code and not _anything_runs(daemon):  # leave no socket (nor daemon) behind

@@ -165,6 +165,11 @@ class Daemon:
             names = ", ".join(sorted({w.service for w in adopted}))
             self.logs.event(f"adopted running instances of {names}")
 
+    def resume(self) -> None:
+        """Supervise at once, with the saved overrides: this daemon replaces one that lost
+        its socket, and the stack was already up (no `up` will come to start it)."""
+        self._ensure_controller()
+
     def _ensure_controller(self) -> None:
         with self._lock:
             if self._controller_started:

@@ -209,24 +209,10 @@ class ProcessRuntime:
     def _scan_labels(self, known: dict[tuple[str, int], _Instance]) -> list[_Instance]:
         """Group leaders carrying our owner label but missing from the state file."""
         known_pids = {inst.workload.pid for inst in known.values()}
-        prefix = f"{self.stack_id}:"
         leaks = []
-        for pid in procfs.pids():
+        for pid, ticks, (service, replica, spec_hash) in scan_owned(self.stack_id):
             if pid in known_pids:
                 continue
-            owner = procfs.environ(pid).get(OWNER_VAR, "")
-            if not owner.startswith(prefix):
-                continue
-            try:
-                if os.getpgid(pid) != pid:
-                    continue  # a child of a service: it goes with its group leader
-            except ProcessLookupError:
-                continue
-            label = parse_owner(owner)
-            ticks = procfs.start_ticks(pid)
-            if label is None or ticks is None:
-                continue  # a mark we did not write (someone copied our environment)
-            service, replica, spec_hash = label
             w = Workload(service, replica, "running", spec_hash, {}, self._clock(), pid=pid)
             leaks.append(_Instance(w, ticks))
         return leaks
@@ -335,6 +321,28 @@ class ProcessRuntime:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def scan_owned(stack_id: str) -> list[tuple[int, int, tuple[str, int, str]]]:
+    """(pid, start ticks, (service, replica, hash)) of each live group leader whose
+    `DEVSTACK_OWNER` names this stack: found without any state file."""
+    prefix = f"{stack_id}:"
+    found = []
+    for pid in procfs.pids():
+        owner = procfs.environ(pid).get(OWNER_VAR, "")
+        if not owner.startswith(prefix):
+            continue
+        try:
+            if os.getpgid(pid) != pid:
+                continue  # a child of a service: it goes with its group leader
+        except ProcessLookupError:
+            continue
+        label = parse_owner(owner)
+        ticks = procfs.start_ticks(pid)
+        if label is None or ticks is None:
+            continue  # a mark we did not write (someone copied our environment)
+        found.append((pid, ticks, label))
+    return found
 
 
 def parse_owner(owner: str) -> tuple[str, int, str] | None:
