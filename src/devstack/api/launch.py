@@ -13,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devstack.api.client import JSON, ApiError, Client
+from devstack.api.holder import lock_holder, retire
 from devstack.api.prelaunch import Prelaunched
 from devstack.daemon.paths import StackPaths
 
 START_TIMEOUT = 20.0
+MAX_SPAWNS = 3  # a daemon exits at once if another holds the lock: never loop on that
 EXIT_ALREADY_RUNNING = 3  # see devstack.daemon.__main__
 
 
@@ -24,31 +26,56 @@ class DaemonStartError(Exception):
     """The daemon exited or did not answer in time; the message holds its last log lines."""
 
 
-def ensure_daemon(manifest: Path, environment: str | None, paths: StackPaths) -> Client:
-    """A client of the stack's daemon, starting the daemon first when none answers."""
+def ensure_daemon(
+    manifest: Path, environment: str | None, paths: StackPaths, resume: bool = False
+) -> Client:
+    """A client of the stack's daemon, starting the daemon first when none answers.
+
+    The lock says who holds the stack (api/holder.py): a daemon still starting is waited
+    for, one that lost its socket is replaced (the new one re-adopts its services, and with
+    `resume` supervises them at once). At most MAX_SPAWNS daemons are launched; when none
+    answers, DaemonStartError says in one line what was found.
+    """
     client = Client(paths.socket)
     if client.ping():
         return client
     paths.ensure()
     with paths.daemon_log.open("ab") as log:
         offset = log.tell()
-    process = _spawn(manifest, environment, paths)
+    process: subprocess.Popen[bytes] | None = None
+    spawns = 0
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if client.ping():
             return client
-        code = process.poll()
-        if code == EXIT_ALREADY_RUNNING:
-            # Another daemon holds the lock: one starting (it will answer soon) or one
-            # finishing a `down` (it will exit and free the lock). Try again until it answers.
-            time.sleep(0.05)
-            process = _spawn(manifest, environment, paths)
-        elif code is not None:
-            raise DaemonStartError(_log_tail(paths.daemon_log, offset))
+        holder = lock_holder(paths)
+        if holder is not None and holder.listening and not paths.socket.exists():
+            retire(holder)  # it lost its socket: replace it
+            continue
+        code = None if process is None else process.poll()
+        if holder is None and (process is None or code is not None):
+            if code is not None and code != EXIT_ALREADY_RUNNING:
+                raise DaemonStartError(_log_tail(paths.daemon_log, offset))
+            if spawns >= MAX_SPAWNS:
+                break
+            process = _spawn(manifest, environment, paths, ["--resume"] if resume else None)
+            spawns += 1
+        # Otherwise a daemon is starting (ours or another `up`'s) or finishing a `down`.
         time.sleep(0.02)
-    raise DaemonStartError(
-        f"no answer within {START_TIMEOUT:g}s\n{_log_tail(paths.daemon_log, offset)}"
-    )
+    raise DaemonStartError(_why_no_answer(paths, spawns, offset))
+
+
+def _why_no_answer(paths: StackPaths, spawns: int, offset: int) -> str:
+    holder = lock_holder(paths)
+    if holder is not None:
+        found = (
+            f"daemon pid {holder.pid} holds the stack but does not answer on {paths.socket}"
+            if holder.listening
+            else f"daemon pid {holder.pid} holds the stack and never bound {paths.socket}"
+        )
+    else:
+        found = f"{spawns} daemon(s) launched, none kept the stack"
+    return f"no answer within {START_TIMEOUT:g}s: {found}\n{_log_tail(paths.daemon_log, offset)}"
 
 
 class Boot:

@@ -70,6 +70,10 @@ class StackStatus(BaseModel):
         "disk trouble (`disk full: … logs are being dropped`)",
     )
     release: str | None = Field(default=None, description="The release running, if pinned")
+    recovered: list[str] = Field(
+        default_factory=list,
+        description="State files found corrupt: moved aside and rebuilt from what runs",
+    )
     real: list[str] = Field(
         default_factory=list,
         description="Backing services pointing at real endpoints: `NAME -> PROVIDER (WHERE)`",

@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 def daemon_call(ctx: Context) -> Iterator[Client]:
     """A client whose errors become one clear line and the right exit code."""
     client: Client = ctx.client()
+    if not ctx.paths.socket.exists():
+        from devstack.cli.offline import revive
+
+        revive(ctx)  # a daemon that lost its socket is replaced, not reported as absent
     try:
         yield client
     except DaemonNotRunning:
@@ -107,6 +111,10 @@ def up(
     # No socket, no daemon: launch one. Otherwise ask it straight away (a ping first
     # would cost a round trip on every no-op `up`).
     args = (ctx, environment, remove_orphans, build, release, wait)
+    if not ctx.paths.socket.exists():
+        from devstack.cli.offline import revive
+
+        revive(ctx)  # replaced first, so that this `up` asks the new daemon
     booted = None if ctx.paths.socket.exists() else _boot(*args)
     plan = booted[1] if booted else None
     with daemon_call(ctx), _build_progress(client, started, enabled=plan is None):
@@ -366,6 +374,7 @@ def _attach(
 def down(ctx: Context, volumes: bool) -> None:
     """Stop every service gracefully and stop the daemon (volumes are kept unless -v)."""
     from devstack.api.launch import wait_daemon_gone
+    from devstack.cli import offline
 
     client: Client = ctx.client()
     if not client.ping():
@@ -385,7 +394,13 @@ def down(ctx: Context, volumes: bool) -> None:
         except DaemonStartError as exc:
             fail("the devstack daemon did not start", EXIT_FAILURE, str(exc).splitlines())
     with daemon_call(ctx) as client:
-        result = client.down(volumes)
+        try:
+            result = client.down(volumes)
+        except DaemonNotRunning:
+            # No daemon: stop what still runs by its labels, as compose does.
+            if offline.down(ctx):
+                return
+            raise
     gone = wait_daemon_gone(ctx.paths)
     info(result["message"] if gone else f"{result['message']}; the daemon is still exiting")
     if not result["ok"]:
@@ -417,8 +432,19 @@ def _nothing_running(ctx: Context) -> bool:
 @pass_context
 def status(ctx: Context, as_json: bool) -> None:
     """Show each service's state, health, restarts, pid and ports."""
+    from devstack.cli import offline
+
     with daemon_call(ctx) as client:
-        result = client.status()
+        try:
+            result = client.status()
+        except DaemonNotRunning:
+            # Services outlive their daemon: show what still runs, from labels.
+            found = offline.status(ctx)
+            if found is None:
+                raise
+            click.echo(json.dumps(found, indent=2) if as_json else offline.table(found))
+            return
+    result["daemon_running"] = True
     click.echo(json.dumps(result, indent=2) if as_json else _status_table(result))
 
 
@@ -444,6 +470,8 @@ def _status_table(status: JSON) -> str:
             padded[2] = style(padded[2], STATE_COLOURS.get(row[2]))
         lines.append("  ".join(padded).rstrip())
     lines.extend(f"  {s['name']}: {s['reason']}" for s in status["services"] if s["reason"])
+    for line in status.get("recovered") or []:
+        lines.append(style(f"  recovered: {line}", "yellow"))
     for line in status.get("real") or []:
         lines.append(style(f"  real endpoint: {line}", "yellow"))
     problems = status.get("problems") or []

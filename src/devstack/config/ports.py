@@ -6,23 +6,27 @@ URL across `up`s and daemon restarts, and the spec hash (which covers ports) sta
 
 from __future__ import annotations
 
-import json
 import socket
 from pathlib import Path
+from typing import Any
+
+from devstack.statefile import OnCorrupt, need_dict, need_int, read_state
+
+
+def parse_ports(data: Any) -> dict[str, int]:
+    """`{"<service>:<container port>": host port, ...}`, as `save` writes it."""
+    return {key: need_int(port, key, 1, 65535) for key, port in need_dict(data, "the file").items()}
 
 
 class PortAllocator:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, on_corrupt: OnCorrupt | None = None) -> None:
+        """`on_corrupt`: the daemon moves a refused file aside (and the ports are picked
+        again); readers without it only look."""
         self._path = path
         self._ports: dict[str, int] = {}
         self._dirty = False
         if path is not None:
-            try:
-                loaded = json.loads(path.read_text())
-            except (OSError, ValueError):
-                loaded = {}
-            if isinstance(loaded, dict):
-                self._ports = {k: v for k, v in loaded.items() if isinstance(v, int)}
+            self._ports = read_state(path, parse_ports, {}, on_corrupt)
 
     def __call__(self, service: str, container_port: int) -> int:
         key = f"{service}:{container_port}"

@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devstack.api.holder import LISTENING
 from devstack.config.problems import ManifestError
 from devstack.daemon.boot import BootReport, problems_title, report_when_ready
 from devstack.daemon.paths import StackPaths
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         "--intent-fd", type=int, default=None, metavar="FD",
         help="launched ahead by the CLI: import, then read file, env and `up` from FD",
     )  # fmt: skip
+    parser.add_argument(
+        "--resume", action="store_true", help="supervise what runs at once (a replacement)"
+    )
     args = parser.parse_args(argv)
     if args.intent_fd is not None:
         if not _await_intent(args):
@@ -80,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     # Bound before the first `up` reports and before the API's import: a CLI that calls
     # now (the launching `up`, attaching) waits in the backlog instead of failing.
     sock = bind_socket(paths.socket)
+    # Clients that find no socket read the lock: a daemon listening there lost its socket
+    # and is replaced; one not listening yet is starting (see api/holder.py).
+    os.write(lock, f"{LISTENING}\n".encode())
     mark("daemon.listening")
+    if args.resume:
+        daemon.resume()
     if args.up is not None:
         code = _first_up(daemon, json.loads(args.up), report)
         if code and not _anything_runs(daemon):  # leave no socket (nor daemon) behind

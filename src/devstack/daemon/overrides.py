@@ -10,8 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from devstack.fsutil import read_json, write_json_atomic
+from devstack.fsutil import write_json_atomic
+from devstack.statefile import (
+    OnCorrupt,
+    need_dict,
+    need_int,
+    need_list,
+    need_str,
+    optional,
+    read_state,
+)
+
+MAX_SCALE = 100  # the manifest's bound on replicas
 
 
 @dataclass
@@ -28,19 +40,32 @@ class Overrides:
         return {name: history[-1] for name, history in self.swaps.items() if history}
 
     @classmethod
-    def load(cls, path: Path) -> Overrides:
-        saved = read_json(path) or {}
-        swaps = saved.get("swaps") or {}
-        scale = saved.get("scale") or {}
-        release = saved.get("release")
+    def load(cls, path: Path, on_corrupt: OnCorrupt | None = None) -> Overrides:
+        """The saved overrides; none for a missing file, or for one refused (moved aside)."""
+        return read_state(path, cls.parse, cls(), on_corrupt)
+
+    @classmethod
+    def parse(cls, data: Any) -> Overrides:
+        """The shape `save` writes, checked field by field (StateError names the field)."""
+        saved = need_dict(data, "the file")
+        swaps = need_dict(saved.get("swaps") or {}, "swaps")
+        scale = need_dict(saved.get("scale") or {}, "scale")
         return cls(
-            environment=saved.get("environment"),
-            stopped=set(saved.get("stopped") or []),
-            swaps={
-                str(k): [str(p) for p in v] for k, v in swaps.items() if isinstance(v, list) and v
+            environment=optional(saved.get("environment"), need_str, "environment"),
+            stopped={
+                need_str(name, "stopped[]")
+                for name in need_list(saved.get("stopped") or [], "stopped")
             },
-            scale={str(k): v for k, v in scale.items() if isinstance(v, int) and v >= 0},
-            release=release if isinstance(release, str) else None,
+            swaps={
+                name: [need_str(p, f"swaps.{name}[]") for p in need_list(history, f"swaps.{name}")]
+                for name, history in swaps.items()
+                if history != []  # an emptied history is as good as none
+            },
+            scale={
+                name: need_int(count, f"scale.{name}", 0, MAX_SCALE)
+                for name, count in scale.items()
+            },
+            release=optional(saved.get("release"), need_str, "release"),
         )
 
     def save(self, path: Path) -> None:

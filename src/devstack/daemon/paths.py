@@ -54,6 +54,14 @@ class StackPaths:
     def overrides(self) -> Path:
         return self.state_dir / "overrides.json"
 
+    @property
+    def restarts(self) -> Path:
+        return self.state_dir / "restarts.json"
+
+    @property
+    def processes(self) -> Path:
+        return self.state_dir / "processes.json"
+
     def ensure(self) -> None:
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.logs_dir.mkdir(mode=0o700, exist_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +36,7 @@ from devstack.daemon.overrides import Overrides
 from devstack.daemon.paths import StackPaths
 from devstack.daemon.portcheck import check_ports
 from devstack.daemon.reload import LiveReload
+from devstack.daemon.restarts import load_restarts, save_restarts
 from devstack.daemon.swap import Swapper
 from devstack.daemon.tuning import backoff_reset_after
 from devstack.daemon.views import Views
@@ -47,7 +49,7 @@ from devstack.engine.supervise import spawn
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
 from devstack.model.manifest import HealthCheck, WatchRule
 from devstack.model.names import UnknownName
-from devstack.model.observed import Workload
+from devstack.model.observed import RestartRecord, Workload
 from devstack.providers.secrets import SecretsCache
 from devstack.release import store as release_store
 from devstack.release.record import ReleaseError, thaw
@@ -83,8 +85,10 @@ class Daemon:
         self._unwritten_lock = threading.Lock()
         self._resolutions: dict[tuple[object, ...], BackingResolution | None] = {}
         self.loaded: LoadedStack = load_stack(manifest)
+        # State files found corrupt (moved aside, rebuilt), shown by `status` until `down`.
+        self.recovered: list[str] = []
         # Overrides survive a daemon restart: the environment in use, user stops, swaps.
-        saved = Overrides.load(self.paths.overrides)
+        saved = Overrides.load(self.paths.overrides, self._state_refused)
         self.environment: str = environment or saved.environment or "dev"
         self.stopped: set[str] = saved.stopped
         self.swaps: dict[str, list[str]] = saved.swaps
@@ -93,7 +97,7 @@ class Daemon:
         self.secrets = SecretsCache()  # read at `up`, kept in memory only
         self.warm: frozenset[str] = frozenset()  # providers started ahead of a swap
         self.remove_orphans = False
-        self.ports = PortAllocator(self.paths.state_dir / "ports.json")
+        self.ports = PortAllocator(self.paths.state_dir / "ports.json", self._state_refused)
         self._desired = self._resolve()
         self._pending_retry_at = 0.0  # monotonic time of the next read of pending secrets
         self.process = ProcessRuntime(
@@ -103,6 +107,7 @@ class Daemon:
             self._changed,
             self.host_env,
             on_disk=self._state_write,
+            on_corrupt=self._state_refused,
         )
         self.provisioner = ProvisionRuntime(self.logs, self._changed)
         self.runtime = CompositeRuntime(
@@ -118,13 +123,28 @@ class Daemon:
         if bad_reset is not None:
             self.logs.event(bad_reset)
         self.controller = Controller(
-            self.desired, self.runtime, self.logs, self._probe, time.time, reset_after, self._owns
+            self.desired,
+            self.runtime,
+            self.logs,
+            self._probe,
+            time.time,
+            reset_after,
+            self._owns,
+            records=load_restarts(self.paths.restarts, self._state_refused),
+            on_restart=self._save_restarts,
         )
         self._controller_started = False
         self.live = LiveReload(self)
         self.problems: list[str] = []  # why the last manifest edit was not applied
         self._swapper = Swapper(self)
         self._views = Views(self)
+
+    def _state_refused(self, message: str) -> None:
+        """A state file was corrupt: an event in the log, a line in `status` (and on
+        stderr, which is daemon.log, in case the log store is not read)."""
+        self.recovered.append(message)
+        self.logs.event(message)
+        print(f"devstack: {message}", file=sys.stderr, flush=True)
 
     def _docker(self) -> Runtime:
         # Imported here: a stack of host processes never loads the Docker SDK.
@@ -183,6 +203,10 @@ class Daemon:
         else:
             self.disk.failed("state", _unsaved("the process state", error))
 
+    def _save_restarts(self, records: dict[tuple[str, int], RestartRecord]) -> None:
+        """After each counted restart: kept for the next daemon (retried on a full disk)."""
+        self._persist("restarts", lambda: save_restarts(self.paths.restarts, records))
+
     def _persist(self, what: str, write: Callable[[], None]) -> None:
         """Run a state write; on a full disk keep it to retry (the latest per `what`) and
         say so in status, rather than fail the request that changed the state."""
@@ -206,6 +230,11 @@ class Daemon:
                 pending = list(self._unwritten.items())
             for what, write in pending:
                 self._persist(what, write)
+
+    def resume(self) -> None:
+        """Supervise at once, with the saved overrides: this daemon replaces one that lost
+        its socket, and the stack was already up (no `up` will come to start it)."""
+        self._ensure_controller()
 
     def _ensure_controller(self) -> None:
         with self._lock:
@@ -429,6 +458,8 @@ class Daemon:
         # Swaps outlive `down` (until undone or reset); stops and the environment do not.
         kept = Overrides(swaps=self.swaps)
         self._persist("overrides", lambda: kept.save(self.paths.overrides))
+        if ok:  # the instances are gone: so are their restart counts, as with compose
+            self.paths.restarts.unlink(missing_ok=True)
         if ok and volumes:
             # Emulator data (MiniStack's state, ...) lives here; containers' in volumes.
             shutil.rmtree(self.paths.state_dir / "data", ignore_errors=True)

@@ -136,6 +136,7 @@ class Views:
             services=services,
             problems=[*self.daemon.problems, *self.daemon.disk.problems()],
             release=desired.release,
+            recovered=list(self.daemon.recovered),
             real=self._real_backing(desired.environment),
         )
 

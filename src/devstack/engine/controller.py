@@ -50,7 +50,11 @@ class Controller:
         clock: Callable[[], float],
         backoff_reset_after: float = BACKOFF_RESET_AFTER,
         owns: Ownership | None = None,
+        records: dict[tuple[str, int], RestartRecord] | None = None,
+        on_restart: Callable[[dict[tuple[str, int], RestartRecord]], None] | None = None,
     ) -> None:
+        """`records`: restart counts an earlier daemon kept; `on_restart` is given all of
+        them after each counted restart, so the next daemon can keep counting."""
         self._desired = desired
         self._owns = owns
         # A run at least this long counts as healthy: the next failure starts the backoff
@@ -62,7 +66,8 @@ class Controller:
         self._clock = clock
         self.health = HealthMonitor(self._health_changed, clock, logs)
         self._lock = threading.Lock()  # guards records/errors/manual; never held while executing
-        self._records: dict[tuple[str, int], RestartRecord] = {}
+        self._records: dict[tuple[str, int], RestartRecord] = dict(records or {})
+        self._on_restart = on_restart
         self._seen_exits: set[tuple[str, int, float]] = set()
         self._errors: dict[str, str] = {}
         self._manual: list[Operation] = []
@@ -306,6 +311,9 @@ class Controller:
         with self._lock:
             record = self._records.get(key, RestartRecord())
             self._records[key] = replace(record, restarts=record.restarts + 1)
+            records = dict(self._records)
+        if self._on_restart is not None:
+            self._on_restart(records)
 
     def _watch(self, desired: DesiredState, workload: Workload) -> None:
         service = desired.services.get(workload.service)

@@ -22,11 +22,22 @@ from typing import Any
 from devstack.engine.events import LogStore
 from devstack.engine.ports import RuntimeError_
 from devstack.engine.supervise import spawn
-from devstack.fsutil import read_json, write_json_atomic
+from devstack.fsutil import write_json_atomic
 from devstack.model.desired import DesiredService, ProcessSpec
 from devstack.model.observed import Workload
 from devstack.runtimes import portowner, procfs
 from devstack.runtimes.logtail import LogTailer
+from devstack.statefile import (
+    OnCorrupt,
+    StateError,
+    need_dict,
+    need_int,
+    need_list,
+    need_number,
+    need_str,
+    optional,
+    read_state,
+)
 
 BASE_ENV = ("PATH", "HOME", "USER", "LANG", "TMPDIR")
 OWNER_VAR = "DEVSTACK_OWNER"
@@ -54,8 +65,10 @@ class ProcessRuntime:
         host_env: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         on_disk: Callable[[OSError | None], None] | None = None,
+        on_corrupt: OnCorrupt | None = None,
     ) -> None:
         self.stack_id = stack_id
+        self._on_corrupt = on_corrupt
         self._state_file = state_dir / "processes.json"
         self._run_dir = state_dir / "run"
         self._run_dir.mkdir(parents=True, exist_ok=True)
@@ -191,12 +204,9 @@ class ProcessRuntime:
     def adopt(self) -> list[Workload]:
         """Take over the instances an earlier daemon left: from the state file, then by label."""
         found: dict[tuple[str, int], _Instance] = {}
-        state = read_json(self._state_file)
-        entries = state.get("instances", []) if isinstance(state, dict) else []
-        for entry in entries:
-            inst = _from_record(entry)
-            if inst is None:
-                continue
+        # A refused file is moved aside: the /proc scan below then finds every instance.
+        recorded: list[_Instance] = read_state(self._state_file, parse_state, [], self._on_corrupt)
+        for inst in recorded:
             w = inst.workload
             alive = bool(w.pid and inst.start_ticks and procfs.is_alive(w.pid, inst.start_ticks))
             if w.state == "running" and not alive:
@@ -219,24 +229,11 @@ class ProcessRuntime:
     def _scan_labels(self, known: dict[tuple[str, int], _Instance]) -> list[_Instance]:
         """Group leaders carrying our owner label but missing from the state file."""
         known_pids = {inst.workload.pid for inst in known.values()}
-        prefix = f"{self.stack_id}:"
         leaks = []
-        for pid in procfs.pids():
+        for pid, ticks, (service, replica, spec_hash) in scan_owned(self.stack_id):
             if pid in known_pids:
                 continue
-            owner = procfs.environ(pid).get(OWNER_VAR, "")
-            if not owner.startswith(prefix):
-                continue
-            try:
-                if os.getpgid(pid) != pid:
-                    continue  # a child of a service: it goes with its group leader
-            except ProcessLookupError:
-                continue
-            _, service, replica, spec_hash = owner.split(":", 3)
-            ticks = procfs.start_ticks(pid)
-            if ticks is None:
-                continue
-            w = Workload(service, int(replica), "running", spec_hash, {}, self._clock(), pid=pid)
+            w = Workload(service, replica, "running", spec_hash, {}, self._clock(), pid=pid)
             leaks.append(_Instance(w, ticks))
         return leaks
 
@@ -371,26 +368,82 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
 
 
+def scan_owned(stack_id: str) -> list[tuple[int, int, tuple[str, int, str]]]:
+    """(pid, start ticks, (service, replica, hash)) of each live group leader whose
+    `DEVSTACK_OWNER` names this stack: found without any state file."""
+    prefix = f"{stack_id}:"
+    found = []
+    for pid in procfs.pids():
+        owner = procfs.environ(pid).get(OWNER_VAR, "")
+        if not owner.startswith(prefix):
+            continue
+        try:
+            if os.getpgid(pid) != pid:
+                continue  # a child of a service: it goes with its group leader
+        except ProcessLookupError:
+            continue
+        label = parse_owner(owner)
+        ticks = procfs.start_ticks(pid)
+        if label is None or ticks is None:
+            continue  # a mark we did not write (someone copied our environment)
+        found.append((pid, ticks, label))
+    return found
+
+
+def parse_owner(owner: str) -> tuple[str, int, str] | None:
+    """`<stack-id>:<service>:<replica>:<hash>` -> (service, replica, hash)."""
+    parts = owner.split(":", 3)
+    if len(parts) != 4 or not parts[1] or not parts[2].isdigit():
+        return None
+    return parts[1], int(parts[2]), parts[3]
+
+
 def _to_record(inst: _Instance) -> dict[str, Any]:
     return {**asdict(inst.workload), "start_ticks": inst.start_ticks}
 
 
-def _from_record(entry: Any) -> _Instance | None:
-    try:
-        ticks = entry.pop("start_ticks")
-        return _Instance(Workload(**entry), ticks)
-    except (TypeError, KeyError, AttributeError):
-        return None
+def parse_state(data: Any) -> list[_Instance]:
+    """processes.json as `_save` writes it; StateError names the first wrong field."""
+    state = need_dict(data, "the file")
+    version = state.get("version", STATE_VERSION)
+    if version != STATE_VERSION:
+        raise StateError(f"version {version!r} is not {STATE_VERSION}")
+    found = []
+    for index, entry in enumerate(need_list(state.get("instances", []), "instances")):
+        found.append(_from_record(need_dict(entry, f"instances[{index}]"), f"instances[{index}]"))
+    return found
+
+
+def _from_record(entry: dict[str, Any], where: str) -> _Instance:
+    state = entry.get("state")
+    if state not in ("running", "exited"):
+        raise StateError(f"{where}.state must be running or exited, not {state!r}")
+    digests = need_dict(entry.get("digests", {}), f"{where}.digests")
+    workload = Workload(
+        service=need_str(entry.get("service"), f"{where}.service"),
+        replica=need_int(entry.get("replica"), f"{where}.replica"),
+        state=state,
+        spec_hash=need_str(entry.get("spec_hash"), f"{where}.spec_hash"),
+        digests={k: need_str(v, f"{where}.digests.{k}") for k, v in digests.items()},
+        started_at=need_number(entry.get("started_at"), f"{where}.started_at"),
+        pid=optional(entry.get("pid"), need_int, f"{where}.pid"),
+        exit_code=optional(entry.get("exit_code"), _exit_code, f"{where}.exit_code"),
+        exited_at=optional(entry.get("exited_at"), need_number, f"{where}.exited_at"),
+        runtime=need_str(entry.get("runtime", "process"), f"{where}.runtime"),
+    )
+    ticks = optional(entry.get("start_ticks"), need_int, f"{where}.start_ticks")
+    return _Instance(workload, ticks)
+
+
+def _exit_code(value: Any, where: str) -> int:
+    return need_int(value, where, -255, 255)  # negative: killed by that signal
 
 
 def peek(state_dir: Path) -> list[Workload]:
     """What the state file says runs, checked against /proc; reads only, adopts nothing."""
-    state = read_json(state_dir / "processes.json")
     found = []
-    for entry in state.get("instances", []) if isinstance(state, dict) else []:
-        inst = _from_record(entry)
-        if inst is None:
-            continue
+    recorded: list[_Instance] = read_state(state_dir / "processes.json", parse_state, [])
+    for inst in recorded:
         w = inst.workload
         alive = bool(w.pid and inst.start_ticks and procfs.is_alive(w.pid, inst.start_ticks))
         found.append(w if alive or w.state != "running" else replace(w, state="exited"))
