@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | None) -> int:
     """Run the launching `up`; report its plan (0) or why nothing started (2, or 1)."""
     from devstack.daemon.portcheck import PortsInUse
+
     unsubscribe = None
     if report is not None:
         _, unsubscribe = daemon.logs.subscribe(report.build_line, since=float("inf"))
