@@ -23,6 +23,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from devstack.api.kinds import (
+    AWS_KINDS,
+    BUILTIN_PROVIDERS,
+    LOCALSTACK_COMPATIBLE,
+    PROVIDER_KINDS,
+    default_provider,
+)
 from devstack.config.lsclient import AwsBinding, host_port
 from devstack.config.servers import (
     SCHEMES,
@@ -32,10 +39,6 @@ from devstack.config.servers import (
     server_workload,
 )
 from devstack.model.backing import (
-    AWS_KINDS,
-    BUILTIN_PROVIDERS,
-    LOCALSTACK_COMPATIBLE,
-    PROVIDER_KINDS,
     AwsProvider,
     DynamoDbBacking,
     EmulatorProvider,
@@ -49,7 +52,6 @@ from devstack.model.backing import (
     SqsBacking,
     SsmBacking,
     UrlBacking,
-    default_provider,
 )
 from devstack.model.desired import (
     ContainerSpec,
@@ -283,7 +285,7 @@ def _builtin(name: str) -> Any:
 
     from devstack.model.backing import Provider
 
-    return TypeAdapter(Provider).validate_python(BUILTIN_PROVIDERS[name])
+    return TypeAdapter(Provider).validate_python({"type": name})
 
 
 def _known(names: Mapping[str, Any] | set[str]) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from devstack.model.backing import default_provider
+from devstack.api.kinds import default_provider
 
 if TYPE_CHECKING:
     from devstack.config.backing import Endpoint

@@ -21,9 +21,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from devstack.api.kinds import AWS_KINDS
 from devstack.kinds import dynamodb, s3, secretsmanager, sns, sqs, ssm
 from devstack.kinds.run import ProvisionError, ProvisionResult, Run
-from devstack.model.backing import AWS_KINDS
 from devstack.providers.aws import AwsTarget
 
 __all__ = ["HANDLERS", "KindModule", "ProvisionError", "ProvisionResult", "missing", "provision"]
