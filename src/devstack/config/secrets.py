@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from devstack.api.kinds import default_provider
 
 if TYPE_CHECKING:
-    from devstack.config.backing import Endpoint
+    from devstack.config.endpoints import Endpoint
     from devstack.model.manifest import Stack
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")

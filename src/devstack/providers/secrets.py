@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from devstack.config.backing import Endpoint
+from devstack.config.endpoints import Endpoint
 from devstack.config.secrets import CloudSecret, SecretsUnavailable, variable_name
 
 if TYPE_CHECKING:  # aws imports boto3, which a daemon without secrets never needs
