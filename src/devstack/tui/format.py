@@ -24,17 +24,6 @@ TONE_STYLES: dict[Tone, str] = {
 }
 STATE_STYLES = {state: TONE_STYLES[tone] for state, tone in STATE_TONES.items()}
 HEALTH_STYLES = {"healthy": "green", "starting": "yellow", "unhealthy": "red", "none": "dim"}
-# One colour per service in the logs, in order of first appearance (as the CLI does).
-PALETTE = (
-    "cyan",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "bright_cyan",
-    "bright_green",
-    "bright_blue",
-)
 UP_STATES = ("running", "starting", "unhealthy")
 
 
