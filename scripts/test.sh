@@ -28,6 +28,8 @@ echo "==> ruff"
 "$VENV/bin/ruff" format --check src tests benchmarks
 echo "==> mypy (strict)"
 "$VENV/bin/mypy"
+echo "==> import layers (lint-imports)"
+"$VENV/bin/lint-imports"
 echo "==> docs site (mkdocs build --strict: a broken link or anchor fails)"
 site=$(mktemp -d)
 NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$site"

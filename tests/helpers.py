@@ -285,7 +285,7 @@ class Stack:
 
     @property
     def stack_id(self) -> str:
-        # As devstack.daemon.paths.StackPaths.stack_id: labels the stack's processes.
+        # As devstack.state.paths.StackPaths.stack_id: labels the stack's processes.
         return hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12]
 
     def write_script(self) -> None:

@@ -278,3 +278,25 @@ def test_a_swap_to_a_real_endpoint_needs_confirmation(stack: Stack) -> None:
 
     # devstack creates nothing on a real endpoint (no `provision: true`): it only rebinds.
     assert wait_env(stack, "api", "AWS_ENDPOINT_URL_S3", old) == "http://127.0.0.1:9"
+
+
+def test_backing_names_the_resource_of_a_redis_backing_service_as_the_tui_does(
+    stack: Stack,
+) -> None:
+    """Regression: the CLI's copy of the per-kind resource keys lacked redis ("-")."""
+    from devstack.api.kinds import resources_text
+
+    write(
+        stack,
+        {"api": consumer("api", ["cache"])},
+        backing={"cache": {"kind": "redis", "database": 3, "provider": "shared"}},
+        providers={"shared": {"type": "external", "url": "redis://127.0.0.1:6390"}},
+    )
+    stack.up()
+
+    (row,) = json.loads(stack.ok("backing", "--json").stdout)
+    line = next(x for x in stack.ok("backing").stdout.splitlines() if x.startswith("cache "))
+    assert line.split()[:3] == ["cache", "redis", "shared"]
+    assert "  3  " in line  # the RESOURCES column: the database number
+    # The TUI's backing view renders the same function over the same row.
+    assert resources_text(row["kind"], row["resources"]) == "3"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from devstack.cli import complete
-from devstack.model.backing import BUILTIN_PROVIDERS
 from helpers import Stack, describe
 
 MANIFEST = """\
@@ -63,7 +61,3 @@ def test_completion_of_a_broken_or_missing_manifest_is_quiet(stack: Stack) -> No
     stack.write_text("services: [unclosed\n")
     assert _complete(stack, "devstack restart ") == []
     assert _complete(stack, "devstack up --env ") == ["dev"]
-
-
-def test_builtin_providers_match_the_model() -> None:
-    assert set(complete.BUILTIN_PROVIDERS) == set(BUILTIN_PROVIDERS)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from devstack.providers.provision import AwsTarget
+from devstack.providers.aws import AwsTarget
 from helpers import free_port
 
 START_TIMEOUT = 20.0

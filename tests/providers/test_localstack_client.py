@@ -15,7 +15,7 @@ import pytest
 from localstack_client import session as lsc
 
 from devstack.model.desired import ProvisionSpec
-from devstack.providers import provision
+from devstack.providers import aws
 from devstack.runtimes.provision import provision_spec
 
 REGION = "us-east-1"
@@ -60,7 +60,7 @@ def sessions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         made.append(self)
 
     monkeypatch.setattr(lsc.Session, "__init__", spy)
-    provision._client.cache_clear()  # a client cached by another test would hide the call
+    aws._client.cache_clear()  # a client cached by another test would hide the call
     return made
 
 

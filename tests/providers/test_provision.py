@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from devstack.kinds import ProvisionError, missing, provision
 from devstack.model.backing import (
     DynamoDbBacking,
     S3Backing,
@@ -22,12 +23,7 @@ from devstack.model.backing import (
     SqsBacking,
     SsmBacking,
 )
-from devstack.providers.provision import (
-    AwsTarget,
-    ProvisionError,
-    missing,
-    provision,
-)
+from devstack.providers.aws import AwsTarget
 from helpers import free_port
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack.daemon.paths import StackPaths
+from devstack.state.paths import StackPaths
 
 LISTENING = "listening"  # the line the daemon adds to its lock file once its socket is bound
 RETIRE_TIMEOUT = 15.0  # a daemon's graceful exit: uvicorn's 5 s, then closing the controller

@@ -15,7 +15,7 @@ from pathlib import Path
 from devstack.api.client import JSON, ApiError, Client
 from devstack.api.holder import lock_holder, retire
 from devstack.api.prelaunch import Prelaunched
-from devstack.daemon.paths import StackPaths
+from devstack.state.paths import StackPaths
 
 START_TIMEOUT = 20.0
 MAX_SPAWNS = 3  # a daemon exits at once if another holds the lock: never loop on that

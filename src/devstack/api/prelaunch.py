@@ -79,7 +79,7 @@ def start(argv: list[str]) -> None:
     manifest = _up_manifest(argv)
     if manifest is None or not manifest.is_file():
         return
-    from devstack.daemon.paths import StackPaths
+    from devstack.state.paths import StackPaths
 
     if StackPaths(manifest.resolve().parent).socket.exists():
         return  # a daemon runs (or its socket was left): `up` asks it, launches nothing

@@ -9,6 +9,7 @@ import time
 import click
 
 from devstack.api.client import JSON, Client
+from devstack.api.kinds import resources_text
 from devstack.api.readiness import FAILED_STATES
 from devstack.cli import complete
 from devstack.cli.common import Context, file_option, pass_context
@@ -45,7 +46,7 @@ def backing(ctx: Context, as_json: bool) -> None:
                 row["state"],
                 row["health"],
                 row["endpoint"] or "-",
-                _resources(row["kind"], row["resources"]),
+                resources_text(row["kind"], row["resources"]),
                 ", ".join(row["consumers"]) or "-",
             )
         )
@@ -58,23 +59,6 @@ def backing(ctx: Context, as_json: bool) -> None:
     for row in rows:
         if row.get("reason"):
             click.echo(f"{row['name']}: {row['reason']}")
-
-
-def _resources(kind: str, resources: JSON) -> str:
-    key = {
-        "s3": "bucket",
-        "sqs": "queue",
-        "dynamodb": "table",
-        "sns": "topic",
-        "ssm": "parameters",
-        "secretsmanager": "secrets",
-        "url": "url",
-        "postgres": "database",
-    }.get(kind)
-    value = resources.get(key) if key else None
-    if isinstance(value, dict):
-        return ", ".join(value) or "-"
-    return str(value) if value else "-"
 
 
 @click.command("swap")

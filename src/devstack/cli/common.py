@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 from devstack.cli.output import EXIT_USAGE, fail
-from devstack.daemon.paths import StackPaths
+from devstack.state.paths import StackPaths
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem

@@ -12,11 +12,9 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+# api.kinds imports nothing (no pydantic on every Tab press).
+from devstack.api.kinds import BUILTIN_PROVIDERS
 from devstack.cli.common import Context
-
-# Usable without being declared (as model.backing.BUILTIN_PROVIDERS; not imported here, to
-# keep pydantic out of every Tab press).
-BUILTIN_PROVIDERS = ("container", "localstack", "ministack", "moto", "process")
 
 
 def _manifest(ctx: click.Context) -> dict[str, Any]:

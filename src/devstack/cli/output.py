@@ -9,18 +9,9 @@ from typing import Any, NoReturn
 
 import click
 
+from devstack.api.palette import PALETTE
 from devstack.api.states import STATE_TONES, Tone
 
-PALETTE = (
-    "cyan",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "bright_cyan",
-    "bright_green",
-    "bright_blue",
-)
 TONE_COLOURS: dict[Tone, str] = {
     "ok": "green",
     "pending": "yellow",

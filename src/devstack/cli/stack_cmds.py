@@ -31,7 +31,7 @@ from devstack.cli.output import (
     info,
     style,
 )
-from devstack.daemon.paths import StackPaths
+from devstack.state.paths import StackPaths
 from devstack.trace import mark
 
 if TYPE_CHECKING:

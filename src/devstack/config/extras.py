@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 
-INSTALL_HINT = {
-    "ministack": "pip install 'devstack[ministack]' (or: pip install ministack)",
-    "moto": "pip install 'devstack[moto]' (or: pip install 'moto[server]')",
-}
-# The module each emulator runs as (`python -m ...`).
-EMULATOR_MODULE = {"ministack": "ministack", "moto": "moto.server"}
+from devstack.api.kinds import PROVIDER
 
 
 class MissingExtra(Exception):
@@ -23,7 +18,8 @@ class MissingExtra(Exception):
     def __init__(self, extra: str, needed_by: str) -> None:
         self.extra = extra
         super().__init__(
-            f"{needed_by} needs {extra}, which is not installed here: {INSTALL_HINT[extra]}"
+            f"{needed_by} needs {extra}, which is not installed here: "
+            f"{PROVIDER[extra].install_hint}"
         )
 
 
@@ -39,6 +35,7 @@ def installed(module: str) -> bool:
 
 def require_emulator(provider_type: str, needed_by: str) -> None:
     """Raise MissingExtra unless the emulator of this provider type is importable."""
-    module = EMULATOR_MODULE.get(provider_type)
+    info = PROVIDER.get(provider_type)
+    module = info.module if info is not None else None
     if module is not None and not installed(module):
         raise MissingExtra(provider_type, needed_by)

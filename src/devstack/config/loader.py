@@ -287,7 +287,7 @@ def _check_refs(loaded: LoadedStack, value: Any, path: tuple[str | int, ...], at
 
 def _check_backing(loaded: LoadedStack, at: Any) -> None:
     """Bindings name known backing services; providers are declared or built in."""
-    from devstack.model.backing import BUILTIN_PROVIDERS
+    from devstack.api.kinds import BUILTIN_PROVIDERS
 
     stack = loaded.stack
     providers = set(stack.providers) | set(BUILTIN_PROVIDERS)

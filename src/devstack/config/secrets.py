@@ -11,10 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from devstack.model.backing import default_provider
+from devstack.api.kinds import default_provider
 
 if TYPE_CHECKING:
-    from devstack.config.backing import Endpoint
+    from devstack.config.endpoints import Endpoint
     from devstack.model.manifest import Stack
 
 _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")

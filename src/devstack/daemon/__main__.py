@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from devstack.api.holder import LISTENING
 from devstack.config.problems import ManifestError
 from devstack.daemon.boot import BootReport, problems_title, report_when_ready
-from devstack.daemon.paths import StackPaths
+from devstack.state.paths import StackPaths
 from devstack.trace import mark
 
 if TYPE_CHECKING:

@@ -33,7 +33,6 @@ from devstack.daemon.failures import BadRequest
 from devstack.daemon.logbuffer import buffer_bytes
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.overrides import Overrides
-from devstack.daemon.paths import StackPaths
 from devstack.daemon.portcheck import check_ports
 from devstack.daemon.reload import LiveReload
 from devstack.daemon.restarts import load_restarts, save_restarts
@@ -57,6 +56,7 @@ from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
 from devstack.runtimes.provision import ProvisionRuntime
+from devstack.state.paths import StackPaths
 from devstack.trace import mark
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from devstack.api.kinds import AWS_KINDS
 from devstack.api.models import (
     MASK,
     BackingStatus,
@@ -17,7 +18,7 @@ from devstack.api.models import (
     StackStatus,
 )
 from devstack.engine.reconcile import unsettled_dependencies
-from devstack.model.backing import AWS_KINDS, Backing
+from devstack.model.backing import Backing
 from devstack.model.desired import DesiredState
 from devstack.model.names import UnknownName
 from devstack.model.observed import ObservedState, Workload

@@ -62,11 +62,3 @@ def execute(
     workers = min(MAX_PARALLEL, len(plan.operations)) or 1
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="op") as pool:
         return list(pool.map(run, plan.operations))
-
-
-def _typecheck_protocol() -> None:  # pragma: no cover - a static check, never called
-    from devstack.runtimes.process import ProcessRuntime
-    from devstack.testing import FakeRuntime
-
-    _: Runtime = FakeRuntime()
-    __: type[Runtime] = ProcessRuntime

@@ -13,8 +13,10 @@ references like any other secret of the export.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from devstack.api.kinds import AWS_KINDS
 from devstack.config.secrets import variable_name
 from devstack.model.backing import (
     DynamoDbBacking,
@@ -27,103 +29,16 @@ from devstack.model.backing import (
     SsmParameter,
 )
 
-# Queues before the topics that subscribe them.
-ORDER = ("s3", "sqs", "dynamodb", "ssm", "secretsmanager", "sns")
+# Queues before the topics that subscribe them (the table's order of AWS kinds).
+ORDER = AWS_KINDS
 
-# Runs in the LocalStack image: stdlib + boto3 only. `$env` marks a value read from the
-# container's environment (a secret, filled in by compose).
-PROGRAM = """\
-import json, os
-import boto3
-from botocore.exceptions import ClientError
-
-ENDPOINT, REGION = os.environ["DEVSTACK_ENDPOINT"], os.environ["DEVSTACK_REGION"]
-EXISTS = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists", "ResourceInUseException",
-          "ParameterAlreadyExists", "ResourceExistsException", "QueueAlreadyExists",
-          "QueueNameExists"}
-
-
-def client(service):
-    return boto3.client(service, endpoint_url=ENDPOINT, region_name=REGION,
-                        aws_access_key_id="test", aws_secret_access_key="test")
-
-
-def value(v):
-    return os.environ[v["$env"]] if isinstance(v, dict) else v
-
-
-def once(call, **kwargs):
-    try:
-        return call(**kwargs)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] not in EXISTS:
-            raise
-        return None
-
-
-def queue_arn(sqs, name):
-    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
-    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-
-
-for r in json.loads(os.environ["DEVSTACK_RESOURCES"]):
-    kind = r["kind"]
-    if kind == "s3":
-        s3 = client("s3")
-        where = {} if REGION == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": REGION}}
-        once(s3.create_bucket, Bucket=r["bucket"], **where)
-        if r["versioning"]:
-            s3.put_bucket_versioning(Bucket=r["bucket"],
-                                     VersioningConfiguration={"Status": "Enabled"})
-    elif kind == "sqs":
-        sqs = client("sqs")
-        attributes = dict(r["attributes"])
-        if r["dlq"]:
-            fifo = {k: v for k, v in attributes.items() if k == "FifoQueue"}
-            once(sqs.create_queue, QueueName=r["dlq"], Attributes=fifo)
-            attributes["RedrivePolicy"] = json.dumps({
-                "deadLetterTargetArn": queue_arn(sqs, r["dlq"]),
-                "maxReceiveCount": str(r["max_receives"])})
-        once(sqs.create_queue, QueueName=r["queue"], Attributes=attributes)
-    elif kind == "dynamodb":
-        def schema(key):
-            return [{"AttributeName": n, "KeyType": t} for n, t in zip(key, ("HASH", "RANGE"))]
-        types = dict(r["key"])
-        for index in r["indexes"]:
-            types.update(index["key"])
-        table = {"TableName": r["table"], "KeySchema": schema(r["key"]),
-                 "BillingMode": "PAY_PER_REQUEST",
-                 "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t}
-                                          for n, t in types.items()]}
-        if r["indexes"]:
-            table["GlobalSecondaryIndexes"] = [
-                {"IndexName": i["name"], "KeySchema": schema(i["key"]),
-                 "Projection": {"ProjectionType": i["projection"]}} for i in r["indexes"]]
-        once(client("dynamodb").create_table, **table)
-    elif kind == "ssm":
-        for p in r["parameters"]:
-            once(client("ssm").put_parameter, Name=p["name"], Value=value(p["value"]),
-                 Type=p["type"])
-    elif kind == "secretsmanager":
-        for s in r["secrets"]:
-            once(client("secretsmanager").create_secret, Name=s["name"],
-                 SecretString=value(s["value"]))
-    elif kind == "sns":
-        sns, sqs = client("sns"), client("sqs")
-        fifo = {"FifoTopic": "true"} if r["topic"].endswith(".fifo") else {}
-        topic = sns.create_topic(Name=r["topic"], Attributes=fifo)["TopicArn"]
-        for sub in r["subscriptions"]:
-            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn(sqs, sub["queue"]),
-                          Attributes={"RawMessageDelivery": "true" if sub["raw"] else "false"})
-    print("provisioned", kind, r.get("bucket") or r.get("queue") or r.get("table")
-          or r.get("topic") or r.get("backing"), flush=True)
-"""
+# The program the one-shot service runs: a real module (linted and type-checked), read as
+# text, not imported; it runs in the LocalStack image with stdlib + boto3 only.
+PROGRAM = (Path(__file__).parent / "provision_program.py").read_text(encoding="utf-8")
 
 
 def resources(backings: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """The backing services' resources for PROGRAM, and the secrets it reads from its
+    """The backing services' resources for PROGRAM (export/provision_program.py), and the secrets it reads from its
     environment (variable -> the backing field it stands for, for naming the reference)."""
     out: list[dict[str, Any]] = []
     secrets: dict[str, str] = {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from devstack.config.backing import Endpoint
+from devstack.config.endpoints import Endpoint
 from devstack.config.loader import LoadedStack
 from devstack.config.secrets import CloudSecret, SecretReader, variable_name
 from devstack.model.backing import SecretsManagerBacking, SecretSpec, SsmBacking

@@ -25,18 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from devstack.api.kinds import AWS_KINDS, BUILTIN_PROVIDERS, default_provider
 from devstack.config.loader import LoadedStack
 from devstack.config.resolve import resolve
 from devstack.config.secrets import SecretReader
 from devstack.export.secrets import declared_reader
-from devstack.model.backing import (
-    AWS_KINDS,
-    BUILTIN_PROVIDERS,
-    DEFAULT_REGION,
-    AwsProvider,
-    LocalstackProvider,
-    default_provider,
-)
+from devstack.model.backing import DEFAULT_REGION, AwsProvider, LocalstackProvider
 from devstack.model.desired import (
     BuildPlan,
     ContainerSpec,

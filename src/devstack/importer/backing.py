@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from devstack.config.backing import env_prefix
+from devstack.config.bindings import env_prefix
 from devstack.config.interpolate import InterpolationError, interpolate
 from devstack.config.servers import DEFAULT_IMAGES
 from devstack.importer import fields

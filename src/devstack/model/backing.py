@@ -17,9 +17,6 @@ from pydantic import Field, field_validator, model_validator
 from devstack.model.durations import parse_duration
 from devstack.model.manifest_base import Model
 
-AWS_KINDS = ("s3", "sqs", "dynamodb", "ssm", "secretsmanager", "sns")
-KINDS = (*AWS_KINDS, "postgres", "redis", "url")
-
 # The tag `latest` needs an auth token since March 2026; 4.14 is the last community tag.
 LOCALSTACK_IMAGE = "localstack/localstack:4.14"
 DEFAULT_REGION = "us-east-1"
@@ -332,36 +329,3 @@ Provider = Annotated[
     | AwsProvider,
     Field(discriminator="type"),
 ]
-
-PROVIDER_KINDS: dict[str, tuple[str, ...]] = {
-    "localstack": AWS_KINDS,
-    "ministack": AWS_KINDS,
-    "moto": AWS_KINDS,
-    "container": ("postgres", "redis"),
-    "process": ("postgres", "redis"),
-    "external": KINDS,
-    "aws": AWS_KINDS,
-}
-
-# Provider types that answer every AWS service on one LocalStack-style edge endpoint:
-# code written with `import localstack_client.session as boto3` reaches them through
-# LOCALSTACK_HOST, and devstack provisions them through localstack-client too.
-LOCALSTACK_COMPATIBLE = frozenset({"localstack", "ministack"})
-
-# Usable without declaring them: `devstack swap uploads moto` just works.
-BUILTIN_PROVIDERS: dict[str, dict[str, Any]] = {
-    "localstack": {"type": "localstack"},
-    "ministack": {"type": "ministack"},
-    "moto": {"type": "moto"},
-    "container": {"type": "container"},
-    "process": {"type": "process"},
-}
-
-
-def default_provider(kind: str) -> str | None:
-    """MiniStack for AWS kinds: pip-installable, no Docker, ready in a quarter second."""
-    if kind in AWS_KINDS:
-        return "ministack"
-    if kind in ("postgres", "redis"):
-        return "container"
-    return None

@@ -14,10 +14,10 @@ from devstack.config.loader import LoadedStack
 from devstack.config.ports import PortAllocator
 from devstack.config.resolve import resolve
 from devstack.daemon.overrides import Overrides
-from devstack.daemon.paths import StackPaths
 from devstack.model.desired import DesiredService, DesiredState
 from devstack.model.names import known_names
 from devstack.oneoff import OneOffError
+from devstack.state.paths import StackPaths
 
 EXIT_USAGE = 2
 

@@ -16,11 +16,11 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from devstack.config.backing import Endpoint
+from devstack.config.endpoints import Endpoint
 from devstack.config.secrets import CloudSecret, SecretsUnavailable, variable_name
 
-if TYPE_CHECKING:  # provision imports boto3, which a daemon without secrets never needs
-    from devstack.providers.provision import AwsTarget
+if TYPE_CHECKING:  # aws imports boto3, which a daemon without secrets never needs
+    from devstack.providers.aws import AwsTarget
 
 # Short: while a local emulator is still starting, the daemon asks again on its next pass.
 CONNECT_TIMEOUT = 2.0
@@ -115,7 +115,7 @@ def _text(value: object) -> str:
 
 
 def target_of(endpoint: Endpoint) -> AwsTarget:
-    from devstack.providers.provision import AwsTarget
+    from devstack.providers.aws import AwsTarget
 
     return AwsTarget(
         endpoint.host_url,

@@ -66,3 +66,12 @@ class CompositeRuntime:
             self.observe()
             name = self._owner.get((service, replica), "process")
         return self.runtime(name)
+
+
+# Here rather than in engine/: the engine defines the port and imports no runtime.
+def _typecheck_protocol() -> None:  # pragma: no cover - a static check, never called
+    from devstack.runtimes.process import ProcessRuntime
+    from devstack.testing import FakeRuntime
+
+    _: Runtime = FakeRuntime()
+    __: type[Runtime] = ProcessRuntime

@@ -111,8 +111,10 @@ def provision_spec(spec: ProvisionSpec, timeout: float = READY_TIMEOUT) -> list[
     """Create what the spec declares; lines saying what was done. Raises RuntimeError_."""
     from pydantic import TypeAdapter
 
-    from devstack.model.backing import LOCALSTACK_COMPATIBLE, Backing
-    from devstack.providers.provision import AwsTarget, ProvisionError, provision
+    from devstack.api.kinds import LOCALSTACK_COMPATIBLE
+    from devstack.kinds import ProvisionError, provision
+    from devstack.model.backing import Backing
+    from devstack.providers.aws import AwsTarget
 
     if spec.kind == "postgres":
         return _provision_postgres(spec)

@@ -6,7 +6,6 @@ Pure functions over the API's JSON (and Rich text): no Textual, no I/O.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.text import Text
 
@@ -25,30 +24,7 @@ TONE_STYLES: dict[Tone, str] = {
 }
 STATE_STYLES = {state: TONE_STYLES[tone] for state, tone in STATE_TONES.items()}
 HEALTH_STYLES = {"healthy": "green", "starting": "yellow", "unhealthy": "red", "none": "dim"}
-# One colour per service in the logs, in order of first appearance (as the CLI does).
-PALETTE = (
-    "cyan",
-    "green",
-    "yellow",
-    "blue",
-    "magenta",
-    "bright_cyan",
-    "bright_green",
-    "bright_blue",
-)
 UP_STATES = ("running", "starting", "unhealthy")
-# The resource that names a backing service, per kind (as `devstack backing` shows it).
-RESOURCE_KEYS = {
-    "s3": "bucket",
-    "sqs": "queue",
-    "dynamodb": "table",
-    "sns": "topic",
-    "ssm": "parameters",
-    "secretsmanager": "secrets",
-    "url": "url",
-    "postgres": "database",
-    "redis": "database",
-}
 
 
 def state_text(state: str) -> Text:
@@ -91,14 +67,6 @@ def uses_by_service(backing: list[JSON]) -> dict[str, list[str]]:
         for consumer in row.get("consumers", []):
             uses.setdefault(consumer, []).append(row["name"])
     return uses
-
-
-def resources(kind: str, found: dict[str, Any]) -> str:
-    key = RESOURCE_KEYS.get(kind)
-    value = found.get(key) if key else None
-    if isinstance(value, dict):
-        return ", ".join(value) or "-"
-    return str(value) if value not in (None, "") else "-"
 
 
 def provider_text(row: JSON) -> Text:

@@ -5,27 +5,10 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.widgets import Input
 
+from devstack.api.kinds import provider_choices
 from devstack.tui import format as fmt
 from devstack.tui.api import JSON, ApiClient
 from devstack.tui.screens.dialog import Answer, PreviewDialog
-
-AWS_KINDS = ("s3", "sqs", "dynamodb", "ssm", "secretsmanager", "sns")
-
-
-def provider_choices(kind: str, current: str, declared: dict[str, str]) -> list[str]:
-    """Providers that can serve `kind`: the built-in ones, then the declared ones."""
-    if kind in AWS_KINDS:
-        builtin = ["localstack", "ministack", "moto"]
-        types = {"localstack", "ministack", "moto", "aws", "external"}
-    elif kind in ("postgres", "redis"):
-        builtin = ["container", "process"]
-        types = {"container", "process", "external"}
-    else:
-        builtin, types = [], {"external"}
-    names = builtin + sorted(n for n, t in declared.items() if t in types and n not in builtin)
-    if current and current not in names:
-        names.append(current)
-    return names
 
 
 class SwapDialog(PreviewDialog):

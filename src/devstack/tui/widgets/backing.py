@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from devstack.api.kinds import resources_text
 from devstack.tui import format as fmt
 from devstack.tui.api import JSON
 from devstack.tui.messages import SwapRequested
@@ -55,7 +56,7 @@ class BackingView(Vertical):
         self.rows = {r["name"]: r for r in rows}
         table_rows = []
         for r in rows:
-            resources = fmt.resources(r["kind"], r.get("resources") or {})
+            resources = resources_text(r["kind"], r.get("resources") or {})
             consumers = ", ".join(r.get("consumers") or []) or "-"
             cells = (
                 r["name"],

@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Log, Select, Static
 
+from devstack.api.palette import PALETTE
 from devstack.tui import format as fmt
 from devstack.tui.api import JSON
 
@@ -35,7 +36,7 @@ class PrefixHighlighter(Highlighter):
         self.colours: dict[str, str] = {}
 
     def colour(self, service: str) -> str:
-        return self.colours.setdefault(service, fmt.PALETTE[len(self.colours) % len(fmt.PALETTE)])
+        return self.colours.setdefault(service, PALETTE[len(self.colours) % len(PALETTE)])
 
     def highlight(self, text: Text) -> None:
         plain = text.plain
