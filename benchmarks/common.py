@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shlex
 import socket
 import statistics
 import subprocess
@@ -14,8 +15,16 @@ from pathlib import Path
 
 # The command users run: the venv's console script (with its daemon launched ahead on a
 # cold `up`), else the same entry point through -m.
+# DEVSTACK_BENCH_CLI overrides it, to measure another build with the same harness (e.g.
+# "python -m devstack.cli.main" with PYTHONPATH at an older checkout's src/).
 _SCRIPT = Path(sys.executable).with_name("devstack")
-CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "devstack.cli.entry"]
+CLI = (
+    shlex.split(os.environ["DEVSTACK_BENCH_CLI"])
+    if os.environ.get("DEVSTACK_BENCH_CLI")
+    else [str(_SCRIPT)]
+    if _SCRIPT.exists()
+    else [sys.executable, "-m", "devstack.cli.entry"]
+)
 
 SERVICE = """
 import os, signal, sys
