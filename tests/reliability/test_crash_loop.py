@@ -179,9 +179,11 @@ def delays_around_a_long_run(stack: Stack, long_run: float, env: dict[str, str])
         interval=0.5,
     )
     # Two quick failures: 0.5 s then 1 s. Then the long run: the count starts over.
-    assert 0.45 <= found[0] <= 1.1, found
-    assert 0.95 <= found[1] <= 1.6, found
-    assert 0.45 <= found[2] <= 1.1, f"no reset after a {long_run:g} s run: delays {found}"
+    # The delays run from the instance's exit, but the `exited` event is stamped when the
+    # controller's pass logs it, up to ~0.1 s later on a busy machine: lower bounds allow it.
+    assert 0.35 <= found[0] <= 1.1, found
+    assert 0.85 <= found[1] <= 1.6, found
+    assert 0.35 <= found[2] <= 1.1, f"no reset after a {long_run:g} s run: delays {found}"
     return found
 
 

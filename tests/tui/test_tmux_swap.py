@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -95,12 +96,16 @@ def test_up_opens_the_ui_and_a_swap_from_it_restarts_exactly_the_consumers(
         **shop.cli_env(),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
-    command = f"{sys.executable} -m devstack.cli.main up"
+    # tmux runs the command through a login shell, whose profile may put another python3
+    # first in PATH (one without localstack-client, which `stats` needs): set it again.
+    command = f"env PATH={shlex.quote(env['PATH'])} {sys.executable} -m devstack.cli.main up"
     terminal.tmux(
         "new-session", "-d", "-s", "ui", "-x", "100", "-y", "30", "-c", str(shop.root),
         *[arg for key, value in env.items() for arg in ("-e", f"{key}={value}")],
         command,
     )  # fmt: skip
+    # Keep the pane once `up` exits, so its last words can be read (it exits at once).
+    terminal.tmux("set-option", "-t", "ui", "remain-on-exit", "on")
     terminal.showing("8/8 running", timeout=60)
     before = pids(shop)
 
@@ -125,5 +130,5 @@ def test_up_opens_the_ui_and_a_swap_from_it_restarts_exactly_the_consumers(
     assert after["ministack"] == before["ministack"]  # still serves jobs, orders, flags
     assert after["stats"] == before["stats"]  # it does not use uploads
     terminal.keys("q")
-    wait_for(lambda: "the UI closed" in terminal.screen(), 10.0, "the UI to close")
+    terminal.showing("the UI closed", timeout=10)
     assert pids(shop)["api"] == after["api"]  # quitting left the stack running

@@ -150,3 +150,15 @@ def test_subscribers_attaching_during_concurrent_emits_miss_and_double_nothing()
     for i in range(writers):
         texts = [x.text for x in backlog + live if x.service == f"w{i}"]
         assert texts == [f"{p}:{n}" for p in (1, 2, 3) for n in range(per_phase)]
+
+
+def test_a_flood_of_short_lines_keeps_the_last_lines_by_count_too() -> None:
+    """Within the byte budget, a service still keeps at most `max_lines` lines: the
+    backlog `logs` and an attaching UI get is the recent past, not the start of a flood."""
+    logs = LogStore(clock=FakeClock().now, max_lines=100)
+    logs.event("start service:flood", service="flood")
+    for n in range(250):
+        logs.emit("flood", 0, "stdout", f"line {n}")
+    kept = [line.text for line in logs.snapshot(["flood"])]
+    assert len(kept) == 100
+    assert kept[0] == "line 150" and kept[-1] == "line 249"

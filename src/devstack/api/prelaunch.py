@@ -14,8 +14,10 @@ This module runs before click, so it peeks at argv with the simplest rules and g
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -64,11 +66,18 @@ class Prelaunched:
         return code
 
     def discard(self) -> None:
-        """Let it go: closing the intent pipe makes it exit."""
+        """Let it go, now. It touched nothing yet (no lock, no file: it was importing or
+        waiting for its intent), so it is killed outright and reaped: when this command
+        returns, no daemon of ours is left behind (closing the pipe alone would let it
+        finish its imports first)."""
         if self.intent_fd is not None:
             os.close(self.intent_fd)
             self.intent_fd = None
         os.close(self.report_fd)
+        if self._code is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.wait(timeout=5.0)
 
 
 _launched: list[Prelaunched] = []  # at most one: the daemon launched ahead, until taken

@@ -34,6 +34,9 @@ class LogLine:
 Subscriber = Callable[[LogLine], None]
 
 BUFFER_BYTES = 8 * 1024 * 1024  # per service; DEVSTACK_LOG_BUFFER overrides it in the daemon
+# And at most this many lines per service, whatever their size: what `logs` and a UI
+# attaching get as backlog stays the recent past, as before the byte bound existed.
+MAX_LINES = 5000
 MAX_LINE_CHARS = 64 * 1024  # one line's text is cut here (the tailer cuts raw bytes there too)
 TRUNCATED = " … [line truncated]"
 # What a line costs besides its text: the LogLine object, its str header, the deque slot.
@@ -47,11 +50,15 @@ def line_cost(line: LogLine) -> int:
 
 class LogStore:
     def __init__(
-        self, buffer_bytes: int = BUFFER_BYTES, clock: Callable[[], float] | None = None
+        self,
+        buffer_bytes: int = BUFFER_BYTES,
+        clock: Callable[[], float] | None = None,
+        max_lines: int = MAX_LINES,
     ) -> None:
         import time
 
         self.buffer_bytes = buffer_bytes
+        self.max_lines = max_lines
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self._rings: dict[str, deque[LogLine]] = {}
@@ -91,12 +98,13 @@ class LogStore:
                     self.subscriber_failures += 1
 
     def _shrink(self, service: str, limit: int) -> None:
-        """Drop the oldest lines of `service` until it holds at most `limit` bytes (caller locks).
+        """Drop the oldest lines of `service` until it holds at most `limit` bytes and
+        `max_lines` lines (caller locks).
 
         The newest line always stays, so a line is never lost before anyone could see it."""
         ring = self._rings[service]
         size = self._sizes[service]
-        while size > limit and len(ring) > 1:
+        while (size > limit or len(ring) > self.max_lines) and len(ring) > 1:
             size -= line_cost(ring.popleft())
         self._sizes[service] = size
 
