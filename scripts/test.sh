@@ -16,6 +16,14 @@ echo "==> installing devstack with its dev extra"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e '.[dev]'
 
+# The README's quickstart runs in a fresh virtualenv with exactly the README's install. Its
+# install is mostly waiting on the package index, so it goes on while the rest is set up.
+qs=$(mktemp -d "${TMPDIR:-/tmp}/devstack-quickstart.XXXXXX")
+trap 'rm -rf "$qs"' EXIT
+echo "==> the quickstart's virtualenv (README's install), in the background: $qs/install.log"
+PYTHON=$PYTHON scripts/quickstart-check.sh --prepare "$qs/venv" >"$qs/install.log" 2>&1 &
+qs_install=$!
+
 # The docker runtime's tests run against a real engine with locally built images (no
 # registry is reachable): install and start dockerd when we can, build the test images.
 echo "==> docker engine and test images"
@@ -35,7 +43,13 @@ site=$(mktemp -d)
 NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$site"
 rm -rf "$site"
 echo "==> the README's quickstart, in a fresh virtualenv with the README's install"
-PYTHON=$PYTHON scripts/quickstart-check.sh -q
-echo "==> pytest"
-# Exit code 5 (no tests collected) fails the run, as it should.
-exec "$VENV/bin/pytest" "$@"
+if ! wait "$qs_install"; then
+  cat "$qs/install.log" >&2
+  echo "test: the README's install failed in a fresh virtualenv" >&2
+  exit 1
+fi
+QUICKSTART_VENV=$qs/venv scripts/quickstart-check.sh -q
+echo "==> pytest, on ${PYTEST_WORKERS:-3} workers (one test module per worker)"
+# Three workers on two cores: most tests wait on processes, engines and sockets. Exit code 5
+# (no tests collected) fails the run, as it should. PYTEST_WORKERS=0 runs them in-process.
+"$VENV/bin/pytest" -n "${PYTEST_WORKERS:-3}" --dist loadfile "$@"

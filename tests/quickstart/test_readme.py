@@ -38,7 +38,7 @@ RUN_VAR = "DEVSTACK_QUICKSTART"
 RETRY_FOR = 20.0
 COMMAND_TIMEOUT = 120.0
 # The example stacks' fixed host ports: a taken one would make `up` fail confusingly.
-PORTS = {"hello": (8000, 8001), "shop": (8080,)}
+PORTS = {"hello": (8000, 8001), "shop": (8080, 8081)}
 # Commands that change nothing, so running them again is what a user would do.
 READ_ONLY_DEVSTACK = {"status", "logs", "backing"}
 

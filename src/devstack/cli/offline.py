@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from devstack.cli.output import EXIT_FAILURE, fail, info
+from devstack.cli.output import EXIT_FAILURE, ago, fail, info
 
 if TYPE_CHECKING:
     from devstack.cli.common import Context
@@ -82,7 +82,7 @@ def table(status: dict[str, Any]) -> str:
     now = time.time()
     rows = [("SERVICE", "RUNTIME", "STATE", "REPLICAS", "PID", "UPTIME")]
     for s in status["services"]:
-        uptime = _ago(now - s["started_at"]) if s["started_at"] else "-"
+        uptime = ago(now - s["started_at"]) if s["started_at"] else "-"
         rows.append(
             (s["name"], s["runtime"], s["state"], str(s["running"]), str(s["pid"] or "-"), uptime)
         )
@@ -112,12 +112,3 @@ def down(ctx: Context) -> bool:
     paths.restarts.unlink(missing_ok=True)
     info("stack stopped")
     return True
-
-
-def _ago(seconds: float) -> str:
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"

@@ -102,3 +102,13 @@ class LogPrinter:
         elif line["stream"] == "stderr":
             text = style(text, "red") if colour_enabled() and "error" in text.lower() else text
         return f"{prefix} {stamp}{text}"
+
+
+def ago(seconds: float) -> str:
+    """An uptime as `status` shows it: 42s, 3m07s, 2h05m."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"

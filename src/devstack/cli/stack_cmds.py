@@ -25,6 +25,7 @@ from devstack.cli.output import (
     EXIT_USAGE,
     STATE_COLOURS,
     LogPrinter,
+    ago,
     emit,
     fail,
     fail_api,
@@ -456,7 +457,7 @@ def _status_table(status: JSON) -> str:
     ]
     for s in status["services"]:
         up = s["state"] in ("running", "starting", "unhealthy")
-        uptime = _ago(now - s["started_at"]) if s["started_at"] and up else "-"
+        uptime = ago(now - s["started_at"]) if s["started_at"] and up else "-"
         pid = str(s["pid"] or "-")
         cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]))
         replicas = f"{s.get('running', 0)}/{s.get('replicas', 1)}"  # running/desired, as the TUI
@@ -481,15 +482,6 @@ def _status_table(status: JSON) -> str:
         lines.append("the last manifest edit was not applied (the stack runs the previous one):")
         lines.extend(f"  {problem}" for problem in manifest)
     return "\n".join(lines)
-
-
-def _ago(seconds: float) -> str:
-    whole = int(seconds)
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m{whole % 60:02d}s"
-    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
 def _store_file(ctx: click.Context, _: click.Parameter, value: str | None) -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from devstack.model.desired import DesiredService
 
 LOCAL_HOST = "127.0.0.1"
-HOST_FROM_CONTAINER = "host.docker.internal"
+HOST_FROM_CONTAINER = "host.docker.internal"  # mapped to the host gateway in every container
 EMULATOR_CREDENTIALS = ("test", "test")  # what LocalStack and friends expect
 EMULATOR_PORT = 4566
 PER_BACKING = ("container", "process")  # provider types that run one server per backing

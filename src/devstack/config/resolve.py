@@ -15,6 +15,7 @@ from pathlib import Path
 
 from devstack.config import lsclient
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
+from devstack.config.endpoints import HOST_FROM_CONTAINER, LOCAL_HOST
 from devstack.config.envfile import EnvFileError, parse_env_file
 from devstack.config.extras import MissingExtra
 from devstack.config.interpolate import InterpolationError, interpolate
@@ -38,8 +39,6 @@ from devstack.model.manifest import EnvFileRef, EnvValue, SecretValue, Service, 
 from devstack.model.names import UnknownName, unknown
 
 SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)$", re.IGNORECASE)
-LOCAL_HOST = "127.0.0.1"
-HOST_FROM_CONTAINER = "host.docker.internal"  # mapped to the host gateway in every container
 
 
 def is_secret_name(name: str) -> bool:

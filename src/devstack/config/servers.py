@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from devstack.config.endpoints import LOCAL_HOST
 from devstack.model.backing import (
     ContainerProvider,
     PostgresBacking,
@@ -32,8 +33,6 @@ from devstack.model.desired import (
 )
 from devstack.model.manifest import HealthCheck
 
-LOCAL_HOST = "127.0.0.1"
-HOST_FROM_CONTAINER = "host.docker.internal"
 DEFAULT_IMAGES = {"postgres": "postgres:16", "redis": "redis:7"}
 SERVER_PORTS = {"postgres": 5432, "redis": 6379}
 SCHEMES = {"postgres": "postgresql", "redis": "redis"}
