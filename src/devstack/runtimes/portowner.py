@@ -59,7 +59,11 @@ def listening_inodes(port: int) -> set[int]:
 
 def holders(port: int) -> list[Holder]:
     """The processes we can see holding a listening socket on `port` (lowest pid first)."""
-    inodes = listening_inodes(port)
+    return holders_of(listening_inodes(port))
+
+
+def holders_of(inodes: set[int]) -> list[Holder]:
+    """The processes we can see holding one of these sockets (lowest pid first)."""
     if not inodes:
         return []
     found = []
@@ -87,6 +91,32 @@ def command_line(pid: int) -> str:
     except OSError:
         return ""
     return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
+
+
+def socket_fd(pid: int, inodes: set[int]) -> tuple[int, int] | None:
+    """(fd, inode) of the first of these sockets that `pid` holds, if it holds one."""
+    try:
+        fds = list((PROC / str(pid) / "fd").iterdir())
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            target = fd.readlink().name
+        except OSError:
+            continue
+        if target.startswith("socket:[") and int(target[8:-1]) in inodes:
+            return int(fd.name), int(target[8:-1])
+    return None
+
+
+def still_holds(pid: int, fd: int, inode: int) -> bool:
+    """Does `pid` still hold socket `inode` as `fd`? One readlink: a listening socket keeps
+    its port while it is open, so this re-checks a traced listener without reading the
+    socket tables (the kernel walks every socket to print /proc/net/tcp)."""
+    try:
+        return str((PROC / str(pid) / "fd" / str(fd)).readlink()) == f"socket:[{inode}]"
+    except OSError:
+        return False
 
 
 def _socket_inodes(proc_dir: Path) -> set[int]:
