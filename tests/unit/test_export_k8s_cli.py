@@ -33,7 +33,9 @@ def test_objects_go_to_stdout_and_notes_to_stderr() -> None:
     assert {"Namespace", "ConfigMap", "Deployment", "Service", "Job"} <= kinds
     assert "note: published host ports are not exported" in result.stderr
     assert "note: bind mounts not exported" in result.stderr
-    assert "note: Secrets to create in namespace full" in result.stderr
+    assert "create these Secrets in namespace full before" in result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("create these Secrets"))
+    assert "web-secrets (" in line and "SIGNING" in line and "signing-value" not in line
     assert "note:" not in result.stdout  # the stream's header has them as comments
     assert result.stderr.count("note: backing files: provider ministack -> ls") == 1
 
@@ -46,7 +48,7 @@ def test_secret_values_only_with_include_secrets() -> None:
     included = run(FULL, "--include-secrets")
     secrets = {o["metadata"]["name"]: o for o in objects(included.stdout) if o["kind"] == "Secret"}
     assert secrets["web-secrets"]["stringData"]["SIGNING"] == "signing-value"
-    assert "Secrets to create" not in included.stderr
+    assert "create these Secrets" not in included.stderr
 
 
 def test_output_folder_is_laid_out_for_kubectl_apply_k(tmp_path: Path) -> None:

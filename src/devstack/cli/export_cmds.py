@@ -211,6 +211,12 @@ def export_k8s(
     export = k8s_export(view, options)
     for note in export.notes[len(view.notes) :]:
         info(f"note: {note}")
+    if export.to_create:
+        listed = "; ".join(f"{s} ({', '.join(keys)})" for s, keys in export.to_create.items())
+        info(
+            f"create these Secrets in namespace {export.namespace} before their pods can start "
+            f"(no values are written without --include-secrets): {listed}"
+        )
     if output is None:
         click.echo(stream(view, export), nl=False)
         return

@@ -299,12 +299,6 @@ def _summary(view: ExportView, out: K8sExport) -> list[str]:
             f"built by devstack, named <stack>/<service>:latest here: {', '.join(built)} "
             "(push them and set them under images: in kustomization.yaml)"
         )
-    if out.to_create:
-        listed = "; ".join(f"{s} ({', '.join(keys)})" for s, keys in out.to_create.items())
-        lines.append(
-            f"Secrets to create in namespace {out.namespace} before their pods start (the "
-            f"export writes no values without --include-secrets): {listed}"
-        )
     if out.external:
         stores = sorted({o["spec"]["secretStoreRef"]["name"] for o in out.external})
         lines.append(
