@@ -14,13 +14,14 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from click.testing import CliRunner
 from kubernetes_validate.utils import all_versions, major_minor
 
+from devstack.cli.main import cli
 from devstack.config.loader import load_stack
 from devstack.export.k8s import K8sExport, K8sOptions, k8s_export
 from devstack.export.k8s_files import stream
 from devstack.export.view import export_view
-from devstack.importer import convert
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -110,14 +111,22 @@ def test_exports_of_the_example_stacks_validate(manifest: str, environment: str)
 
 @pytest.mark.parametrize("fixture", COMPOSE_FIXTURES)
 def test_imported_compose_projects_export_and_validate(fixture: str, tmp_path: Path) -> None:
+    # The round trip a user makes: `import compose`, then `export k8s -o DIR`, then apply.
     shutil.copytree(DATA / "compose" / fixture, tmp_path / fixture)
     compose = tmp_path / fixture / "compose.yaml"
+    runner = CliRunner()
+    imported = runner.invoke(cli, ["import", "compose", str(compose)])
+    assert imported.exit_code == 0, imported.output
     manifest = compose.parent / "devstack.yaml"
-    manifest.write_text(convert(compose, compose.parent, {"PATH": "/usr/bin:/bin"}).text)
     for environment in environments(manifest):
-        result, _ = export(manifest, environment)
-        assert schema_errors(result.objects()) == []
-        assert by_kind(result, "Deployment")
+        out = tmp_path / f"k8s-{environment}"
+        args = ["-f", str(manifest), "export", "k8s", "--env", environment, "-o", str(out)]
+        exported = runner.invoke(cli, args)
+        assert exported.exit_code == 0, exported.output
+        listed = yaml.safe_load((out / "kustomization.yaml").read_text())["resources"]
+        objects = [o for name in listed for o in yaml.safe_load_all((out / name).read_text())]
+        assert schema_errors(objects) == []
+        assert any(o["kind"] == "Deployment" for o in objects)
 
 
 def test_external_secrets_and_included_secrets_validate_too() -> None:
