@@ -148,7 +148,13 @@ def test_deployment_carries_replicas_command_ports_and_probes() -> None:
     web = container(result, "web")
     assert web["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8080}
     assert web["readinessProbe"]["failureThreshold"] == 30
-    assert web["livenessProbe"]["initialDelaySeconds"] == 90  # start_period: 1m30s
+    # Until its first success, every second for start_period (1m30s) + 30 retries x 1s.
+    assert web["startupProbe"]["httpGet"] == {"path": "/health", "port": 8080}
+    assert (web["startupProbe"]["periodSeconds"], web["startupProbe"]["failureThreshold"]) == (
+        1,
+        120,
+    )
+    assert web["livenessProbe"] == web["readinessProbe"]
     worker = container(result, "worker")
     assert worker["readinessProbe"]["exec"] == {"command": ["sh", "-c", "test -e /tmp/ready"]}
     # Kubernetes expands $(NAME) in args: a literal `$` is doubled (devstack passes $$HOME).

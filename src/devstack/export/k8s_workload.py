@@ -79,13 +79,23 @@ def container(
             for p in _unique(ports)
         ]
     if check is not None:
+        out["startupProbe"] = startup_probe(check, ports)
         out["readinessProbe"] = probe(check, ports)
-        # Liveness waits out the start period, as devstack ignores failures within it.
-        liveness = probe(check, ports)
-        if check.start_period:
-            liveness["initialDelaySeconds"] = seconds(check.start_period, 0)
-        out["livenessProbe"] = liveness
+        out["livenessProbe"] = probe(check, ports)
     return out
+
+
+def startup_probe(check: HealthCheck, ports: tuple[PortBinding, ...]) -> dict[str, Any]:
+    """devstack probes every `start_interval` until the first success, and counts failures
+    only after `start_period`: a startup probe (which holds readiness and liveness back
+    until it succeeds) allowed as long as devstack would wait."""
+    period = seconds(check.start_interval)
+    allowed = check.start_period + check.interval * check.retries
+    return {
+        **probe(check, ports),
+        "periodSeconds": period,
+        "failureThreshold": max(1, math.ceil(allowed / period)),
+    }
 
 
 def port_name(port: int) -> str:
