@@ -107,7 +107,7 @@ def k8s_export(view: ExportView, options: K8sOptions) -> K8sExport:
             objects.append(kube.service(meta, view.stack, k, spec.ports))
         out.files[f"services/{k}.yaml"] = objects
         _secrets(view, options, k, env, meta, secrets, out)
-        _service_notes(view, exported, env, notes, ns)
+        _service_notes(exported, env, notes, ns)
     if claims:
         out.files["volumes.yaml"] = list(claims.values())
     jobs = _provisioning(view, options, meta, secrets, out)
@@ -249,9 +249,7 @@ class _Notes:
         return [f"{text}: {', '.join(subjects)}" for text, subjects in self._by_text.items()]
 
 
-def _service_notes(
-    view: ExportView, exported: ExportedService, env: envs.ServiceEnv, notes: _Notes, ns: str
-) -> None:
+def _service_notes(exported: ExportedService, env: envs.ServiceEnv, notes: _Notes, ns: str) -> None:
     name = exported.name
     manifest = exported.manifest
     if exported.depends_on:

@@ -34,8 +34,8 @@ class ServiceEnv:
     """One container's variables, sorted into where Kubernetes reads them from."""
 
     plain: dict[str, str] = field(default_factory=dict)
-    secret: dict[str, str] = field(default_factory=dict)  # name -> value (never written
-    # unless --include-secrets)
+    # name -> value: the value is written only under --include-secrets
+    secret: dict[str, str] = field(default_factory=dict)
     stored: dict[str, dict[str, str]] = field(default_factory=dict)  # store -> name -> ref
     dropped: list[str] = field(default_factory=list)  # host-only variables left out
 
@@ -72,9 +72,7 @@ def store_secret_name(workload: str, store: str) -> str:
 
 def env_entries(workload: str, env: ServiceEnv) -> list[dict[str, Any]]:
     """The container's `env`: one secretKeyRef per secret variable."""
-    entries = [
-        _ref(name, secret_name(workload)) for name in env.secret
-    ]  # ordered by name, as split
+    entries = [_ref(name, secret_name(workload)) for name in env.secret]  # sorted by name
     for store, names in sorted(env.stored.items()):
         entries.extend(_ref(name, store_secret_name(workload, store)) for name in names)
     return entries
