@@ -102,6 +102,11 @@ def test_exports_of_the_example_stacks_validate(manifest: str, environment: str)
     objects = list(yaml.safe_load_all(text))
     assert objects == result.objects()  # the stream is what was checked
     assert schema_errors(objects) == []
+    # With values asked for, the Secrets come in too: the same objects, plus those.
+    with_values, _ = export(REPO / manifest, environment, include_secrets=True)
+    added = [o for o in with_values.objects() if o not in objects]
+    assert {o["kind"] for o in added} <= {"Secret"}
+    assert schema_errors(added) == []
     kinds = {o["kind"] for o in objects}
     assert {"Namespace", "Deployment"} <= kinds
     assert all(
