@@ -112,6 +112,9 @@ def test_exports_of_the_example_stacks_validate(manifest: str, environment: str)
     assert all(
         o["metadata"].get("namespace", o["metadata"]["name"]) == result.namespace for o in objects
     )
+    # Every object is found again by its stack's label (`kubectl get all,cm -l ...`).
+    stack = load_stack(REPO / manifest).stack.name
+    assert all(o["metadata"]["labels"]["app.kubernetes.io/part-of"] == stack for o in objects)
 
 
 @pytest.mark.parametrize("fixture", COMPOSE_FIXTURES)

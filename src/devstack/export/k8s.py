@@ -59,7 +59,7 @@ def kube_name(name: str) -> str:
 
 def k8s_export(view: ExportView, options: K8sOptions) -> K8sExport:
     ns = options.namespace
-    meta = {"namespace": ns}
+    meta = {"namespace": ns, "labels": kube.labels(view.stack)}
     out = K8sExport(namespace=ns, files={}, external=[], images=[], to_create={})
     out.files["namespace.yaml"] = [
         {
