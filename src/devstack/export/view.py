@@ -108,10 +108,10 @@ def export_view(
     placeholders: dict[str, str] = {}
     if target == "k8s":
         services = dict(services)
-        for name, service in stack.services.items():
-            if service.runtime == "process":
+        for name, entry in stack.services.items():
+            if entry.runtime == "process":
                 placeholders[name] = placeholder_image(stack.name, name)
-                services[name] = service.model_copy(update={"image": placeholders[name]})
+                services[name] = entry.model_copy(update={"image": placeholders[name]})
     adjusted = stack.model_copy(update={"providers": providers, "services": services})
     desired = resolve(
         dataclasses.replace(loaded, stack=adjusted),
