@@ -104,10 +104,7 @@ def up(
     if release is not None:
         environment = _release_environment(ctx, release, environment)
     if dry_run:
-        running = client.ping()
-        if not running:
-            _validate_locally(ctx, environment)
-        click.echo(_dry_run(ctx, client, running, environment, remove_orphans))
+        click.echo(_dry_run(ctx, client, environment, remove_orphans, release))
         return
     # No socket, no daemon: launch one. Otherwise ask it straight away (a ping first
     # would cost a round trip on every no-op `up`).
@@ -258,38 +255,38 @@ def _release_environment(ctx: Context, release: str, environment: str | None) ->
     return recorded
 
 
-def _validate_locally(ctx: Context, environment: str | None) -> None:
+def _dry_run(
+    ctx: Context,
+    client: Client,
+    environment: str | None,
+    remove_orphans: bool,
+    release: str | None,
+) -> str:
+    if client.ping():
+        with daemon_call(ctx):
+            return str(
+                client.up(environment, remove_orphans, dry_run=True, release=release)["text"]
+            )
+    # No daemon: plan what the daemon that `up` starts would do, from the intent it would
+    # read (swaps and scale persisted) against what the state file says runs.
     from devstack.config.problems import ManifestError
-    from devstack.config.resolve import resolve
+    from devstack.engine.reconcile import project
+    from devstack.intent.desired import desired_state
+    from devstack.intent.value import Intent
+    from devstack.model.observed import ObservedState
     from devstack.providers.secrets import read  # boto3 loads only if secrets are declared
+    from devstack.runtimes.process import peek
 
+    intent = Intent.load(ctx.paths.overrides).for_up(environment, remove_orphans, release)
     try:
         # Secrets are read here too: an unreachable store is a located error before any
         # daemon starts, not a daemon that fails to.
-        resolve(ctx.load(), environment or "dev", os.environ, ports=ctx.ports(), secrets=read)
+        desired = desired_state(
+            ctx.load(), intent, os.environ, state_dir=ctx.paths.state_dir, ports=ctx.ports(),
+            secrets=read,
+        )  # fmt: skip
     except ManifestError as exc:
         report_problems(exc)
-
-
-def _dry_run(
-    ctx: Context, client: Client, running: bool, environment: str | None, remove_orphans: bool
-) -> str:
-    if running:
-        with daemon_call(ctx):
-            return str(client.up(environment, remove_orphans, dry_run=True)["text"])
-    # No daemon: plan against what the state file says runs, without starting anything.
-    from devstack.config.resolve import resolve
-    from devstack.engine.reconcile import project
-    from devstack.model.observed import ObservedState
-    from devstack.runtimes.process import peek
-
-    desired = resolve(
-        ctx.load(),
-        environment or "dev",
-        os.environ,
-        remove_orphans=remove_orphans,
-        ports=ctx.ports(),
-    )
     observed = ObservedState(tuple(peek(ctx.paths.state_dir)))
     return project(desired, observed, time.time()).render()
 

@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,14 +24,12 @@ from devstack.config.backing import BackingProblem, BackingResolution, resolve_b
 from devstack.config.extras import MissingExtra
 from devstack.config.loader import LoadedStack, load_stack
 from devstack.config.ports import PortAllocator
-from devstack.config.problems import ManifestError, Problem
-from devstack.config.resolve import resolve
+from devstack.config.problems import ManifestError
 from devstack.config.servers import data_home
 from devstack.daemon.disk import DiskTrouble, describe
 from devstack.daemon.failures import BadRequest
 from devstack.daemon.logbuffer import buffer_bytes
 from devstack.daemon.logfiles import LogFiles
-from devstack.daemon.overrides import Overrides
 from devstack.daemon.portcheck import check_ports
 from devstack.daemon.reload import LiveReload
 from devstack.daemon.restarts import load_restarts, save_restarts
@@ -45,13 +42,13 @@ from devstack.engine.plan import Operation, ProjectedPlan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
 from devstack.engine.reconcile import project
 from devstack.engine.supervise import spawn
-from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, ProvisionSpec
+from devstack.intent.desired import DEFAULT_ENVIRONMENT, desired_state
+from devstack.intent.value import Intent
+from devstack.model.desired import DesiredService, DesiredState
 from devstack.model.manifest import HealthCheck, WatchRule
 from devstack.model.names import UnknownName
 from devstack.model.observed import RestartRecord, Workload
 from devstack.providers.secrets import SecretsCache
-from devstack.release import store as release_store
-from devstack.release.record import ReleaseError, thaw
 from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.probes import FunctionProbe, probe_for
 from devstack.runtimes.process import ProcessRuntime
@@ -87,18 +84,13 @@ class Daemon:
         self.loaded: LoadedStack = load_stack(manifest)
         # State files found corrupt (moved aside, rebuilt), shown by `status` until `down`.
         self.recovered: list[str] = []
-        # Overrides survive a daemon restart: the environment in use, user stops, swaps.
-        saved = Overrides.load(self.paths.overrides, self._state_refused)
-        self.environment: str = environment or saved.environment or "dev"
-        self.stopped: set[str] = saved.stopped
-        self.swaps: dict[str, list[str]] = saved.swaps
-        self.scale: dict[str, int] = saved.scale
-        self.release: str | None = saved.release  # a pinned release replaces the manifest
+        # The intent survives a daemon restart: the environment in use, user stops, swaps,
+        # scale, a pinned release. Changed only by `apply_intent`, as a whole new value.
+        saved = Intent.load(self.paths.overrides, self._state_refused)
+        self.intent = saved.but(environment=environment or saved.environment or DEFAULT_ENVIRONMENT)
         self.secrets = SecretsCache()  # read at `up`, kept in memory only
-        self.warm: frozenset[str] = frozenset()  # providers started ahead of a swap
-        self.remove_orphans = False
         self.ports = PortAllocator(self.paths.state_dir / "ports.json", self._state_refused)
-        self._desired = self._resolve()
+        self._desired = self._resolve(self.intent, self.loaded)
         self._pending_retry_at = 0.0  # monotonic time of the next read of pending secrets
         self.process = ProcessRuntime(
             self.paths.stack_id,
@@ -272,83 +264,69 @@ class Daemon:
                 # polling status while the store starts does not ask it on every call.
                 self._pending_retry_at = now + PENDING_RECHECK
                 try:
-                    self._desired = self._resolve()
+                    self._desired = self._resolve(self.intent, self.loaded)
                 except ManifestError as exc:
                     self.problems = [str(p) for p in exc.problems]
                 except (UnknownName, MissingExtra) as exc:
                     self.problems = [str(exc)]
             return self._desired
 
-    def _resolve(self) -> DesiredState:
-        if self.release is not None:
-            return self._released(self.release, self.loaded, self.stopped, self.remove_orphans)
-        desired = resolve(
-            self.loaded,
-            self.environment,
+    def _resolve(self, intent: Intent, loaded: LoadedStack) -> DesiredState:
+        desired = desired_state(
+            loaded,
+            intent,
             self.host_env,
-            stopped=frozenset(self.stopped),
-            remove_orphans=self.remove_orphans,
+            state_dir=self.paths.state_dir,
             ports=self.ports,
-            swaps=self.active_swaps,
-            warm=self.warm,
             secrets=self.secrets,
-            scale=self.scale,
         )
         self._persist("ports", self.ports.save)
         return desired
 
+    def preview(self, intent: Intent) -> DesiredState:
+        """The desired state `intent` would give, with nothing applied."""
+        return self._resolve(intent, self.loaded)
+
+    # Read-only views of the intent, for the views and messages that name them.
+    @property
+    def environment(self) -> str:
+        return self.intent.environment or DEFAULT_ENVIRONMENT
+
+    @property
+    def release(self) -> str | None:
+        return self.intent.release
+
     @property
     def active_swaps(self) -> dict[str, str]:
-        return {name: history[-1] for name, history in self.swaps.items() if history}
+        return self.intent.active_swaps
 
-    def _save_overrides(self) -> None:
-        saved = Overrides(self.environment, set(self.stopped), self.swaps, self.scale, self.release)
-        self._persist("overrides", lambda: saved.save(self.paths.overrides))
-
-    def apply_intent(self, **changes: object) -> DesiredState:
-        """Change intent atomically: resolve first, so a bad change leaves everything as it was."""
+    def apply_intent(
+        self, intent: Intent | None = None, loaded: LoadedStack | None = None
+    ) -> DesiredState:
+        """Change intent (and/or the manifest) atomically: resolved first, so a bad change
+        raises and leaves everything as it was; only a good one replaces the values."""
         with self._lock:
-            fields = (
-                "loaded", "environment", "stopped", "remove_orphans", "swaps", "warm", "scale",
-                "release",
-            )  # fmt: skip
-            before = {name: getattr(self, name) for name in fields}
-            for name, value in changes.items():
-                setattr(self, name, value)
-            if "loaded" in changes:
+            intent = self.intent if intent is None else intent
+            loaded = self.loaded if loaded is None else loaded
+            desired = self._resolve(intent, loaded)
+            if loaded is not self.loaded:
                 self._resolutions.clear()  # keyed by the manifest object's id
-            try:
-                self._desired = self._resolve()
-            except Exception:
-                for name, value in before.items():
-                    setattr(self, name, value)
-                raise
-            self._save_overrides()
-            desired = self._desired
+            self.intent, self.loaded, self._desired = intent, loaded, desired
+            saved = intent
+            self._persist("overrides", lambda: saved.save(self.paths.overrides))
         self._ensure_controller()
         self.controller.mark_dirty()
         return desired
 
     def _candidate(
         self, environment: str | None, remove_orphans: bool, release: str | None = None
-    ) -> tuple[LoadedStack, DesiredState]:
+    ) -> tuple[LoadedStack, Intent, DesiredState]:
+        """What `up` would run: the manifest as it is on disk, stops cleared."""
         loaded = load_stack(self.manifest)
         if environment is not None:
             loaded.stack.environment(environment)  # UnknownName (404): the argument is wrong
-        if release is not None:
-            return loaded, self._released(release, loaded, set(), remove_orphans)
-        desired = resolve(
-            loaded,
-            environment or self.environment,
-            self.host_env,
-            remove_orphans=remove_orphans,
-            ports=self.ports,
-            swaps=self.active_swaps,
-            secrets=self.secrets,
-            scale=self.scale,
-        )
-        self._persist("ports", self.ports.save)
-        return loaded, desired
+        intent = self.intent.for_up(environment, remove_orphans, release)
+        return loaded, intent, self._resolve(intent.but(warm=frozenset()), loaded)
 
     # -- commands --------------------------------------------------------------------------
 
@@ -358,55 +336,14 @@ class Daemon:
             raise UnknownName("service", name, self.loaded.stack.services)
         if not 0 <= replicas <= MAX_REPLICAS:
             raise BadRequest(f"replicas must be between 0 and {MAX_REPLICAS}, not {replicas}")
-        desired = self.apply_intent(scale={**self.scale, name: replicas})
+        desired = self.apply_intent(self.intent.scaled(name, replicas))
         self.logs.event(f"scale {name}={replicas}")
         return desired
-
-    def _released(
-        self, release: str, loaded: LoadedStack, stopped: set[str], remove_orphans: bool
-    ) -> DesiredState:
-        """A recorded release, its secrets read from today's sources and checked against
-        their recorded digests; scale and stops still apply. Errors read as manifest
-        problems (exit 2), naming the release."""
-        try:
-            record = release_store.load(self.paths.state_dir, release)
-            current = resolve(
-                loaded, record["environment"], self.host_env, ports=self.ports,
-                secrets=self.secrets,
-            )  # fmt: skip
-            state = thaw(record["state"], current)
-        except ReleaseError as exc:
-            raise ManifestError([Problem(str(exc), f"release {release}")]) from None
-        services = {}
-        for name, service in state.services.items():
-            count = 0 if name in stopped else self.scale.get(name, service.replicas)
-            services[name] = replace(
-                service, replicas=count, replica_ports=self._more_ports(service, count)
-            )
-        return replace(state, services=services, remove_orphans=remove_orphans, release=release)
-
-    def _more_ports(self, service: DesiredService, replicas: int) -> tuple[tuple[int, ...], ...]:
-        """Scaling a release past its recorded replicas: free ports for the extra ones."""
-        known = service.replica_ports
-        spec = service.spec
-        if replicas - 1 <= len(known) or isinstance(spec, ProvisionSpec) or not spec.ports:
-            return known
-        targets = (
-            [p.container for p in spec.ports]
-            if isinstance(spec, ContainerSpec)
-            else list(spec.ports)
-        )
-        extra = tuple(
-            tuple(self.ports(f"{service.name}#{k}", port) for port in targets)
-            for k in range(len(known) + 1, replicas)
-        )
-        self._persist("ports", self.ports.save)
-        return known + extra
 
     def plan(
         self, environment: str | None, remove_orphans: bool, release: str | None = None
     ) -> PlanResponse:
-        _, desired = self._candidate(environment, remove_orphans, release)
+        _, _, desired = self._candidate(environment, remove_orphans, release)
         observed = self.controller.observed()
         return render_plan(project(self.controller.prepared_view(desired), observed, time.time()))
 
@@ -419,7 +356,7 @@ class Daemon:
     ) -> PlanResponse:
         mark("daemon.up")
         self.secrets.clear()  # `up` reads the environment's secrets afresh
-        loaded, desired = self._candidate(environment, remove_orphans, release)
+        loaded, intent, desired = self._candidate(environment, remove_orphans, release)
         # Before anything starts or stops: a port another process holds fails the whole `up`.
         check_ports(desired, self._desired, self.runtime.observe(), self.paths.stack_id)
         if any(s.runtime == "docker" for s in desired.services.values()):
@@ -436,13 +373,9 @@ class Daemon:
         view, _ = self.controller.prepare(desired, observed)
         # Planned before applying, so the answer shows what this `up` does, not what is left.
         plan = render_plan(project(view, observed, time.time()))
-        desired = self.apply_intent(
-            loaded=loaded,
-            environment=desired.environment if release else environment or self.environment,
-            stopped=set(),
-            remove_orphans=remove_orphans,
-            release=release,  # a plain `up` returns to the manifest
-        )
+        # A release runs the environment it was recorded for; the providers warming up
+        # for a swap in progress stay warm.
+        desired = self.apply_intent(intent.but(environment=desired.environment), loaded)
         pinned = f", release {release}" if release else ""
         self.logs.event(f"up ({desired.environment}{pinned}): {len(plan.steps)} step(s)")
         mark("daemon.up.answered")
@@ -450,13 +383,13 @@ class Daemon:
 
     def down(self, timeout: float, volumes: bool = False) -> bool:
         services = set(self.loaded.stack.services) | set(self.desired().services)
-        self.apply_intent(stopped=services, remove_orphans=True)
+        self.apply_intent(self.intent.stopping(services).but(remove_orphans=True))
         # A pass already under way (a restart, say) may create an instance after it looked
         # at the state: wait for a pass that starts from the new intent before checking.
         self.controller.wait_idle(timeout)
         ok = self._wait(self._all_gone, timeout)
         # Swaps outlive `down` (until undone or reset); stops and the environment do not.
-        kept = Overrides(swaps=self.swaps)
+        kept = self.intent.after_down()
         self._persist("overrides", lambda: kept.save(self.paths.overrides))
         if ok:  # the instances are gone: so are their restart counts, as with compose
             self.paths.restarts.unlink(missing_ok=True)
@@ -483,7 +416,7 @@ class Daemon:
 
     def stop_service(self, name: str, timeout: float) -> bool:
         self._require(name)
-        self.apply_intent(stopped=self.stopped | {name})
+        self.apply_intent(self.intent.stopping([name]))
 
         def gone() -> bool:
             return not any(s == name for s, _ in self.process.present()) and not any(
@@ -497,12 +430,12 @@ class Daemon:
         for w in self.runtime.observe():
             if w.service == name and w.state == "exited":
                 self.runtime.remove(w.service, w.replica)
-        self.apply_intent(stopped=self.stopped - {name})
+        self.apply_intent(self.intent.starting([name]))
 
     def restart_service(self, name: str, timeout: float) -> bool:
         self._require(name)
-        if name in self.stopped:
-            self.apply_intent(stopped=self.stopped - {name})
+        if name in self.intent.stopped:
+            self.apply_intent(self.intent.starting([name]))
         desired = self.desired()
         self._ensure_controller()
         for replica in range(desired.services[name].replicas):

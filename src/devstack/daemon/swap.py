@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from devstack.api.models import MASK, EnvChange, SwapRequest, SwapResponse
 from devstack.config.backing import declared_providers, provider_mismatch
-from devstack.config.resolve import resolve
 from devstack.daemon.failures import BadRequest, SwapError
 from devstack.engine.ports import RuntimeError_
 from devstack.engine.reconcile import project
@@ -53,7 +52,8 @@ class Swapper:
                 "`devstack up` (without --release) returns to the manifest, then swap"
             )
         stack = self.daemon.loaded.stack
-        history = {name: list(h) for name, h in self.daemon.swaps.items()}
+        intent = self.daemon.intent
+        history = {name: list(h) for name, h in intent.swaps.items()}
         if request.reset:
             history = {}
         else:
@@ -77,18 +77,9 @@ class Swapper:
                 history.setdefault(name, []).append(request.provider)
         active = {name: h[-1] for name, h in history.items()}
         current = self.daemon.desired()
-        candidate = resolve(
-            self.daemon.loaded,
-            self.daemon.environment,
-            self.daemon.host_env,
-            stopped=frozenset(self.daemon.stopped),
-            ports=self.daemon.ports,
-            swaps=active,
-            secrets=self.daemon.secrets,
-            scale=self.daemon.scale,
-        )
-        self.daemon.ports.save()
-        moves = self._moves(current.environment, self.daemon.active_swaps, active)
+        wanted = intent.but(swaps=history, warm=frozenset())
+        candidate = self.daemon.preview(wanted)
+        moves = self._moves(current.environment, intent.active_swaps, active)
         restarts = [
             name
             for name in candidate.order
@@ -106,7 +97,7 @@ class Swapper:
             real=self._real_targets(candidate, moves),
             notes=[note for name in restarts for note in candidate.services[name].notes],
         )
-        if not moves and history == self.daemon.swaps:
+        if not moves and wanted.swaps == intent.swaps:
             response.message = "nothing to change"
             return response
         if response.real and not request.confirm_real and not request.dry_run:
@@ -121,7 +112,7 @@ class Swapper:
         mark("swap.resolved")
         self._warm_up(candidate, active, moves, request.timeout)
         mark("swap.warm")
-        self.daemon.apply_intent(swaps=history, warm=frozenset())
+        self.daemon.apply_intent(self.daemon.intent.but(swaps=history, warm=frozenset()))
         mark("swap.applied")
         what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
         self.daemon.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
@@ -181,7 +172,7 @@ class Swapper:
                 to_start.add(use.workload.name)
         try:
             if to_start:
-                self.daemon.apply_intent(warm=frozenset(to_start))
+                self.daemon.apply_intent(self.daemon.intent.but(warm=frozenset(to_start)))
                 for provider in sorted(to_start):
                     self._wait_healthy(provider, timeout)
                 mark("swap.providers.healthy")
@@ -192,7 +183,7 @@ class Swapper:
                         self.daemon.logs.emit(backing, 0, "stdout", line)
         except (RuntimeError_, SwapError) as exc:
             if to_start:
-                self.daemon.apply_intent(warm=frozenset())
+                self.daemon.apply_intent(self.daemon.intent.but(warm=frozenset()))
             raise SwapError(f"swap not made, nothing changed: {exc}") from None
 
     def _wait_healthy(self, name: str, timeout: float) -> None:

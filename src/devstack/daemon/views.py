@@ -185,14 +185,16 @@ class Views:
         held = (
             desired.pending
             and name in self.daemon.loaded.stack.services
-            and name not in self.daemon.stopped
+            and name not in self.daemon.intent.stopped
         )
         replicas = service.replicas
         if service.replicas == 0 and held:
             # Held back until the environment's secrets can be read: waiting, not stopped,
             # with the replicas it will run, so `up --wait` waits for them.
             state, reason = "waiting", f"waiting for {desired.pending}"
-            replicas = self.daemon.scale.get(name, self.daemon.loaded.stack.services[name].replicas)
+            replicas = self.daemon.intent.scale.get(
+                name, self.daemon.loaded.stack.services[name].replicas
+            )
         elif service.replicas == 0:
             state = "stopped"
         elif first is None:
