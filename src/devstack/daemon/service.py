@@ -36,6 +36,7 @@ from devstack.daemon.restarts import load_restarts, save_restarts
 from devstack.daemon.swap import Swapper
 from devstack.daemon.tuning import backoff_reset_after
 from devstack.daemon.views import Views
+from devstack.engine.causes import Requested
 from devstack.engine.controller import PENDING_RECHECK, Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation, ProjectedPlan
@@ -439,7 +440,7 @@ class Daemon:
         desired = self.desired()
         self._ensure_controller()
         for replica in range(desired.services[name].replicas):
-            self.controller.request(Operation("restart", name, replica, "restart requested"))
+            self.controller.request(Operation("restart", name, replica, Requested()))
         return self.controller.wait_idle(timeout)
 
     def rebuild_service(self, name: str, timeout: float) -> bool:
@@ -511,7 +512,7 @@ class Daemon:
         more = f" (+{len(paths) - 1})" if len(paths) > 1 else ""
         if rule.action == "restart":
             for replica in range(target.replicas):
-                cause = f"watched files changed: {shown}{more}"
+                cause = Requested(f"watched files changed: {shown}{more}")
                 self.controller.request(Operation("restart", service, replica, cause))
         elif rule.action == "rebuild":
             # A changed build context hashes to a new tag: re-preparing rebuilds, and the
@@ -607,7 +608,7 @@ def _unsaved(what: str, error: OSError) -> str:
 
 def render_plan(projected: ProjectedPlan) -> PlanResponse:
     steps = [
-        PlanStep(kind=op.kind, target=op.target, cause=op.cause, after=list(op.after))
+        PlanStep(kind=op.kind, target=op.target, cause=str(op.cause), after=list(op.after))
         for op in projected.operations
     ]
     waiting = [f"{w.service}: {w.reason}" for w in projected.waiting]

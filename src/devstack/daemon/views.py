@@ -17,6 +17,7 @@ from devstack.api.models import (
     ServiceStatus,
     StackStatus,
 )
+from devstack.engine.causes import Blocked
 from devstack.engine.reconcile import unsettled_dependencies
 from devstack.model.backing import Backing
 from devstack.model.desired import DesiredState
@@ -200,11 +201,9 @@ class Views:
         elif first is None:
             blocked = unsettled_dependencies(desired, observed, service)
             state = "waiting" if blocked else "starting"
-            reason = reason or (f"waiting for {', '.join(blocked)}" if blocked else None)
+            reason = reason or (str(Blocked(tuple(blocked))) if blocked else None)
         elif first.state == "exited":
-            will_restart = service.restart == "always" or (
-                service.restart == "on-failure" and first.exit_code != 0
-            )
+            will_restart = restarts(service, first.exit_code)
             state = "failed" if error else "restarting" if will_restart else "exited"
             reason = reason or self._exit_reason(first)
         elif first.spec_hash != service.spec_hash:
