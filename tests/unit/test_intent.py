@@ -19,6 +19,7 @@ from devstack.daemon.service import Daemon
 from devstack.intent.value import Intent
 from devstack.oneoff.config import effective_state, target
 from devstack.state.paths import StackPaths
+from devstack.testing import FakeStackRuntime
 
 MANIFEST = """\
 name: shop
@@ -145,7 +146,7 @@ def _vars(shown: str) -> dict[str, str]:
 @pytest.fixture
 def daemon(manifest: Path) -> Iterator[Daemon]:
     persist(manifest.parent, swaps={"uploads": ["outside"]}, scale={"api": 2})
-    made = Daemon(manifest, None)
+    made = Daemon(manifest, None, runtime=lambda _: FakeStackRuntime())
     try:
         yield made
     finally:

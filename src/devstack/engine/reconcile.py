@@ -25,7 +25,7 @@ from devstack.engine.causes import (
     Unsettled,
 )
 from devstack.engine.plan import Operation, Plan, ProjectedPlan, Waiting
-from devstack.engine.restart import BACKOFF_RESET_AFTER, backoff_delay, restarts
+from devstack.engine.restart import BACKOFF_RESET_AFTER, backoff_delay, will_restart
 from devstack.model.desired import DesiredService, DesiredState, changed_fields
 from devstack.model.observed import ObservedState, Workload
 
@@ -113,7 +113,7 @@ def _instance_op(
         changed = SpecChanged(tuple(changed_fields(w.digests, service.digests)))
         return Operation("start", name, replica, changed), None
     # Exited: the restart policy decides, with exponential backoff between failures.
-    if not restarts(service, w.exit_code):
+    if not will_restart(service, w.exit_code):
         return None, None
     record = observed.records.get(w.key)
     failures = record.failures if record else 1

@@ -10,7 +10,7 @@ BACKOFF_CAP = 30.0
 BACKOFF_RESET_AFTER = 60.0  # a run this long counts as healthy: the next failure starts over
 
 
-def restarts(service: DesiredService, exit_code: int | None) -> bool:
+def will_restart(service: DesiredService, exit_code: int | None) -> bool:
     """`always` restarts; `on-failure` restarts what did not exit 0; `no` never does."""
     if service.restart == "always":
         return True
