@@ -78,12 +78,7 @@ class ProcessRuntime:
         self._clock = clock
         self._lock = threading.RLock()
         self._instances: dict[tuple[str, int], _Instance] = {}
-        # The listening socket each instance was last seen holding (started_at, holder pid,
-        # fd, inode). A healthy probe re-checks ownership every interval; tracing a port
-        # to its holder reads the socket tables and walks every process's fds, and 30
-        # services doing that made an idle daemon use a fifth of a core. A socket that is
-        # still open keeps its port, so one readlink re-checks a traced listener.
-        self._owned_sockets: dict[tuple[str, int], tuple[float | None, int, int, int]] = {}
+        self._listeners = portowner.TracedListeners()
         # Called with the error when the state file cannot be written, None once it can.
         self._on_disk = on_disk or (lambda error: None)
         self._unsaved = False  # the state file is behind memory (a full disk): retry_save()
@@ -185,7 +180,7 @@ class ProcessRuntime:
             inst = self._instances.get((service, replica))
             if inst and inst.workload.state != "running":
                 del self._instances[(service, replica)]
-                self._owned_sockets.pop((service, replica), None)
+                self._listeners.forget((service, replica))
                 self._save()
 
     def owns(self, workload: Workload, port: int | None) -> bool:
@@ -203,20 +198,9 @@ class ProcessRuntime:
             return False
         if port is None:
             return True
-        known = self._owned_sockets.get(workload.key)
-        if known and known[0] == workload.started_at and portowner.still_holds(*known[1:]):
-            return True
-        inodes = portowner.listening_inodes(port)
-        found = portowner.holders_of(inodes)
-        if not found:
-            return True
-        for holder in found:
-            if _of_instance(holder.pid, pid):
-                held = portowner.socket_fd(holder.pid, inodes)
-                if held:
-                    self._owned_sockets[workload.key] = (workload.started_at, holder.pid, *held)
-                return True
-        return False
+        return self._listeners.held_by(
+            workload.key, workload.started_at, port, lambda holder: _of_instance(holder, pid)
+        )
 
     # -- adoption ----------------------------------------------------------------------
 
