@@ -42,17 +42,15 @@ def test_independent_services_start_in_parallel(stack: Stack) -> None:
             for name, port in zip(names, ports, strict=True)
         }
     )
-    began = time.monotonic()
     stack.ok("up", "-d", "--wait")
-    took = time.monotonic() - began
     stack.assert_healthy()
 
-    # One at a time would take more than 3 s; together they take a bit more than 1 s.
-    assert took < 2.5, f"`up --wait` took {took:.2f}s for three 1 s startups"
+    # One at a time, each would start only once the one before it answered. Together, all
+    # three start before the first is ready (a wall-clock bound would fail on a busy
+    # machine; this order does not depend on the machine's speed).
     started = [s["started_at"] for s in stack.services().values()]
     ready = [float(stack.read_json(f"{name}.ready")) for name in names]
-    assert max(started) - min(started) < 1.0, f"start times spread: {started}"
-    assert max(ready) - min(started) < 2.0, f"started {started}, healthy {ready}"
+    assert max(started) < min(ready), f"started {started}, ready {ready}"
 
 
 def test_crashing_service_is_restarted_with_backoff(stack: Stack) -> None:

@@ -157,6 +157,26 @@ def test_changes_in_ignored_folders_call_nothing(
     assert errors == []
 
 
+def test_a_file_saved_while_the_watch_is_replanned_is_not_lost(
+    watcher: Watcher, tmp_path: Path, errors: list[str]
+) -> None:
+    # A new ignored folder makes the watcher replace its schedules (to prune it), and
+    # watchdog drops what the replaced schedule had read but not yet dispatched: files
+    # saved in that moment used to go unseen (a sync that never happened). Several such
+    # folders, each followed at once by a save, make the moment likely.
+    root = project(tmp_path)
+    calls = Calls()
+    watcher.watch("api", [root], calls, debounce=DEBOUNCE)
+    saved = []
+    for index in range(5):
+        (root / f"src/app/pkg{index}/__pycache__").mkdir(parents=True)
+        (root / f"src/app/pkg{index}/mod.py").write_text("x\n")
+        saved.append(root / f"src/app/pkg{index}/mod.py")
+    for path in saved:
+        calls.wait_for_path(path)
+    assert errors == []
+
+
 def test_ignored_folders_get_no_inotify_watch(watcher: Watcher, tmp_path: Path) -> None:
     root = project(tmp_path)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -98,6 +99,10 @@ class Target:
         # whole, never mutated, so a reader sees one version or the other).
         self.keys: frozenset[Key] = frozenset()
         self.flat: frozenset[str] = frozenset()
+        # When the earliest pending replan was asked for (time.time_ns, as file mtimes),
+        # or None: see Watcher._catch_up.
+        self.replan_since: int | None = None
+        self.watched_since = time.time_ns()  # what was written before was never missed
         self.closed = False
 
     def offer(self, key: Key, event: FileSystemEvent) -> bool:

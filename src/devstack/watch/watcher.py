@@ -41,6 +41,7 @@ import errno
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -367,6 +368,8 @@ class Watcher:
         with self._replan_cond:
             if self._replan_stop:
                 return
+            if target.replan_since is None:
+                target.replan_since = time.time_ns()
             self._replan_queue[target] = None
             if self._replan_thread is None:
                 self._replan_thread = threading.Thread(
@@ -385,13 +388,53 @@ class Watcher:
                 batch = list(self._replan_queue)
                 self._replan_queue.clear()
             for target in batch:
+                with self._replan_cond:
+                    since, target.replan_since = target.replan_since, None
                 try:
                     with self._lock:
                         messages = self._apply(target)
+                    if since is not None:
+                        self._catch_up(target, since)
                 except Exception as exc:  # keep replanning the others
                     messages = [f"watch {target.key}: cannot rescan {target.path}: {exc!r}"]
                 for message in messages:
                     self._report(message)
+
+    def _catch_up(self, target: Target, since: int) -> None:
+        """Offer again the files written since the replan was asked for.
+
+        Replacing a schedule loses what its emitter had read but not yet dispatched
+        (watchdog drops the queued events of an unscheduled watch), and the new schedules
+        only see what comes after them: a file saved just after a new ignored folder
+        appeared (`.git`, `__pycache__`) would never be synced or restart anything. Only
+        files modified since then count, so a replan alone changes nothing.
+        """
+        if target.closed:
+            return
+        # The write comes before its event is read and dispatched, which on a busy machine
+        # can take a while: a second of slack (a file saved just before also counts again,
+        # which at worst repeats its sync or restart once).
+        slack = 1_000_000_000
+        floor = max(since - slack, target.watched_since)
+        changed: list[Path] = []
+        for folder in plan_cover(target.path, target.rules, self._max_schedules).folders.values():
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if not entry.is_file(follow_symlinks=False):
+                        continue
+                    if entry.stat(follow_symlinks=False).st_mtime_ns < floor:
+                        continue
+                except OSError:
+                    continue
+                parts = Path(entry.path).relative_to(target.path).parts
+                if not target.rules.ignored_parts(parts, is_dir=False):
+                    changed.append(Path(entry.path))
+        if changed:
+            target.debouncer.add(*changed)
 
     def _report(self, message: str) -> None:
         try:
