@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +66,20 @@ def report_problems(exc: ManifestError) -> NoReturn:
         EXIT_USAGE,
         [str(p) for p in exc.problems],
     )
+
+
+def refuse_breaches(
+    services: Mapping[str, Any], ignore_layers: frozenset[str] = frozenset()
+) -> None:
+    """Stop (exit 2, one line per service) if one of `services` (name -> DesiredService)
+    breaks its contract: `run`, `release` and `export` never go on with such a config."""
+    from devstack.config.contracts import ContractBreach, require_contracts
+
+    try:
+        require_contracts(services, ignore_layers=ignore_layers)
+    except ContractBreach as exc:
+        lines = exc.lines()
+        fail(lines[0], EXIT_USAGE, lines[1:])
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)

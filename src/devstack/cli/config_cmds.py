@@ -187,3 +187,13 @@ def completion(shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None
     click.echo(cls(cli, {}, "devstack", "_DEVSTACK_COMPLETE").source())
+
+
+def _register_check() -> None:
+    # In its own module (config_cmds has one job per command group); loaded with the group.
+    from devstack.cli.check_cmd import config_check
+
+    config_group.add_command(config_check)
+
+
+_register_check()

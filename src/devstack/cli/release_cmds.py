@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from devstack.cli import complete
-from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.common import (
+    Context,
+    env_option,
+    file_option,
+    pass_context,
+    refuse_breaches,
+    report_problems,
+)
 from devstack.cli.output import EXIT_FAILURE, fail, info, style
 from devstack.model.names import UnknownName
 
@@ -87,6 +94,7 @@ def release(ctx: Context, environment: str | None, message: str | None) -> None:
     if state.pending:
         fail(f"cannot release yet: {state.pending}; the stack's own emulator holds these "
              "secrets: `devstack up` first", EXIT_FAILURE)  # fmt: skip
+    refuse_breaches(state.services)
     try:
         prepared = prepare_images(state, ctx.paths.stack_id, list(state.services), _progress)
         frozen = freeze(pin_images(prepared))

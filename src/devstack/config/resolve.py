@@ -14,6 +14,8 @@ from pathlib import Path
 from devstack.config import lsclient
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.containers import container_spec, split_command
+from devstack.config.contracts import apply_contract
+from devstack.config.contracts import check as check_contract
 from devstack.config.endpoints import HOST_FROM_CONTAINER, LOCAL_HOST
 from devstack.config.extras import MissingExtra
 from devstack.config.interpolate import InterpolationError, interpolate
@@ -358,6 +360,9 @@ class _Resolver:
             path = ("services", name, "env", var)
             value = self._interpolate(raw, scope, path, service.runtime)
             env[var] = declared_var(self.loaded, var, raw, value, path, "service", env.get(var))
+        env = apply_contract(self.loaded, name, service.needs, env)
+        # Secrets not readable yet: the service waits for them, not judged without them.
+        violations = () if self.pending else check_contract(service.needs, env, self.environment)
         values = {v.name: v.value for v in env.values()}
         notes: tuple[str, ...] = ()
         if self.backing is not None:
@@ -403,6 +408,7 @@ class _Resolver:
             replicas=replicas,
             replica_ports=self._replica_ports(name, service, bindings, replicas),
             notes=notes,
+            violations=violations,
         )
 
     def _replica_ports(
