@@ -1,0 +1,78 @@
+"""Config contracts on a real stack: a breach holds only its service, and fixing the
+manifest (live reload) starts it."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from helpers import Stack, describe, service, wait_for
+
+WATCH = {"DEVSTACK_WATCH": "1"}
+BREACH = "WORKERS: 'many' is not an int in environment dev (from the service layer: devstack.yaml:"
+
+
+def write(stack: Stack, workers: str) -> None:
+    stack.write(
+        {
+            "db": service("db"),
+            "api": service(
+                "api",
+                env={"WORKERS": workers, "API_TOKEN": "s3cr3t-value"},
+                needs={"WORKERS": {"type": "int", "min": 1}, "API_TOKEN": "secret"},
+            ),
+            "web": service("web", depends_on={"api": {"condition": "service_started"}}),
+        }
+    )
+
+
+def save(stack: Stack, workers: str) -> None:
+    """Rewrite the manifest as an editor saves: a new file renamed over the old one."""
+    doc = yaml.safe_load(stack.manifest.read_text())
+    doc["services"]["api"]["env"]["WORKERS"] = workers
+    temp = stack.manifest.with_suffix(".tmp")
+    temp.write_text(yaml.safe_dump(doc, sort_keys=False))
+    temp.replace(stack.manifest)
+
+
+def test_a_breach_holds_its_service_and_a_fix_in_the_manifest_starts_it(stack: Stack) -> None:
+    write(stack, "many")
+
+    result = stack.run("up", "-d", "--wait", env=WATCH)
+
+    assert result.returncode == 1, describe(result, stack)
+    assert "api" in result.stderr and BREACH in result.stderr
+    assert "s3cr3t-value" not in result.stdout + result.stderr
+    services = stack.services()
+    assert services["db"]["state"] == "running"  # the rest of the stack runs
+    assert services["api"]["state"] == "failed" and services["api"]["pid"] is None
+    assert BREACH in services["api"]["reason"]
+    assert services["web"]["state"] == "waiting"
+    assert "api (contract broken)" in services["web"]["reason"]
+    table = stack.ok("status").stdout
+    assert "contract broken: WORKERS" in table
+    check = stack.run("config", "check", "--json")
+    assert check.returncode == 1
+    assert json.loads(check.stdout)["violations"][0]["rule"] == "type"
+
+    save(stack, "4")
+
+    wait_for(lambda: stack.live()["api"]["state"] == "running", 15.0, "api to start")
+    wait_for(lambda: stack.live()["web"]["state"] == "running", 15.0, "web to start")
+    assert stack.ok("config", "check").stdout.startswith("contracts hold: api in dev")
+
+
+def test_run_refuses_a_service_that_breaks_its_contract(stack: Stack) -> None:
+    write(stack, "0")
+
+    result = stack.run("run", "api", "--", "true")
+
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "error: api breaks its contract: WORKERS: '0' is below the minimum 1 in environment "
+        "dev (from the service layer: devstack.yaml:"
+        + lines[0].split("devstack.yaml:")[1]
+    ]
+    assert "services.api.env" in lines[0]
