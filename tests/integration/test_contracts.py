@@ -72,7 +72,49 @@ def test_run_refuses_a_service_that_breaks_its_contract(stack: Stack) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines == [
         "error: api breaks its contract: WORKERS: '0' is below the minimum 1 in environment "
-        "dev (from the service layer: devstack.yaml:"
-        + lines[0].split("devstack.yaml:")[1]
+        "dev (from the service layer: devstack.yaml:" + lines[0].split("devstack.yaml:")[1]
     ]
     assert "services.api.env" in lines[0]
+
+
+def two_environments(stack: Stack) -> None:
+    stack.write(
+        {"api": service("api", needs={"WORKERS": {"type": "int", "min": 1}, "LEVEL": "str"})},
+        environments={
+            "dev": {"vars": {"WORKERS": "2", "LEVEL": "debug"}},
+            "staging": {"vars": {"WORKERS": "0"}},
+        },
+    )
+
+
+def test_config_check_gates_every_environment(stack: Stack) -> None:
+    two_environments(stack)
+
+    every = stack.run("config", "check")
+    assert every.returncode == 1
+    assert every.stdout.splitlines() == [
+        "api: WORKERS: '0' is below the minimum 1 in environment staging "
+        "(from the environment layer: devstack.yaml:9 (environments.staging.vars))",
+        "api: LEVEL: required (str) but not set in environment staging",
+    ]
+    assert every.stderr == "error: 2 contract violations\n"
+    assert stack.ok("config", "check", "--env", "dev").stdout == "contracts hold: api in dev\n"
+    payload = json.loads(stack.run("config", "check", "--all-envs", "--json").stdout)
+    assert payload["ok"] is False and payload["environments"] == ["dev", "staging"]
+    assert [(v["environment"], v["variable"], v["rule"]) for v in payload["violations"]] == [
+        ("staging", "WORKERS", "min"),
+        ("staging", "LEVEL", "required"),
+    ]
+    assert stack.run("config", "check", "--env", "prod").returncode == 2
+    assert stack.run("config", "check", "--env", "dev", "--all-envs").returncode == 2
+
+
+def test_release_and_export_refuse_a_breach(stack: Stack) -> None:
+    two_environments(stack)
+    line = "error: api breaks its contract: WORKERS: '0' is below the minimum 1"
+
+    for command in (("release", "--env", "staging"), ("export", "k8s", "--env", "staging")):
+        result = stack.run(*command)
+        assert result.returncode == 2, describe(result, stack)
+        assert result.stderr.startswith(line) and len(result.stderr.splitlines()) == 1
+    assert not stack.has_file(".devstack/releases")

@@ -115,7 +115,11 @@ def first_broken_rule(need: Need, value: str) -> tuple[Rule, str] | None:
 
 def _short_form(value: Any) -> Any:
     # `PORT: port` is `PORT: {type: port}`: one model to check against.
-    return {"type": value} if isinstance(value, str) else value
+    if isinstance(value, str):
+        return {"type": value}
+    if not isinstance(value, dict | Need):
+        raise ValueError(f"expected a type ({TYPE_HELP}) or {{type: ..., ...}}")
+    return value
 
 
 # The JSON Schema's short form is added by manifest.json_schema() (see short_form_schema).
