@@ -118,3 +118,14 @@ def test_release_and_export_refuse_a_breach(stack: Stack) -> None:
         assert result.returncode == 2, describe(result, stack)
         assert result.stderr.startswith(line) and len(result.stderr.splitlines()) == 1
     assert not stack.has_file(".devstack/releases")
+
+
+def test_config_diff_marks_what_a_contract_needs(stack: Stack) -> None:
+    two_environments(stack)
+
+    text = stack.ok("config", "diff", "dev", "staging").stdout
+
+    assert "  - LEVEL=debug  (only in dev)  [needs str]\n" in text
+    assert "  ~ WORKERS: 2 -> 0  [needs int]\n" in text
+    data = json.loads(stack.ok("config", "diff", "dev", "staging", "--json").stdout)
+    assert data["services"]["api"]["needs"] == {"LEVEL": "str", "WORKERS": "int"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import click
 
@@ -144,7 +145,10 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
         payload = {
             "from": first,
             "to": second,
-            "services": {name: d.as_json() for name, d in result.items()},
+            "services": {
+                name: {**d.as_json(), "needs": _needed(loaded, name, d)}
+                for name, d in result.items()
+            },
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -155,12 +159,28 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
         click.echo(style(f"{name}:", bold=True))
         if d.image:
             click.echo(f"  ~ image: {d.image[0] or '-'} -> {d.image[1] or '-'}")
+        # A variable the service's contract declares is marked: a change there matters.
+        needs = _needed(loaded, name, d)
+        mark = {key: f"  [needs {kind}]" for key, kind in needs.items()}
         for key, value in d.removed.items():
-            click.echo(style(f"  - {key}={value}", "red") + f"  (only in {first})")
+            line = style(f"  - {key}={value}", "red") + f"  (only in {first})"
+            click.echo(line + mark.get(key, ""))
         for key, value in d.added.items():
-            click.echo(style(f"  + {key}={value}", "green") + f"  (only in {second})")
+            line = style(f"  + {key}={value}", "green") + f"  (only in {second})"
+            click.echo(line + mark.get(key, ""))
         for key, (a, b) in d.changed.items():
-            click.echo(style(f"  ~ {key}: {a} -> {b}", "yellow"))
+            click.echo(style(f"  ~ {key}: {a} -> {b}", "yellow") + mark.get(key, ""))
+
+
+def _needed(loaded: Any, service: str, d: Any) -> dict[str, str]:
+    """The variables of this diff that `service`'s contract declares -> their type."""
+    needs = loaded.stack.services[service].needs
+    changed = {*d.added, *d.removed, *d.changed}
+    return {
+        key: needs[key].type if needs[key].required else f"{needs[key].type}, optional"
+        for key in sorted(changed)
+        if key in needs
+    }
 
 
 def _running_environment(ctx: Context) -> str | None:
