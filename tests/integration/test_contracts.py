@@ -129,3 +129,42 @@ def test_config_diff_marks_what_a_contract_needs(stack: Stack) -> None:
     assert "  ~ WORKERS: 2 -> 0  [needs int]\n" in text
     data = json.loads(stack.ok("config", "diff", "dev", "staging", "--json").stdout)
     assert data["services"]["api"]["needs"] == {"LEVEL": "str", "WORKERS": "int"}
+
+
+CANARY = "canary-Zq7-s3cr3t"  # as tests/integration/conftest.py seeds it in moto
+
+
+def test_config_check_reads_staging_secrets_and_never_prints_them(
+    stack: Stack, moto_url: str
+) -> None:
+    """moto stands in for staging's SSM: wrong and missing secrets are named, not shown."""
+    stack.write(
+        {
+            "app": service(
+                "app",
+                needs={
+                    "DB_PASSWORD": {"type": "secret", "pattern": "pw_.*"},
+                    "FEATURE_NEW_CHECKOUT": "bool",
+                    "STRIPE_KEY": "secret",
+                },
+            )
+        },
+        providers={"staging-aws": {"type": "external", "url": moto_url}},
+        environments={
+            "dev": {
+                "vars": {"DB_PASSWORD": "pw_dev", "FEATURE_NEW_CHECKOUT": "off", "STRIPE_KEY": "k"}
+            },
+            "staging": {"secrets": {"from": "ssm:/shop/staging/", "provider": "staging-aws"}},
+        },
+    )
+
+    result = stack.run("config", "check", "--all-envs")
+
+    assert result.returncode == 1, describe(result, stack)
+    assert CANARY not in result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        "app: DB_PASSWORD: the value does not match the pattern 'pw_.*' (secret, not shown) "
+        "in environment staging (from the secret layer: ssm:/shop/staging/DB_PASSWORD)",
+        "app: STRIPE_KEY: required (secret) but not set in environment staging",
+    ]
+    assert stack.ok("config", "check", "--env", "dev").stdout == "contracts hold: app in dev\n"
