@@ -4,13 +4,12 @@ with no daemon; exit 1 on any violation, so it can gate CI before a deploy."""
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import click
 
 from devstack.cli import complete
-from devstack.cli.common import Context, file_option, pass_context, report_problems
+from devstack.cli.common import Context, declared_state, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, fail, info
 
 
@@ -34,11 +33,6 @@ def config_check(ctx: Context, environment: str | None, all_envs: bool, as_json:
     (layer and file:line) and the environment; secret values are never printed. Secrets
     from SSM / Secrets Manager are read as `up` reads them. Exit 1 on any violation.
     """
-    from devstack.config.problems import ManifestError
-    from devstack.intent.desired import desired_state
-    from devstack.intent.value import Intent
-    from devstack.providers.secrets import read as read_secrets
-
     if environment is not None and all_envs:
         raise click.UsageError("--env and --all-envs exclude each other")
     loaded = ctx.load()
@@ -49,14 +43,7 @@ def config_check(ctx: Context, environment: str | None, all_envs: bool, as_json:
     found: list[dict[str, Any]] = []
     unchecked: dict[str, str] = {}
     for name in names:
-        try:
-            # As the manifest declares the environment: no run-time overrides.
-            state = desired_state(
-                loaded, Intent(environment=name), os.environ, state_dir=ctx.paths.state_dir,
-                ports=ctx.ports(), secrets=read_secrets,
-            )  # fmt: skip
-        except ManifestError as exc:
-            report_problems(exc)
+        state = declared_state(ctx, loaded, name)
         if state.pending:
             unchecked[name] = state.pending
         for service in sorted(state.services):

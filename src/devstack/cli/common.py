@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -66,6 +67,23 @@ def report_problems(exc: ManifestError) -> NoReturn:
         EXIT_USAGE,
         [str(p) for p in exc.problems],
     )
+
+
+def declared_state(ctx: Context, loaded: LoadedStack, environment: str | None) -> Any:
+    """The desired state of `environment` as the manifest declares it (none of the run-time
+    overrides: swaps, scale, stops), its secrets read; a bad manifest exits 2, located."""
+    from devstack.config.problems import ManifestError
+    from devstack.intent.desired import desired_state
+    from devstack.intent.value import Intent
+    from devstack.providers.secrets import read
+
+    try:
+        return desired_state(
+            loaded, Intent(environment=environment), os.environ, state_dir=ctx.paths.state_dir,
+            ports=ctx.ports(), secrets=read,
+        )  # fmt: skip
+    except ManifestError as exc:
+        report_problems(exc)
 
 
 def refuse_breaches(

@@ -9,7 +9,14 @@ from typing import Any
 import click
 
 from devstack.cli import complete
-from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.common import (
+    Context,
+    declared_state,
+    env_option,
+    file_option,
+    pass_context,
+    report_problems,
+)
 from devstack.cli.output import EXIT_USAGE, fail, style
 from devstack.model.names import UnknownName
 
@@ -114,24 +121,13 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
     Secrets are compared by a digest of their value and never shown. Exit 0 either way.
     """
     from devstack.config.diff import diff
-    from devstack.config.problems import ManifestError
-    from devstack.intent.desired import desired_state
-    from devstack.intent.value import Intent
-    from devstack.providers.secrets import read as read_secrets
 
     loaded = ctx.load()
     states = []
     for name in (first, second):
         loaded.stack.environment(name)  # UnknownName, before anything is resolved
     for name in (first, second):
-        try:
-            # The environments as the manifest declares them: no run-time overrides.
-            state = desired_state(
-                loaded, Intent(environment=name), os.environ, state_dir=ctx.paths.state_dir,
-                ports=ctx.ports(), secrets=read_secrets,
-            )  # fmt: skip
-        except ManifestError as exc:
-            report_problems(exc)
+        state = declared_state(ctx, loaded, name)
         if state.pending:
             click.echo(f"note: {name}: {state.pending} (left out)", err=True)
         states.append(state)

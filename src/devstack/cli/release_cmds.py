@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -14,11 +13,11 @@ import click
 from devstack.cli import complete
 from devstack.cli.common import (
     Context,
+    declared_state,
     env_option,
     file_option,
     pass_context,
     refuse_breaches,
-    report_problems,
 )
 from devstack.cli.output import EXIT_FAILURE, fail, info, style
 from devstack.model.names import UnknownName
@@ -27,19 +26,8 @@ from devstack.model.names import UnknownName
 def _resolved(ctx: Context, environment: str | None) -> Any:
     """The environment as the daemon would resolve it (secrets read, no swaps: a release
     is of the manifest's environment, not of a developer's run-time overrides)."""
-    from devstack.config.problems import ManifestError
-    from devstack.intent.desired import desired_state
-    from devstack.intent.value import Intent
-    from devstack.providers.secrets import read
-
     loaded = ctx.load()
-    try:
-        return loaded, desired_state(
-            loaded, Intent(environment=environment), os.environ, state_dir=ctx.paths.state_dir,
-            ports=ctx.ports(), secrets=read,
-        )  # fmt: skip
-    except ManifestError as exc:
-        report_problems(exc)
+    return loaded, declared_state(ctx, loaded, environment)
 
 
 def _progress(service: str, text: str) -> None:
