@@ -168,3 +168,25 @@ def test_config_check_reads_staging_secrets_and_never_prints_them(
         "app: STRIPE_KEY: required (secret) but not set in environment staging",
     ]
     assert stack.ok("config", "check", "--env", "dev").stdout == "contracts hold: app in dev\n"
+
+
+def test_export_does_not_judge_what_the_secret_store_may_hold(stack: Stack) -> None:
+    """The store is not read for an export: an unset secret may be there; a wrong var is not."""
+    stack.write(
+        {"api": {"image": "api:1", "needs": {"DB_PASSWORD": "secret", "WORKERS": "int"}}},
+        providers={"vault": {"type": "external", "url": "http://127.0.0.1:9"}},
+        environments={
+            "staging": {
+                "secrets": {"from": "ssm:/t/staging/", "provider": "vault"},
+                "vars": {"WORKERS": "2"},
+            }
+        },
+    )
+    assert stack.run("export", "compose", "--env", "staging").returncode == 0
+
+    doc = yaml.safe_load(stack.manifest.read_text())
+    doc["environments"]["staging"]["vars"]["WORKERS"] = "two"
+    stack.manifest.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = stack.run("export", "compose", "--env", "staging")
+    assert result.returncode == 2
+    assert "api breaks its contract: WORKERS: 'two' is not an int" in result.stderr

@@ -14,6 +14,7 @@ from devstack.config.contracts import ContractBreach, check, require_contracts
 from devstack.config.loader import load_stack
 from devstack.config.problems import ManifestError
 from devstack.config.resolve import resolve
+from devstack.config.validation import validate_manifest
 from devstack.engine.causes import HELD, Blocked, ContractBroken, Unsettled
 from devstack.engine.plan import Waiting
 from devstack.engine.reconcile import project, reconcile
@@ -304,3 +305,32 @@ def test_what_runs_keeps_running_when_an_edit_breaks_the_contract() -> None:
 
     assert plan.operations == ()
     assert [w.reason for w in plan.waiting] == [ContractBroken(BROKEN)]
+
+
+STORED = """\
+name: t
+providers:
+  vault: {type: external, url: "http://127.0.0.1:9"}
+environments:
+  staging:
+    secrets: {from: "ssm:/t/staging/", provider: vault}
+    vars: {WORKERS: many}
+services:
+  api:
+    command: python3 api.py
+    needs: {DB_PASSWORD: secret, WORKERS: int}
+"""
+
+
+def test_unread_secrets_leave_unset_variables_unjudged(tmp_path: Path) -> None:
+    """`validate` does not read the store: DB_PASSWORD may be there; WORKERS is wrong."""
+    (tmp_path / "devstack.yaml").write_text(STORED)
+    api = resolve(load_stack(tmp_path / "devstack.yaml"), "staging", {}).services["api"]
+    assert [(v.variable, v.rule) for v in api.violations] == [("WORKERS", "type")]
+
+
+def test_validate_notes_the_breaches_of_each_environment(tmp_path: Path) -> None:
+    (tmp_path / "devstack.yaml").write_text(textwrap.dedent(STACK))
+    report = validate_manifest(tmp_path / "devstack.yaml", {})
+    assert report.problems == []  # a breach is not a problem of the manifest
+    assert report.breaches == {"staging": 2}

@@ -46,6 +46,12 @@ def validate(ctx: Context) -> None:
     for environment, missing in report.missing.items():
         # The manifest is valid; this machine just cannot run that environment yet.
         click.echo(f"note: environment {environment!r} cannot run here: {missing}", err=True)
+    for environment, count in report.breaches.items():
+        click.echo(
+            f"note: environment {environment!r}: {count} contract violation"
+            f"{'s' if count != 1 else ''} (`devstack config check --env {environment}`)",
+            err=True,
+        )
     click.echo(
         f"{report.display}: stack {report.stack.name!r} is valid: "
         f"{len(report.stack.services)} service(s), environments {', '.join(report.environments)}"

@@ -245,9 +245,12 @@ def _view(
         view = export_view(loaded, env_name, os.environ, target, region=region, secrets=reader)
     except ManifestError as exc:
         report_problems(exc)
-    # Secrets read for an export are blanked: their values cannot be judged here.
+    # Secrets read for an export are blanked (their values cannot be judged here), and
+    # the store may hold more than the manifest declares (an unset variable may be there).
+    stored = loaded.stack.environment(env_name).secrets is not None
     refuse_breaches(
-        {n: s.desired for n, s in view.services.items()}, ignore_layers=frozenset({"secret"})
+        {n: s.desired for n, s in view.services.items()},
+        ignore_layers=frozenset({"secret", ""} if stored else {"secret"}),
     )
     for note in view.notes:
         info(f"note: {note}")

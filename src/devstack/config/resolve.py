@@ -154,6 +154,7 @@ class _Resolver:
         declared = stack.environments.get(environment)
         env_providers = declared.providers if declared else {}
         source = declared.secrets if declared else None
+        self.secrets_unread = source is not None and secrets is None
         try:
             self.backing = resolve_backing(
                 stack,
@@ -361,8 +362,12 @@ class _Resolver:
             value = self._interpolate(raw, scope, path, service.runtime)
             env[var] = declared_var(self.loaded, var, raw, value, path, "service", env.get(var))
         env = apply_contract(self.loaded, name, service.needs, env)
-        # Secrets not readable yet: the service waits for them, not judged without them.
-        violations = () if self.pending else check_contract(service.needs, env, self.environment)
+        violations = check_contract(service.needs, env, self.environment)
+        if self.pending:
+            violations = ()  # secrets not readable yet: it waits for them, not judged without
+        elif self.secrets_unread:
+            # Secrets not asked for (validate): what is unset may be in the store.
+            violations = tuple(v for v in violations if v.layer)
         values = {v.name: v.value for v in env.values()}
         notes: tuple[str, ...] = ()
         if self.backing is not None:
