@@ -1,8 +1,10 @@
 """A service's config contract (`needs:`): the variables it needs, each with a type and
-rules, as the manifest declares them; and the typed violations a resolved env can have.
+rules, as the manifest declares them; the rules one value must meet (`first_broken_rule`,
+here because a `default` is checked when the manifest loads); and the typed violations a
+resolved env can have.
 
-Checking a resolved environment against a contract is config/contracts.py's job; this
-module only says what may be written, so the JSON Schema documents it too.
+Checking a service's whole resolved environment (provenance, masking) is
+config/contracts.py's job.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from devstack.model.manifest_base import Model
 
-BASE_TYPES = ("url", "port", "int", "bool", "secret", "str")
 TYPE_PATTERN = r"^(url|port|int|bool|secret|str|enum:[^,]+(,[^,]+)*)$"
 TYPE_HELP = "url, port, int, bool, secret, str, or enum:A,B,..."
 BOOL_WORDS = frozenset({"true", "false", "1", "0", "yes", "no", "on", "off"})
