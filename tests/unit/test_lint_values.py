@@ -90,7 +90,7 @@ def test_from_lines_follow_args_continuations_and_stages() -> None:
 
 def test_rules_are_selected_by_code_or_prefix() -> None:
     assert select_rules([], []) == set(RULES)
-    assert select_rules(["DS11"], []) == {"DS110", "DS111", "DS112"}
+    assert select_rules(["DS11"], []) == {"DS110", "DS111", "DS112", "DS113"}
     assert select_rules(["ds10"], ["DS101", "DS102"]) == set(RULES) & {
         f"DS10{n}" for n in range(3, 10)
     }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,37 @@ def report_problems(exc: ManifestError) -> NoReturn:
         EXIT_USAGE,
         [str(p) for p in exc.problems],
     )
+
+
+def declared_state(ctx: Context, loaded: LoadedStack, environment: str | None) -> Any:
+    """The desired state of `environment` as the manifest declares it (none of the run-time
+    overrides: swaps, scale, stops), its secrets read; a bad manifest exits 2, located."""
+    from devstack.config.problems import ManifestError
+    from devstack.intent.desired import desired_state
+    from devstack.intent.value import Intent
+    from devstack.providers.secrets import read
+
+    try:
+        return desired_state(
+            loaded, Intent(environment=environment), os.environ, state_dir=ctx.paths.state_dir,
+            ports=ctx.ports(), secrets=read,
+        )  # fmt: skip
+    except ManifestError as exc:
+        report_problems(exc)
+
+
+def refuse_breaches(
+    services: Mapping[str, Any], ignore_layers: frozenset[str] = frozenset()
+) -> None:
+    """Stop (exit 2, one line per service) if one of `services` (name -> DesiredService)
+    breaks its contract: `run`, `release` and `export` never go on with such a config."""
+    from devstack.config.contracts import ContractBreach, require_contracts
+
+    try:
+        require_contracts(services, ignore_layers=ignore_layers)
+    except ContractBreach as exc:
+        lines = exc.lines()
+        fail(lines[0], EXIT_USAGE, lines[1:])
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+from typing import Any
 
 import click
 
 from devstack.cli import complete
-from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.common import (
+    Context,
+    declared_state,
+    env_option,
+    file_option,
+    pass_context,
+    report_problems,
+)
 from devstack.cli.output import EXIT_USAGE, fail, style
 from devstack.model.names import UnknownName
 
@@ -38,6 +46,12 @@ def validate(ctx: Context) -> None:
     for environment, missing in report.missing.items():
         # The manifest is valid; this machine just cannot run that environment yet.
         click.echo(f"note: environment {environment!r} cannot run here: {missing}", err=True)
+    for environment, count in report.breaches.items():
+        click.echo(
+            f"note: environment {environment!r}: {count} contract violation"
+            f"{'s' if count != 1 else ''} (`devstack config check --env {environment}`)",
+            err=True,
+        )
     click.echo(
         f"{report.display}: stack {report.stack.name!r} is valid: "
         f"{len(report.stack.services)} service(s), environments {', '.join(report.environments)}"
@@ -113,24 +127,13 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
     Secrets are compared by a digest of their value and never shown. Exit 0 either way.
     """
     from devstack.config.diff import diff
-    from devstack.config.problems import ManifestError
-    from devstack.intent.desired import desired_state
-    from devstack.intent.value import Intent
-    from devstack.providers.secrets import read as read_secrets
 
     loaded = ctx.load()
     states = []
     for name in (first, second):
         loaded.stack.environment(name)  # UnknownName, before anything is resolved
     for name in (first, second):
-        try:
-            # The environments as the manifest declares them: no run-time overrides.
-            state = desired_state(
-                loaded, Intent(environment=name), os.environ, state_dir=ctx.paths.state_dir,
-                ports=ctx.ports(), secrets=read_secrets,
-            )  # fmt: skip
-        except ManifestError as exc:
-            report_problems(exc)
+        state = declared_state(ctx, loaded, name)
         if state.pending:
             click.echo(f"note: {name}: {state.pending} (left out)", err=True)
         states.append(state)
@@ -144,7 +147,10 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
         payload = {
             "from": first,
             "to": second,
-            "services": {name: d.as_json() for name, d in result.items()},
+            "services": {
+                name: {**d.as_json(), "needs": _needed(loaded, name, d)}
+                for name, d in result.items()
+            },
         }
         click.echo(json.dumps(payload, indent=2))
         return
@@ -155,12 +161,28 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
         click.echo(style(f"{name}:", bold=True))
         if d.image:
             click.echo(f"  ~ image: {d.image[0] or '-'} -> {d.image[1] or '-'}")
+        # A variable the service's contract declares is marked: a change there matters.
+        needs = _needed(loaded, name, d)
+        mark = {key: f"  [needs {kind}]" for key, kind in needs.items()}
         for key, value in d.removed.items():
-            click.echo(style(f"  - {key}={value}", "red") + f"  (only in {first})")
+            line = style(f"  - {key}={value}", "red") + f"  (only in {first})"
+            click.echo(line + mark.get(key, ""))
         for key, value in d.added.items():
-            click.echo(style(f"  + {key}={value}", "green") + f"  (only in {second})")
+            line = style(f"  + {key}={value}", "green") + f"  (only in {second})"
+            click.echo(line + mark.get(key, ""))
         for key, (a, b) in d.changed.items():
-            click.echo(style(f"  ~ {key}: {a} -> {b}", "yellow"))
+            click.echo(style(f"  ~ {key}: {a} -> {b}", "yellow") + mark.get(key, ""))
+
+
+def _needed(loaded: Any, service: str, d: Any) -> dict[str, str]:
+    """The variables of this diff that `service`'s contract declares -> their type."""
+    needs = loaded.stack.services[service].needs
+    changed = {*d.added, *d.removed, *d.changed}
+    return {
+        key: needs[key].type if needs[key].required else f"{needs[key].type}, optional"
+        for key in sorted(changed)
+        if key in needs
+    }
 
 
 def _running_environment(ctx: Context) -> str | None:
@@ -187,3 +209,13 @@ def completion(shell: str) -> None:
     cls = get_completion_class(shell)
     assert cls is not None
     click.echo(cls(cli, {}, "devstack", "_DEVSTACK_COMPLETE").source())
+
+
+def _register_check() -> None:
+    # In its own module (config_cmds has one job per command group); loaded with the group.
+    from devstack.cli.check_cmd import config_check
+
+    config_group.add_command(config_check)
+
+
+_register_check()

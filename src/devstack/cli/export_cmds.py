@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from devstack.cli.common import Context, file_option, pass_context, report_problems
+from devstack.cli.common import Context, file_option, pass_context, refuse_breaches, report_problems
 from devstack.cli.output import EXIT_FAILURE, fail, info
 
 if TYPE_CHECKING:
@@ -245,6 +245,13 @@ def _view(
         view = export_view(loaded, env_name, os.environ, target, region=region, secrets=reader)
     except ManifestError as exc:
         report_problems(exc)
+    # Secrets read for an export are blanked (their values cannot be judged here), and
+    # the store may hold more than the manifest declares (an unset variable may be there).
+    stored = loaded.stack.environment(env_name).secrets is not None
+    refuse_breaches(
+        {n: s.desired for n, s in view.services.items()},
+        ignore_layers=frozenset({"secret", ""} if stored else {"secret"}),
+    )
     for note in view.notes:
         info(f"note: {note}")
     return view

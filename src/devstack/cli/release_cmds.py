@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +11,14 @@ from typing import Any
 import click
 
 from devstack.cli import complete
-from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.common import (
+    Context,
+    declared_state,
+    env_option,
+    file_option,
+    pass_context,
+    refuse_breaches,
+)
 from devstack.cli.output import EXIT_FAILURE, fail, info, style
 from devstack.model.names import UnknownName
 
@@ -20,19 +26,8 @@ from devstack.model.names import UnknownName
 def _resolved(ctx: Context, environment: str | None) -> Any:
     """The environment as the daemon would resolve it (secrets read, no swaps: a release
     is of the manifest's environment, not of a developer's run-time overrides)."""
-    from devstack.config.problems import ManifestError
-    from devstack.intent.desired import desired_state
-    from devstack.intent.value import Intent
-    from devstack.providers.secrets import read
-
     loaded = ctx.load()
-    try:
-        return loaded, desired_state(
-            loaded, Intent(environment=environment), os.environ, state_dir=ctx.paths.state_dir,
-            ports=ctx.ports(), secrets=read,
-        )  # fmt: skip
-    except ManifestError as exc:
-        report_problems(exc)
+    return loaded, declared_state(ctx, loaded, environment)
 
 
 def _progress(service: str, text: str) -> None:
@@ -87,6 +82,7 @@ def release(ctx: Context, environment: str | None, message: str | None) -> None:
     if state.pending:
         fail(f"cannot release yet: {state.pending}; the stack's own emulator holds these "
              "secrets: `devstack up` first", EXIT_FAILURE)  # fmt: skip
+    refuse_breaches(state.services)
     try:
         prepared = prepare_images(state, ctx.paths.stack_id, list(state.services), _progress)
         frozen = freeze(pin_images(prepared))

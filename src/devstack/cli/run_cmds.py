@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from devstack.cli import complete
-from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.common import (
+    Context,
+    env_option,
+    file_option,
+    pass_context,
+    refuse_breaches,
+    report_problems,
+)
 from devstack.cli.output import EXIT_USAGE, fail, info, style
 
 if TYPE_CHECKING:
@@ -46,6 +53,7 @@ def run(ctx: Context, service: str, command: tuple[str, ...], environment: str |
     status = _daemon_status(ctx)
     running_env = str(status["environment"]) if status else None
     target = _target(ctx, service, environment, running_env)
+    refuse_breaches({service: target.service})
     _warn_about_dependencies(target, status)
     code = _guarded(lambda: _run(target, command))
     sys.exit(code)

@@ -122,6 +122,13 @@ def _env_values_as_written(doc: LoadedDocument) -> Any:
             for name, body in section.items():
                 if isinstance(body, dict):
                     fix(body.get(inner), (kind, name, inner))
+    services = data.get("services")
+    for name, body in services.items() if isinstance(services, dict) else ():
+        needs = body.get("needs") if isinstance(body, dict) else None
+        for var, need in needs.items() if isinstance(needs, dict) else ():
+            # A contract's default is a variable's value too: `default: 8000` is "8000".
+            if isinstance(need, dict) and "default" in need:
+                fix_scalar(need, "default", ("services", name, "needs", var, "default"))
     return data
 
 

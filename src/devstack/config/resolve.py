@@ -14,6 +14,8 @@ from pathlib import Path
 from devstack.config import lsclient
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
 from devstack.config.containers import container_spec, split_command
+from devstack.config.contracts import apply_contract
+from devstack.config.contracts import check as check_contract
 from devstack.config.endpoints import HOST_FROM_CONTAINER, LOCAL_HOST
 from devstack.config.extras import MissingExtra
 from devstack.config.interpolate import InterpolationError, interpolate
@@ -152,6 +154,7 @@ class _Resolver:
         declared = stack.environments.get(environment)
         env_providers = declared.providers if declared else {}
         source = declared.secrets if declared else None
+        self.secrets_unread = source is not None and secrets is None
         try:
             self.backing = resolve_backing(
                 stack,
@@ -358,6 +361,13 @@ class _Resolver:
             path = ("services", name, "env", var)
             value = self._interpolate(raw, scope, path, service.runtime)
             env[var] = declared_var(self.loaded, var, raw, value, path, "service", env.get(var))
+        env = apply_contract(self.loaded, name, service.needs, env)
+        violations = check_contract(service.needs, env, self.environment)
+        if self.pending:
+            violations = ()  # secrets not readable yet: it waits for them, not judged without
+        elif self.secrets_unread:
+            # Secrets not asked for (validate): what is unset may be in the store.
+            violations = tuple(v for v in violations if v.layer)
         values = {v.name: v.value for v in env.values()}
         notes: tuple[str, ...] = ()
         if self.backing is not None:
@@ -403,6 +413,7 @@ class _Resolver:
             replicas=replicas,
             replica_ports=self._replica_ports(name, service, bindings, replicas),
             notes=notes,
+            violations=violations,
         )
 
     def _replica_ports(

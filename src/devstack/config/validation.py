@@ -51,6 +51,9 @@ class Report:
     environments: list[str] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)  # environment -> MissingExtra line
     unchecked: list[str] = field(default_factory=list)  # phases skipped, and why
+    # environment -> how many contract violations its resolved config has (not problems
+    # of the manifest: the config it declares breaks what a service needs)
+    breaches: dict[str, int] = field(default_factory=dict)
 
     def add(self, found: list[Problem], excluded: set[tuple[str, str]]) -> None:
         for problem in found:
@@ -103,7 +106,10 @@ def validate_manifest(path: Path, host_env: Mapping[str, str]) -> Report:
     report.environments = sorted(set(loaded.stack.environments) | {"dev"})
     for name in report.environments:
         try:
-            resolve(loaded, name, host_env)
+            state = resolve(loaded, name, host_env)
+            count = sum(len(s.violations) for s in state.services.values())
+            if count:
+                report.breaches[name] = count
         except ManifestError as exc:
             report.add(exc.problems, excluded)
         except MissingExtra as exc:

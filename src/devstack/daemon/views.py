@@ -25,7 +25,7 @@ from devstack.api.models import (
 )
 from devstack.config.backing import BackingResolution
 from devstack.daemon.seams import StackState
-from devstack.engine.causes import Blocked
+from devstack.engine.causes import Blocked, ContractBroken
 from devstack.engine.plan import ProjectedPlan
 from devstack.engine.reconcile import unsettled_dependencies
 from devstack.engine.restart import will_restart
@@ -238,7 +238,11 @@ class Views:
             state = "unhealthy"
         else:
             state = "running"
-        if error and state in ("waiting", "starting", "restarting"):
+        if service.violations and service.replicas > 0:
+            # Held by its contract: failed until the config is fixed (a previous instance
+            # may still run), so `up --wait` names it instead of waiting for its timeout.
+            state, reason = "failed", str(ContractBroken(service.violations))
+        elif error and state in ("waiting", "starting", "restarting"):
             # Cannot be started as declared (a failed build, a missing image, no engine):
             # say so now rather than let `up --wait` wait for its timeout.
             state = "failed"

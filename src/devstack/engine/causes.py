@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devstack.model.contracts import Violation
+
 # -- causes of operations ---------------------------------------------------------------------
 
 
@@ -88,6 +90,9 @@ Cause = (
 # -- reasons a service waits ------------------------------------------------------------------
 
 
+HELD = "contract broken"  # the state of a dependency held by its contract
+
+
 @dataclass(frozen=True)
 class Unsettled:
     """A dependency not yet as its dependent needs it: `stopped`, `starting`, `unhealthy`."""
@@ -108,7 +113,7 @@ class Blocked:
     @property
     def on_a_stopped_dependency(self) -> bool:
         """No pass will unblock it: a dependency is not going to start."""
-        return any(d.state == "stopped" for d in self.dependencies)
+        return any(d.state in ("stopped", HELD) for d in self.dependencies)
 
     def __str__(self) -> str:
         return f"waiting for {', '.join(map(str, self.dependencies))}"
@@ -140,4 +145,17 @@ class HeldForConsumers:
         return "stops once its consumers moved off it"
 
 
-Reason = Blocked | Backoff | StopsAfter | HeldForConsumers
+@dataclass(frozen=True)
+class ContractBroken:
+    """Its resolved env breaks its contract (`needs:`): not started until the config is
+    fixed. What runs already keeps running, as when a build fails."""
+
+    violations: tuple[Violation, ...]
+
+    def __str__(self) -> str:
+        first = f"contract broken: {self.violations[0]}"
+        more = len(self.violations) - 1
+        return f"{first} (and {more} more: devstack config check)" if more else first
+
+
+Reason = Blocked | Backoff | StopsAfter | HeldForConsumers | ContractBroken

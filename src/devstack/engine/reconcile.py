@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from devstack.engine.causes import (
+    HELD,
     Backoff,
     Blocked,
+    ContractBroken,
     Crashed,
     ExitedUnwanted,
     HeldForConsumers,
@@ -76,6 +78,10 @@ def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Pla
                 waiting.append(Waiting(name, Backoff(due)))
             if op is None:
                 continue
+            if service.violations:
+                # Never started with a config that breaks its contract; what runs stays.
+                waiting.append(Waiting(name, ContractBroken(service.violations)))
+                continue
             blocked = unsettled_dependencies(desired, observed, service)
             if blocked:
                 waiting.append(Waiting(name, Blocked(tuple(blocked))))
@@ -135,6 +141,9 @@ def unsettled_dependencies(
         if target is None or target.replicas == 0:
             blocked.append(Unsettled(dep, "stopped"))
             continue
+        if target.violations:
+            blocked.append(Unsettled(dep, HELD))
+            continue
         for replica in range(target.replicas):
             w = observed.get(dep, replica)
             if w is None or w.state != "running" or w.spec_hash != target.spec_hash:
@@ -173,7 +182,7 @@ def project(desired: DesiredState, observed: ObservedState, now: float) -> Proje
             result.waiting = [
                 w
                 for w in plan.waiting
-                if isinstance(w.reason, Backoff)
+                if isinstance(w.reason, Backoff | ContractBroken)
                 or (isinstance(w.reason, Blocked) and w.reason.on_a_stopped_dependency)
             ]
             break

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.importer import fields
+from devstack.importer.contracts import propose
 from devstack.importer.notes import Notes
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.manifest import parse_port
@@ -183,6 +184,9 @@ class ServiceMapper:
                 reason = UNMAPPED_REASONS.get(key, "devstack has no equivalent")
                 self.notes.unmapped(path, reason, target)
         self.http_healthcheck(entry, (*base, "healthcheck", "test"), target)
+        needs = propose(entry.get("env", {}))
+        if needs:
+            entry["needs"] = needs  # from `${VAR:?}` and bare `${VAR}`: checked before it runs
         return mapped
 
     def http_healthcheck(self, entry: dict[str, Any], path: DataPath, target: DataPath) -> None:

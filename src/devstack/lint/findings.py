@@ -37,6 +37,7 @@ RULES: dict[str, Rule] = {
         Rule("DS110", "warning", "I codebase", "services share one image"),
         Rule("DS111", "warning", "II dependencies", "unpinned requirement"),
         Rule("DS112", "warning", "II dependencies", "dependencies without a lock file"),
+        Rule("DS113", "warning", "III config", "a variable read but not in the contract"),
     )
 }
 

@@ -6,7 +6,14 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from devstack.config.loader import LoadedStack
-from devstack.lint import rules_containers, rules_deps, rules_env, rules_envfiles, rules_images
+from devstack.lint import (
+    rules_containers,
+    rules_contracts,
+    rules_deps,
+    rules_env,
+    rules_envfiles,
+    rules_images,
+)
 from devstack.lint.context import LintContext
 from devstack.lint.findings import RULES, Finding
 from devstack.lint.gitignore import GitIgnore
@@ -17,6 +24,7 @@ CHECKS: tuple[Callable[[LintContext], None], ...] = (
     rules_images.check,
     rules_envfiles.check,
     rules_deps.check,
+    rules_contracts.check,
 )
 
 

@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from devstack.model.contracts import Violation
 from devstack.model.manifest import HealthCheck
 
-Layer = Literal["env_file", "secret", "environment", "binding", "service", "runtime"]
+Layer = Literal["env_file", "secret", "environment", "binding", "service", "runtime", "contract"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class DesiredService:
     # Set by instance() for a host process: the ports the manifest declares, which replica
     # k serves on its own ports (same order), so a healthcheck's port can be translated.
     declared_ports: tuple[int, ...] = ()
+    # Where the resolved env breaks the service's contract (`needs:`): it is held, never
+    # started with it (engine/reconcile.py), and `status` says why.
+    violations: tuple[Violation, ...] = ()
 
     def instance(self, replica: int) -> DesiredService:
         """This service as replica `replica` runs it: its own host ports (and PORT).

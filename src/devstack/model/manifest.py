@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from devstack.model.backing import Backing, Provider
+from devstack.model.contracts import NeedSpec, short_form_schema
 from devstack.model.durations import parse_duration
 from devstack.model.manifest_base import Model
 from devstack.model.names import UnknownName
@@ -241,6 +242,12 @@ class Service(Model):
         default_factory=list,
         description="Host variables passed through on top of the minimal base environment",
     )
+    needs: dict[Annotated[str, Field(pattern=VAR_NAME_PATTERN)], NeedSpec] = Field(
+        default_factory=dict,
+        description="The service's config contract: variable -> type (url, port, int, bool, "
+        "secret, str, enum:A,B) or {type, pattern, min, max, optional, default}; checked in "
+        "every environment before the service starts",
+    )
 
     @field_validator("command")
     @classmethod
@@ -333,6 +340,9 @@ def json_schema() -> dict[str, Any]:
     schema = Stack.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "devstack stack manifest"
+    entries = schema["$defs"]["Service"]["properties"]["needs"]["patternProperties"]
+    for pattern, long_form in entries.items():
+        entries[pattern] = short_form_schema(long_form)
     _allow_extensions(schema)
     return schema
 
