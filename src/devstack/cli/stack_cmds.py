@@ -20,6 +20,7 @@ from devstack.api.readiness import judge
 from devstack.api.states import split_problems
 from devstack.cli import complete
 from devstack.cli.common import Context, env_option, file_option, pass_context, report_problems
+from devstack.cli.engine_opts import ask_up, context_option, engine_line, engine_request
 from devstack.cli.output import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -76,6 +77,7 @@ def daemon_call(ctx: Context) -> Iterator[Client]:
     "--release", metavar="ID",
     help="Run this recorded release (devstack releases) instead of the manifest.",
 )  # fmt: skip
+@context_option
 @file_option
 @pass_context
 def up(
@@ -90,6 +92,7 @@ def up(
     build: bool,
     no_ui: bool,
     release: str | None,
+    context: str | None,
 ) -> None:
     """Start the stack (or bring it in line with the manifest) and keep it there.
 
@@ -109,9 +112,10 @@ def up(
             _validate_locally(ctx, environment)
         click.echo(_dry_run(ctx, client, running, environment, remove_orphans))
         return
+    engine = engine_request(context)
     # No socket, no daemon: launch one. Otherwise ask it straight away (a ping first
     # would cost a round trip on every no-op `up`).
-    args = (ctx, environment, remove_orphans, build, release, wait)
+    args = (ctx, environment, remove_orphans, build, release, wait, engine)
     if not ctx.paths.socket.exists():
         from devstack.cli.offline import revive
 
@@ -121,13 +125,13 @@ def up(
     with daemon_call(ctx), _build_progress(client, started, enabled=plan is None):
         if plan is None:  # a daemon runs (or another `up` just launched one): ask it
             try:
-                plan = client.up(environment, remove_orphans, build=build, release=release)
+                plan = ask_up(client, environment, remove_orphans, build, release, engine)
             except DaemonNotRunning:  # the socket of a daemon that died: launch one
                 booted = _boot(*args)
                 plan = (
                     booted[1]
                     if booted
-                    else client.up(environment, remove_orphans, build=build, release=release)
+                    else ask_up(client, environment, remove_orphans, build, release, engine)
                 )
         mark("cli.up.answered")
         _let_go_of_a_daemon_launched_ahead()
@@ -160,6 +164,7 @@ def _boot(
     build: bool,
     release: str | None,
     wait: bool,
+    engine: JSON,
 ) -> tuple[Boot, JSON] | None:
     """Launch the daemon with this `up`: its report pipe and plan, or None if another daemon
     holds the stack.
@@ -179,6 +184,7 @@ def _boot(
         "build": build,
         "release": release,
         "wait": wait,
+        "engine": engine,
     }
     with daemon_call(ctx):
         try:
@@ -417,12 +423,13 @@ def _nothing_running(ctx: Context) -> bool:
         return False
     try:
         from devstack.runtimes.docker_engine import has_containers
+        from devstack.runtimes.engine_target import from_environment
     except ImportError:
         return True  # no Docker SDK: devstack never ran a container here
     from devstack.engine.ports import RuntimeError_
 
     try:
-        return not has_containers(ctx.paths.stack_id)
+        return not has_containers(ctx.paths.stack_id, from_environment(ctx.paths.state_dir))
     except RuntimeError_:
         return True  # no engine to reach: nothing of ours can run on it
 
@@ -464,7 +471,7 @@ def _status_table(status: JSON) -> str:
         rows.append((*cells, replicas, pid, uptime, s["url"] or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     pinned = f", release {status['release']}" if status.get("release") else ""
-    lines = [f"stack {status['stack']} ({status['environment']}{pinned})"]
+    lines = [f"stack {status['stack']} ({status['environment']}{pinned})", *engine_line(status)]
     for index, row in enumerate(rows):
         padded = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row)]
         if index:

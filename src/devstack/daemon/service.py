@@ -29,6 +29,7 @@ from devstack.config.problems import ManifestError, Problem
 from devstack.config.resolve import resolve
 from devstack.config.servers import data_home
 from devstack.daemon.disk import DiskTrouble, describe
+from devstack.daemon.engines import Engines
 from devstack.daemon.failures import BadRequest
 from devstack.daemon.logbuffer import buffer_bytes
 from devstack.daemon.logfiles import LogFiles
@@ -110,6 +111,9 @@ class Daemon:
             on_corrupt=self._state_refused,
         )
         self.provisioner = ProvisionRuntime(self.logs, self._changed)
+        self.engines = Engines(
+            lambda: self.loaded.stack.name, self.paths, self.host_env, self.logs, self._changed
+        )
         self.runtime = CompositeRuntime(
             {
                 "process": lambda: self.process,
@@ -148,9 +152,7 @@ class Daemon:
 
     def _docker(self) -> Runtime:
         # Imported here: a stack of host processes never loads the Docker SDK.
-        from devstack.runtimes.docker import DockerRuntime
-
-        return DockerRuntime(self.loaded.stack.name, self.paths.stack_id, self.logs, self._changed)
+        return self.engines.make_runtime()
 
     def _probe(self, service: DesiredService, check: HealthCheck) -> Probe:
         if service.runtime == "docker" and check.command is not None:
@@ -416,12 +418,14 @@ class Daemon:
         remove_orphans: bool,
         build: bool = False,
         release: str | None = None,
+        engine: Mapping[str, object] | None = None,
     ) -> PlanResponse:
         mark("daemon.up")
         self.secrets.clear()  # `up` reads the environment's secrets afresh
         loaded, desired = self._candidate(environment, remove_orphans, release)
         # Before anything starts or stops: a port another process holds fails the whole `up`.
         check_ports(desired, self._desired, self.runtime.observe(), self.paths.stack_id)
+        self.engines.choose(engine, desired, self.runtime, self.docker)  # may move the stack
         if any(s.runtime == "docker" for s in desired.services.values()):
             self.runtime.runtime("docker")
             if self.docker is not None:
@@ -460,6 +464,7 @@ class Daemon:
         self._persist("overrides", lambda: kept.save(self.paths.overrides))
         if ok:  # the instances are gone: so are their restart counts, as with compose
             self.paths.restarts.unlink(missing_ok=True)
+            self.engines.forget()
         if ok and volumes:
             # Emulator data (MiniStack's state, ...) lives here; containers' in volumes.
             shutil.rmtree(self.paths.state_dir / "data", ignore_errors=True)

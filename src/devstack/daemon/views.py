@@ -75,6 +75,9 @@ class Views:
                     swapped=name in swapped,
                     real=_is_real(use.type, use.endpoint.host_url) if use else False,
                     reason=reason,
+                    runs_on=self.daemon.engines.runs_on(
+                        use.workload.runtime if use and use.workload else None
+                    ),
                 )
             )
         return result
@@ -135,10 +138,15 @@ class Views:
             manifest=str(self.daemon.manifest),
             daemon_pid=os.getpid(),
             services=services,
-            problems=[*self.daemon.problems, *self.daemon.disk.problems()],
+            problems=[
+                *self.daemon.problems,
+                *self.daemon.disk.problems(),
+                *self.daemon.engines.problems(),
+            ],
             release=desired.release,
             recovered=list(self.daemon.recovered),
             real=self._real_backing(desired.environment),
+            engine=self.daemon.engines.info(desired),
         )
 
     def _real_backing(self, environment: str) -> list[str]:

@@ -28,6 +28,11 @@ class CompositeRuntime:
             self._made[name] = self._factories[name]()
         return self._made[name]
 
+    def discard(self, name: str) -> None:
+        """Forget a runtime (closed by its owner): the next use makes it again (the docker
+        runtime, once the stack moved to another engine)."""
+        self._made.pop(name, None)
+
     def made(self) -> dict[str, Runtime]:
         return dict(self._made)
 
