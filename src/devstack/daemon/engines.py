@@ -9,6 +9,7 @@ it is left behind on the first (named volumes are data, and stay, as with `down`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from devstack.runtimes.remote_engine import RemoteEngine
 
 THIS_MACHINE = "this machine"
+MOVE_TIMEOUT = 300.0  # the longest a start on the new engine waits for the old one to empty
 
 
 class Engines:
@@ -45,12 +47,17 @@ class Engines:
         # The engine kept with the stack, else the one this daemon's environment names.
         self.target: EngineTarget = engine_target.from_environment(paths.state_dir, host_env)
         self._remote: RemoteEngine | None = None
+        # Clear while the stack moves: a start on the new engine waits until nothing of
+        # the stack is left on the old one (its ports may be the same).
+        self._settled = threading.Event()
+        self._settled.set()
 
     def make_runtime(self) -> Runtime:
         """The docker runtime on the current engine (the composite runtime's factory)."""
         from devstack.runtimes.docker import DockerRuntime
         from devstack.runtimes.docker_engine import connect
 
+        self._settled.wait(MOVE_TIMEOUT)
         target = self.target
         remote = None
         if target.kind == "ssh":
@@ -91,11 +98,22 @@ class Engines:
             except EngineChoiceError as exc:
                 raise BadRequest(str(exc)) from None
         if not target.same_engine(self.target):
-            if saved is not None and docker is not None:
-                self._move_off(docker, saved, target, desired)
-            elif docker is not None:
-                docker.close()  # never used for this stack: nothing there to stop
-            runtime.discard("docker")
+            # Forgotten first: a controller pass under way from now on can only see (and
+            # start on) the new engine, and its starts wait for the move to finish.
+            previous = self.target
+            self._settled.clear()
+            try:
+                runtime.discard("docker")
+                self.target = target
+                if saved is not None and docker is not None:
+                    self._move_off(docker, saved, target, desired)
+                elif docker is not None:
+                    docker.close()  # never used for this stack: nothing there to stop
+            except BadRequest:
+                self.target = previous  # the stack stays (its runtime is made again)
+                raise
+            finally:
+                self._settled.set()
         self.target = target
         engine_target.save(self._paths.state_dir, target)
 
