@@ -71,7 +71,11 @@ class DockerRuntime:
         self._seen: list[Workload] = []  # running at the last listing (remote engines)
         self._lock = threading.Lock()
         self._client: APIClient | None = None
-        self._output = ContainerOutput(self.api, logs, clock)
+        self._output = (
+            ContainerOutput(remote.stream_client, logs, clock, remote.release_stream)
+            if remote is not None
+            else ContainerOutput(self.api, logs, clock)
+        )
         self.objects = StackObjects(stack, stack_id, self.api)
         self._stopping: set[str] = set()  # container ids we are stopping: their death is ours
         self._starting: set[tuple[str, int]] = set()  # their output is followed from the start

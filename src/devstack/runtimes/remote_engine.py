@@ -34,6 +34,11 @@ BACKOFF_FIRST = 0.5  # the first reconnection waits this long, then twice as lon
 BACKOFF_MAX = 30.0  # ...up to this
 KEEPALIVE = 5  # seconds between SSH keepalives: a silent peer is noticed sooner
 CHANNEL_TIMEOUT = 10.0  # opening one forwarded connection
+# Each HTTP connection to the engine is an SSH session (`docker system dial-stdio`), and
+# sshd allows 10 sessions per connection (MaxSessions). Container output streams last, two
+# per container: they go over connections of their own, this many on each, so the main
+# connection keeps room for the events stream and the calls.
+STREAMS_PER_CONNECTION = 8
 
 
 class RemoteEngine:
@@ -57,6 +62,7 @@ class RemoteEngine:
         self._attempts = 0
         self._next_attempt = 0.0  # monotonic
         self.forwards = Forwards(self._open_channel, on_event)
+        self._streams: dict[APIClient, int] = {}  # stream connection -> streams on it
 
     # -- the connection ----------------------------------------------------------------
 
@@ -85,13 +91,44 @@ class RemoteEngine:
         with self._lock:
             return self._problem
 
+    def stream_client(self) -> APIClient:
+        """A client for one long stream (a container's output), on a connection that has
+        room for it. Raises RuntimeError_ while the engine cannot be reached."""
+        self.api()  # not while the main connection is lost: the streams would fail too
+        with self._lock:
+            dead = [c for c in self._streams if not _alive(c)]
+            for client in dead:
+                del self._streams[client]
+            for client, count in self._streams.items():
+                if count < STREAMS_PER_CONNECTION:
+                    self._streams[client] = count + 1
+                    return client
+        fresh = self._connector(self.target)
+        with self._lock:
+            self._streams[fresh] = 1
+        for client in dead:
+            client.close()
+        return fresh
+
+    def release_stream(self, client: APIClient) -> None:
+        with self._lock:
+            count = self._streams.get(client)
+            if count is None:
+                return
+            if count > 1:
+                self._streams[client] = count - 1
+                return
+            del self._streams[client]
+        client.close()  # the last stream on it ended: do not keep a login open for nothing
+
     def close(self) -> None:
         self._closed.set()
         self.forwards.close()
         with self._lock:
             client, self._client = self._client, None
-        if client is not None:
-            client.close()
+            streams, self._streams = list(self._streams), {}
+        for each in [*streams, *([client] if client is not None else [])]:
+            each.close()
 
     def _watch(self) -> None:
         while not self._closed.wait(WATCH_INTERVAL):
