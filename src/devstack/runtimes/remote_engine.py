@@ -99,15 +99,19 @@ class RemoteEngine:
             dead = [c for c in self._streams if not _alive(c)]
             for client in dead:
                 del self._streams[client]
-            for client, count in self._streams.items():
-                if count < STREAMS_PER_CONNECTION:
-                    self._streams[client] = count + 1
-                    return client
-        fresh = self._connector(self.target)
-        with self._lock:
-            self._streams[fresh] = 1
+            roomy = [c for c, count in self._streams.items() if count < STREAMS_PER_CONNECTION]
+            if roomy:
+                self._streams[roomy[0]] += 1
         for client in dead:
             client.close()
+        if roomy:
+            return roomy[0]
+        fresh = self._connector(self.target)
+        with self._lock:
+            if self._closed.is_set():
+                fresh.close()
+                raise RuntimeError_("the engine connection is closed")
+            self._streams[fresh] = 1
         return fresh
 
     def release_stream(self, client: APIClient) -> None:
