@@ -59,13 +59,14 @@ class SecondEngine:
         if not self.socket.exists():
             return False
         try:
-            with docker.DockerClient(base_url=self.host, timeout=5) as client:
-                return bool(client.ping())
+            with contextlib.closing(docker.DockerClient(base_url=self.host, timeout=5)) as c:
+                return bool(c.ping())
         except docker.errors.DockerException:
             return False
 
-    def client(self) -> docker.DockerClient:
-        return docker.DockerClient(base_url=self.host, timeout=60)
+    def client(self) -> contextlib.closing[docker.DockerClient]:
+        """`with engine.client() as client:` a client of this engine, closed after."""
+        return contextlib.closing(docker.DockerClient(base_url=self.host, timeout=60))
 
     def load_image(self, source: docker.DockerClient, name: str) -> None:
         """Copy an image of the first engine into this one (`docker save | docker load`)."""

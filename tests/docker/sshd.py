@@ -52,7 +52,7 @@ class Sshd:
         ssh = self.home / ".ssh"
         ssh.mkdir(parents=True, mode=0o700)
         server = root / "server"
-        server.mkdir()
+        (server / "home").mkdir(parents=True)
         host_key = _keygen(server / "host_key")
         client_key = _keygen(ssh / "id_ed25519")
         (server / "authorized_keys").write_text(client_key + "\n")
@@ -73,6 +73,10 @@ class Sshd:
                     "StrictModes no",  # the test's folders are not root's usual ones
                     "AllowTcpForwarding yes",  # the published ports' forwards
                     "ClientAliveInterval 5",
+                    # The sessions (`docker system dial-stdio`) run in the login shell, which
+                    # on Debian reads ~/.bashrc even for a command: an empty home here, so
+                    # this machine's own shell set-up neither slows nor breaks them.
+                    f"SetEnv HOME={server / 'home'}",
                     "",
                 ]
             )

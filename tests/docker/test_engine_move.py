@@ -46,7 +46,7 @@ NOTHING: dict[str, list[str]] = {"containers": [], "networks": [], "volumes": []
 
 def answers(port: int) -> bool:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as reply:
-        return bool(reply.read() == b"ok\n")
+        return bool(reply.read().strip() == b"ok")
 
 
 def test_up_with_another_engine_moves_the_stack(

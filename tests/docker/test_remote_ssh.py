@@ -65,7 +65,7 @@ def get(port: int) -> str:
 
 def answers(port: int) -> bool:
     try:
-        return get(port) == "ok\n"
+        return get(port).strip() == "ok"
     except OSError:
         return False
 
@@ -87,7 +87,7 @@ def test_containers_run_over_ssh_and_their_ports_come_back_here(
     )  # fmt: skip
     (port,) = status["services"][0]["ports"]
     assert status["services"][0]["url"] == f"http://127.0.0.1:{port}"
-    assert get(port) == "ok\n"
+    assert get(port).strip() == "ok"
 
     # On the engine the container publishes on its loopback, on a port the engine picked.
     published = remote.container("web").attrs["NetworkSettings"]["Ports"]["8080/tcp"]

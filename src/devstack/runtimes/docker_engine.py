@@ -26,6 +26,9 @@ from devstack.runtimes.engine_target import (
 )
 
 LABEL = "devstack"
+# Over SSH each HTTP connection to the engine is an SSH session, and sshd allows 10 per
+# connection (MaxSessions): a client keeps at most this many, and waits for a free one.
+SSH_SESSIONS = 8
 
 
 def engine_hint(host: str | None = None) -> str:
@@ -105,7 +108,27 @@ def client_for(target: EngineTarget, timeout: int | None = None) -> APIClient:
     if target.kind == "ssh":
         # paramiko, not the ssh binary: the same connection carries the port forwards.
         kwargs["use_ssh_client"] = False
+        kwargs["max_pool_size"] = SSH_SESSIONS
+        client = APIClient(**kwargs)
+        _one_pool(client)
+        return client
     return APIClient(**kwargs)
+
+
+def _one_pool(client: APIClient) -> None:
+    """The SDK's ssh adapter keeps a connection pool per request URL (each container's
+    URLs, each exec's...), each pool holding SSH sessions open: a few calls exhaust sshd's
+    sessions ("no more sessions"). One pool for the engine, blocking when all its sessions
+    are in use, keeps the count bounded (a long stream holds one session for its life)."""
+    adapter: Any = client.get_adapter("http+docker://ssh")
+    unbounded = type(adapter).get_connection
+
+    def get_connection(url: str, proxies: Any = None) -> Any:
+        pool = unbounded(adapter, "http+docker://ssh/engine", proxies)
+        pool.block = True
+        return pool
+
+    adapter.get_connection = get_connection
 
 
 def has_containers(stack_id: str, target: EngineTarget | None = None) -> bool:

@@ -14,6 +14,7 @@ containers alone, after a reconnection or by a daemon that re-adopts them.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -62,6 +63,9 @@ class RemoteEngine:
         self._attempts = 0
         self._next_attempt = 0.0  # monotonic
         self.forwards = Forwards(self._open_channel, on_event)
+        # paramiko logs each refused forward ("channel open FAILED": a service not
+        # listening yet, probed by its health check) to stderr; devstack says what matters.
+        logging.getLogger("paramiko.transport").setLevel(logging.CRITICAL)
         self._streams: dict[APIClient, int] = {}  # stream connection -> streams on it
 
     # -- the connection ----------------------------------------------------------------
