@@ -1,7 +1,10 @@
-"""A second real dockerd beside the first: its own data root, exec root, pid file, socket
-and containerd namespace, no default bridge and no iptables rules (so it cannot clash with
-the first engine's). The busybox test image is copied in from the first engine (nothing is
-pulled). Started by the test, stopped (and its folder removed) after it.
+"""A second real dockerd beside the first: its own data root, exec root, pid file, socket,
+containerd namespace and default bridge, and no iptables rules, so it cannot clash with the
+first engine. The busybox test image is copied in from the first engine (nothing is
+pulled). Started by the test, stopped (and its folder and bridge removed) after it.
+
+Not `--bridge=none`: a dockerd without a default bridge deletes the `docker0` interface,
+which is the first engine's (same network namespace). The bridge is made here instead.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 
 import docker
@@ -26,6 +30,7 @@ class SecondEngine:
         # Short: containerd's sockets live under the exec root (sun_path is 108 bytes).
         self.root = Path(tempfile.mkdtemp(prefix="dsb-", dir="/tmp"))
         self.socket = self.root / "docker.sock"
+        self.bridge = f"dsb{uuid.uuid4().hex[:8]}"  # interface names: at most 15 characters
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -33,6 +38,9 @@ class SecondEngine:
         return f"unix://{self.socket}"
 
     def start(self) -> None:
+        _ip("link", "add", self.bridge, "type", "bridge")
+        _ip("addr", "add", _free_subnet(), "dev", self.bridge)
+        _ip("link", "set", self.bridge, "up")
         log = (self.root / "dockerd.log").open("ab")
         namespace = f"devstack-test-{self.root.name}"
         self.process = subprocess.Popen(
@@ -44,7 +52,7 @@ class SecondEngine:
                 f"--host={self.host}",
                 f"--containerd-namespace={namespace}",
                 f"--containerd-plugins-namespace={namespace}-plugins",
-                "--bridge=none",
+                f"--bridge={self.bridge}",
                 "--iptables=false",
                 "--storage-driver=vfs",  # any filesystem; the test image is a few MB
             ],
@@ -90,7 +98,23 @@ class SecondEngine:
                 if point.startswith(str(self.root)):
                     subprocess.run(["umount", "-l", point], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
+        subprocess.run(["ip", "link", "del", self.bridge], check=False, capture_output=True)
 
     def log_tail(self) -> str:
         path = self.root / "dockerd.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"ip {' '.join(args)}: {done.stderr.strip()}")
+
+
+def _free_subnet() -> str:
+    """An address for the bridge in a /24 of 10.213.0.0/16 that no route uses yet."""
+    routes = subprocess.run(["ip", "route"], capture_output=True, text=True, check=True).stdout
+    for third in range(256):
+        if f"10.213.{third}." not in routes:
+            return f"10.213.{third}.1/24"
+    raise RuntimeError("no free /24 in 10.213.0.0/16 for the second engine's bridge")
