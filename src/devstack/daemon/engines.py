@@ -39,8 +39,11 @@ class Engines:
         host_env: Mapping[str, str],
         logs: LogStore,
         on_change: Callable[[], None],
+        persist: Callable[[str, Callable[[], None]], None],
     ) -> None:
         self._stack = stack
+        # The daemon's state writes: on a full disk kept and retried, said in status.
+        self._persist = persist
         self._paths = paths
         self._logs = logs
         self._changed = on_change
@@ -115,7 +118,9 @@ class Engines:
             finally:
                 self._settled.set()
         self.target = target
-        engine_target.save(self._paths.state_dir, target)
+        if saved != target:
+            dest = self._paths.state_dir
+            self._persist("the engine", lambda: engine_target.save(dest, target))
 
     def _move_off(
         self, docker: DockerRuntime, old: EngineTarget, new: EngineTarget, desired: DesiredState

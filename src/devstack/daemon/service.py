@@ -112,8 +112,9 @@ class Daemon:
         )
         self.provisioner = ProvisionRuntime(self.logs, self._changed)
         self.engines = Engines(
-            lambda: self.loaded.stack.name, self.paths, self.host_env, self.logs, self._changed
-        )
+            lambda: self.loaded.stack.name, self.paths, self.host_env, self.logs, self._changed,
+            self._persist,
+        )  # fmt: skip
         self.runtime = CompositeRuntime(
             {
                 "process": lambda: self.process,
