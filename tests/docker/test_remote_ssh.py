@@ -9,6 +9,7 @@ containers keep running, and the daemon reconnects by itself.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -23,8 +24,9 @@ import pytest
 from dockerstack import DockerStack, web
 from sshd import Sshd, sshd_missing
 
-from components import needs
-from helpers import Stack, describe, listening_addresses, port_busy, wait_for
+from components import needs, unavailable
+from docker_images import LOCALSTACK_IMAGE, localstack_image_missing
+from helpers import Stack, describe, listening_addresses, port_busy, service, wait_for
 
 MISSING = sshd_missing()
 pytestmark = [needs(MISSING is not None, MISSING or ""), pytest.mark.timeout(120)]
@@ -202,3 +204,37 @@ def test_a_context_names_the_engine(remote: DockerStack, sshd: Sshd, tmp_path: P
     assert (engine["host"], engine["source"]) == (sshd.docker_host, "--context box")
     (port,) = remote.services()["web"]["ports"]
     assert answers(port)
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # boto3's, as in test_backing_docker
+def test_backing_says_where_each_emulator_runs(remote: DockerStack, sshd: Sshd) -> None:
+    """LocalStack runs on the engine, MiniStack here; a host process here reaches both (the
+    container's port through the forward), and provisioning went through it too."""
+    reason = localstack_image_missing()
+    if reason:
+        unavailable(reason)
+    boto3 = pytest.importorskip("boto3")
+    remote.write(
+        {"api": service("api", flags=["--dump-env"], uses=["uploads", "jobs"])},
+        providers={"localstack": {"type": "localstack", "image": LOCALSTACK_IMAGE}},
+        backing={
+            "uploads": {"kind": "s3", "bucket": "ssh-uploads", "provider": "localstack"},
+            "jobs": {"kind": "sqs", "queue": "ssh-jobs", "provider": "ministack"},
+        },
+    )
+    remote.up("--wait-timeout", "180", timeout=240)
+
+    rows = {r["name"]: r for r in json.loads(remote.ok("backing", "--json").stdout)}
+    assert (rows["uploads"]["runs_on"], rows["jobs"]["runs_on"]) == (
+        sshd.docker_host, "this machine",
+    )  # fmt: skip
+    header = remote.ok("backing").stdout.splitlines()[0]
+    assert header.split()[-2:] == ["RUNS", "ON"]
+    env = wait_for(lambda: remote.has_file("api.env") and remote.read_json("api.env"), 10, "env")
+    s3 = boto3.client(
+        "s3", endpoint_url=env["AWS_ENDPOINT_URL_S3"], region_name="us-east-1",
+        aws_access_key_id="test", aws_secret_access_key="test",
+    )  # fmt: skip
+    assert env["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:")
+    assert "ssh-uploads" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
