@@ -21,7 +21,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from dockerstack import DockerStack, web
+from dockerstack import DockerStack, busybox, web
 from sshd import Sshd, sshd_missing
 
 from components import needs, unavailable
@@ -238,3 +238,18 @@ def test_backing_says_where_each_emulator_runs(remote: DockerStack, sshd: Sshd) 
     )  # fmt: skip
     assert env["AWS_ENDPOINT_URL_S3"].startswith("http://127.0.0.1:")
     assert "ssh-uploads" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_a_container_there_using_an_emulator_here_is_a_problem_line(
+    remote: DockerStack, sshd: Sshd
+) -> None:
+    """host.docker.internal on the engine is the remote machine: status says so."""
+    remote.write(
+        {"worker": busybox("exec sleep 600", uses=["jobs"])},
+        backing={"jobs": {"kind": "sqs", "queue": "ssh-jobs", "provider": "ministack"}},
+    )
+    remote.ok("up", "-d")
+    assert engine_problems(remote) == [
+        f"ministack runs on this machine; containers on the engine {sshd.docker_host} cannot "
+        "reach it (give it a container provider, e.g. localstack)"
+    ]

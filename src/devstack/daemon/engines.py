@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from devstack.api.models import EngineInfo
+from devstack.config.backing import BackingResolution
 from devstack.daemon.failures import BadRequest
 from devstack.engine.events import LogStore
 from devstack.engine.ports import Runtime, RuntimeError_
@@ -168,10 +169,22 @@ class Engines:
             forwards=forwards,
         )
 
-    def problems(self) -> list[str]:
+    def problems(self, resolution: BackingResolution | None = None) -> list[str]:
+        """The lost connection, and emulators here that containers there cannot reach."""
         remote = self._remote
         problem = remote.problem() if remote is not None else None
-        return [problem] if problem else []
+        found = [problem] if problem else []
+        if resolution is not None and self.target.remote:
+            # A relay carries host.docker.internal to an emulator on this machine: on a
+            # remote engine that name is the remote machine, where nothing answers.
+            found.extend(
+                f"{use.provider} runs on this machine; containers on the engine "
+                f"{self.target.host} cannot reach it (give it a container provider, "
+                "e.g. localstack)"
+                for use in resolution.providers.values()
+                if use.relay is not None
+            )
+        return found
 
     def runs_on(self, runtime: str | None) -> str | None:
         """Where a provider's workload runs, for `backing`."""

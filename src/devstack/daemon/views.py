@@ -141,7 +141,7 @@ class Views:
             problems=[
                 *self.daemon.problems,
                 *self.daemon.disk.problems(),
-                *self.daemon.engines.problems(),
+                *self.daemon.engines.problems(self.daemon.backing_resolution(desired.environment)),
             ],
             release=desired.release,
             recovered=list(self.daemon.recovered),
