@@ -6,6 +6,8 @@ tests (second_engine.py), reached as DOCKER_HOST=unix:///tmp/dsb-.../docker.sock
 
 from __future__ import annotations
 
+import os
+import shutil
 import urllib.request
 from collections.abc import Iterator
 
@@ -14,10 +16,16 @@ import pytest
 from dockerstack import DockerStack, busybox, web
 from second_engine import SecondEngine
 
+from components import needs
 from docker_images import BUSYBOX_IMAGE
 from helpers import describe
 
-pytestmark = pytest.mark.timeout(180)
+MISSING = (
+    "a second dockerd needs root, dockerd and ip (iproute2)"
+    if os.geteuid() != 0 or not shutil.which("dockerd") or not shutil.which("ip")
+    else None
+)
+pytestmark = [needs(MISSING is not None, MISSING or ""), pytest.mark.timeout(180)]
 
 
 @pytest.fixture(scope="module")
