@@ -1,13 +1,16 @@
-"""Fakes and builders for tests of the engine. Public: other packages' tests may use them.
+"""Fakes and builders for tests of the engine and the daemon. Public: other packages'
+tests may use them.
 
-Fakes serve unit tests of the engine only; runtimes are tested against the real thing.
+Fakes serve unit tests of the engine and of the daemon's behaviour (`FakeStackRuntime`
+is what `Daemon(runtime=...)` runs on); runtimes are tested against the real thing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from devstack.engine.ports import RuntimeError_
+from devstack.engine.ports import Probe, RuntimeError_
 from devstack.model.desired import DesiredService, DesiredState, ProcessSpec, spec_digests
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Workload
@@ -83,6 +86,60 @@ class FakeRuntime:
         self.workloads[(service, replica)] = replace(
             w, state="exited", exit_code=code, exited_at=self.clock.now()
         )
+
+
+@dataclass
+class FakeProbe:
+    """Answers `healthy` unless told otherwise."""
+
+    healthy: bool = True
+
+    def check(self, timeout: float) -> bool:
+        return self.healthy
+
+
+@dataclass
+class FakeStackRuntime:
+    """A daemon's runtimes (daemon.stack_runtime.StackRuntime) on one FakeRuntime: nothing
+    runs, no container engine exists, and probes answer as `probes` says (default: healthy)."""
+
+    fake: FakeRuntime = field(default_factory=FakeRuntime)
+    probes: dict[str, FakeProbe] = field(default_factory=dict)
+
+    @property
+    def runtime(self) -> FakeRuntime:
+        return self.fake
+
+    @property
+    def docker(self) -> Any:
+        return None
+
+    def use_docker(self) -> None:
+        return None
+
+    def discard_docker(self) -> None:
+        return None
+
+    def probe(self, service: DesiredService, check: HealthCheck) -> Probe:
+        return self.probes.setdefault(service.name, FakeProbe())
+
+    def owns(self, workload: Workload, service: DesiredService) -> bool:
+        return workload.state == "running"
+
+    def adopt(self) -> list[Workload]:
+        return []
+
+    def present(self) -> set[tuple[str, int]]:
+        return set(self.fake.workloads)
+
+    def all_gone(self) -> bool:
+        return not self.fake.workloads
+
+    def retry_save(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 def service(

@@ -6,7 +6,7 @@ into the environment at `up` (`environments.dev.secrets`). A real daemon runs it
 every surface a user or a tool sees is searched for each canary as written, URL-encoded
 and base64-encoded: CLI output, API answers, the files under .devstack/ (the emulator's
 own data store aside: it *is* the secret store), a TUI screenshot of every view, a
-crashed service's status and failure output, and `devstack export compose|ecs`.
+crashed service's status and failure output, and `devstack export compose|ecs|k8s`.
 
 A service that prints its own secret is the user's choice: devstack shows such a line as
 printed, by design (docs/security.md), and the last test asserts exactly that.
@@ -329,7 +329,7 @@ def test_tui_screens_never_show_a_canary(running: Stack) -> None:
     assert PRINTED in screen_text(screens["logs of leaky"])
 
 
-@pytest.mark.parametrize("target", ["compose", "ecs"])
+@pytest.mark.parametrize("target", ["compose", "ecs", "k8s"])
 def test_exports_never_carry_a_canary(stack: Stack, target: str) -> None:
     # Exports cover container services and need no daemon: the same stack, on an image.
     write_stack(stack, image="devstack-test/python:1")

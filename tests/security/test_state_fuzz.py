@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from devstack.config.ports import PortAllocator
-from devstack.daemon.overrides import Overrides
 from devstack.daemon.restarts import load_restarts
+from devstack.intent.value import Intent
 from devstack.runtimes.process import parse_state
 from devstack.statefile import read_state
 
@@ -36,7 +36,7 @@ def _ports(path: Path, on_corrupt: Callable[[str], None]) -> Any:
 
 
 READERS: dict[str, Callable[[Path, Callable[[str], None]], Any]] = {
-    "overrides.json": Overrides.load,
+    "overrides.json": Intent.load,
     "processes.json": _processes,
     "ports.json": _ports,
     "restarts.json": load_restarts,
@@ -85,6 +85,6 @@ def test_any_bytes_are_a_valid_state_or_moved_aside(name: str, data: bytes) -> N
 
 def test_what_the_writers_write_reads_back_unchanged(tmp_path: Path) -> None:
     path = tmp_path / "overrides.json"
-    saved = Overrides("staging", {"web"}, {"db": ["moto", "ministack"]}, {"web": 3}, "r2")
+    saved = Intent("staging", {"web"}, {"db": ["moto", "ministack"]}, {"web": 3}, "r2")
     saved.save(path)
-    assert Overrides.load(path, pytest.fail) == saved
+    assert Intent.load(path, pytest.fail) == saved

@@ -39,7 +39,8 @@ def test_the_core_imports_no_runtime_or_ui_library(module: str) -> None:
 def test_everyday_commands_load_no_model_or_server_code() -> None:
     """`status`, `logs`, `down` and a no-op `up` stay fast: no pydantic, no server."""
     watched = ["pydantic", "fastapi", "uvicorn", "yaml", "textual", "docker"]
-    assert loaded_after(["devstack.cli.main", "devstack.cli.stack_cmds"], watched) == []
+    commands = ["devstack.cli.main", "devstack.cli.stack_cmds", "devstack.cli.up_cmd"]
+    assert loaded_after(commands, watched) == []
 
 
 def test_the_daemon_loads_the_docker_sdk_only_for_container_services() -> None:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from devstack.config.layers import is_secret_name
 from devstack.config.loader import load_stack
 from devstack.config.problems import ManifestError
-from devstack.config.resolve import is_secret_name, resolve
+from devstack.config.resolve import resolve
 from devstack.model.desired import DesiredState, EnvVar, changed_fields
 from devstack.model.names import UnknownName
 

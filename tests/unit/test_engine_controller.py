@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack.engine.causes import Crashed, NotRunning, Requested
 from devstack.engine.controller import Controller
 from devstack.engine.events import LogLine, LogStore
 from devstack.engine.plan import Operation
@@ -58,7 +59,7 @@ def api() -> Iterator[Harness]:
 def test_a_pass_starts_what_is_missing_and_logs_why(api: Harness) -> None:
     result = api.controller.run_pass()
 
-    assert result.plan.operations == (Operation("start", "api", 0, "not running"),)
+    assert result.plan.operations == (Operation("start", "api", 0, NotRunning()),)
     assert result.errors == {}
     assert api.runtime.calls == ["start api#0"]
     assert api.events() == ["start service:api: not running"]
@@ -96,9 +97,7 @@ def test_a_crash_is_restarted_after_its_backoff_and_the_restart_counted(api: Har
     result = api.controller.run_pass()
     api.controller.run_pass()
 
-    assert result.plan.operations == (
-        Operation("start", "api", 0, "exited with code 1; restart 1 after 0.5s backoff"),
-    )
+    assert result.plan.operations == (Operation("start", "api", 0, Crashed(1, 1, 0.5)),)
     assert api.controller.records() == {KEY: RestartRecord(restarts=1, failures=1)}
     assert api.runtime.calls == ["start api#0", "start api#0"]
 
@@ -184,9 +183,7 @@ def test_a_start_that_keeps_failing_backs_off_longer(api: Harness) -> None:
     retried = api.controller.run_pass()
     held = api.controller.run_pass()
 
-    assert retried.plan.operations == (
-        Operation("start", "api", 0, "exited with code 127; restart 1 after 0.5s backoff"),
-    )
+    assert retried.plan.operations == (Operation("start", "api", 0, Crashed(127, 1, 0.5)),)
     assert retried.errors == {"api": "cannot start api"}
     assert held.plan.requeue_at == api.clock.now() + 1.0
     assert api.controller.records() == {KEY: RestartRecord(restarts=1, failures=2)}
@@ -207,7 +204,7 @@ def test_a_start_that_succeeds_again_clears_the_error(api: Harness) -> None:
 
 def test_a_requested_restart_runs_on_the_next_pass(api: Harness) -> None:
     api.controller.run_pass()
-    asked = Operation("restart", "api", 0, "restart asked by the user")
+    asked = Operation("restart", "api", 0, Requested("restart asked by the user"))
 
     api.controller.request(asked)
     result = api.controller.run_pass()
@@ -238,7 +235,7 @@ def test_a_started_service_is_probed_and_its_dependent_held_while_starting() -> 
         assert set(harness.probes) == {("greeter", HTTP)}
         assert harness.controller.observed().health == {("greeter", 0): "starting"}
         assert second.plan.operations == ()
-        assert [w.reason for w in second.plan.waiting] == ["waiting for greeter (starting)"]
+        assert [str(w.reason) for w in second.plan.waiting] == ["waiting for greeter (starting)"]
     finally:
         harness.controller.close()
 
@@ -258,7 +255,7 @@ def test_a_dependent_starts_on_the_pass_after_its_dependency_turns_healthy() -> 
 
         result = harness.controller.run_pass()
 
-        assert result.plan.operations == (Operation("start", "front", 0, "not running"),)
+        assert result.plan.operations == (Operation("start", "front", 0, NotRunning()),)
         assert harness.controller.observed().health[("greeter", 0)] == "healthy"
     finally:
         harness.controller.close()

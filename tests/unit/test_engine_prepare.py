@@ -55,7 +55,7 @@ def test_the_spec_hash_covers_what_prepare_pinned() -> None:
 
     result = controller.run_pass()
 
-    assert [op.cause for op in result.plan.operations] == ["spec-hash changed: env.IMAGE_ID"]
+    assert [str(op.cause) for op in result.plan.operations] == ["spec-hash changed: env.IMAGE_ID"]
 
 
 def test_a_failed_prepare_keeps_the_running_instance_and_reports_why() -> None:

@@ -6,9 +6,21 @@ from dataclasses import replace
 
 import pytest
 
+from devstack.engine.causes import (
+    Backoff,
+    Blocked,
+    Crashed,
+    ExitedUnwanted,
+    NotRunning,
+    ScaledDown,
+    SpecChanged,
+    StopsAfter,
+    Unsettled,
+)
 from devstack.engine.executor import execute
 from devstack.engine.plan import Operation, Waiting
-from devstack.engine.reconcile import backoff_delay, project, reconcile
+from devstack.engine.reconcile import project, reconcile
+from devstack.engine.restart import backoff_delay
 from devstack.model.desired import DesiredService, DesiredState
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Health, ObservedState, RestartRecord, Workload
@@ -140,7 +152,7 @@ def test_several_changed_fields_are_listed_sorted() -> None:
     plan = reconcile(desired(new), ObservedState((running(old),)), NOW)
 
     assert plan.operations == (
-        Operation("restart", "api", 0, "spec-hash changed: command, env.A, env.B, env.D"),
+        Operation("restart", "api", 0, SpecChanged(("command", "env.A", "env.B", "env.D"))),
     )
 
 
@@ -157,8 +169,8 @@ def test_down_stops_dependents_before_their_dependencies() -> None:
 def test_down_holds_a_dependency_while_a_dependent_still_runs() -> None:
     plan = reconcile(hello(replicas=0), all_running(hello()), NOW)
 
-    assert plan.operations == (Operation("stop", "front", 0, "stopped"),)
-    assert plan.waiting == (Waiting("greeter", "stops after front"),)
+    assert plan.operations == (Operation("stop", "front", 0, ScaledDown(0)),)
+    assert plan.waiting == (Waiting("greeter", StopsAfter(("front",))),)
 
 
 def test_down_of_a_chain_stops_it_from_the_top() -> None:
@@ -228,7 +240,7 @@ def test_an_exited_replica_that_is_no_longer_wanted_is_removed() -> None:
 
     plan = reconcile(desired(one), observed, NOW)
 
-    assert plan.operations == (Operation("remove", "worker", 1, "exited and no longer wanted"),)
+    assert plan.operations == (Operation("remove", "worker", 1, ExitedUnwanted()),)
 
 
 def test_a_projected_plan_lists_a_backoff_as_waiting() -> None:
@@ -297,7 +309,7 @@ def test_a_dependent_waits_while_its_dependency_is_not_healthy(health: Health) -
 
     shown = "starting" if health == "none" else health
     assert plan.operations == ()
-    assert plan.waiting == (Waiting("front", f"waiting for greeter ({shown})"),)
+    assert plan.waiting == (Waiting("front", Blocked((Unsettled("greeter", shown),))),)
 
 
 def test_a_dependent_is_planned_once_its_dependency_is_healthy() -> None:
@@ -307,7 +319,7 @@ def test_a_dependent_is_planned_once_its_dependency_is_healthy() -> None:
 
     plan = reconcile(state, observed, NOW)
 
-    assert plan.operations == (Operation("start", "front", 0, "not running"),)
+    assert plan.operations == (Operation("start", "front", 0, NotRunning()),)
     assert plan.waiting == ()
 
 
@@ -320,7 +332,7 @@ def test_a_dependent_waits_while_its_dependency_runs_an_old_spec() -> None:
     plan = reconcile(after, observed, NOW)
 
     assert [op.service for op in plan.operations] == ["greeter"]
-    assert plan.waiting == (Waiting("front", "waiting for greeter (starting)"),)
+    assert plan.waiting == (Waiting("front", Blocked((Unsettled("greeter", "starting"),))),)
 
 
 def test_a_service_started_condition_only_needs_the_dependency_running() -> None:
@@ -330,7 +342,7 @@ def test_a_service_started_condition_only_needs_the_dependency_running() -> None
 
     plan = reconcile(desired(front, greeter), ObservedState((w,), {w.key: "starting"}), NOW)
 
-    assert plan.operations == (Operation("start", "front", 0, "not running"),)
+    assert plan.operations == (Operation("start", "front", 0, NotRunning()),)
 
 
 def test_a_service_started_condition_still_needs_the_dependency_running() -> None:
@@ -339,8 +351,8 @@ def test_a_service_started_condition_still_needs_the_dependency_running() -> Non
 
     plan = reconcile(desired(front, greeter), ObservedState(), NOW)
 
-    assert plan.operations == (Operation("start", "greeter", 0, "not running"),)
-    assert plan.waiting == (Waiting("front", "waiting for greeter (starting)"),)
+    assert plan.operations == (Operation("start", "greeter", 0, NotRunning()),)
+    assert plan.waiting == (Waiting("front", Blocked((Unsettled("greeter", "starting"),))),)
 
 
 def test_a_dependency_without_healthcheck_counts_as_healthy_once_running() -> None:
@@ -349,7 +361,7 @@ def test_a_dependency_without_healthcheck_counts_as_healthy_once_running() -> No
 
     plan = reconcile(desired(front, greeter), ObservedState((running(greeter),)), NOW)
 
-    assert plan.operations == (Operation("start", "front", 0, "not running"),)
+    assert plan.operations == (Operation("start", "front", 0, NotRunning()),)
 
 
 def test_a_dependent_of_a_stopped_service_waits_for_it() -> None:
@@ -359,7 +371,7 @@ def test_a_dependent_of_a_stopped_service_waits_for_it() -> None:
     plan = reconcile(desired(front, greeter), ObservedState(), NOW)
 
     assert plan.operations == ()
-    assert plan.waiting == (Waiting("front", "waiting for greeter (stopped)"),)
+    assert plan.waiting == (Waiting("front", Blocked((Unsettled("greeter", "stopped"),))),)
 
 
 def test_a_dependent_waits_for_every_replica_of_its_dependency() -> None:
@@ -370,7 +382,7 @@ def test_a_dependent_waits_for_every_replica_of_its_dependency() -> None:
 
     plan = reconcile(desired(front, greeter), observed, NOW)
 
-    assert plan.waiting == (Waiting("front", "waiting for greeter (starting)"),)
+    assert plan.waiting == (Waiting("front", Blocked((Unsettled("greeter", "starting"),))),)
 
 
 # --- restart policy and backoff --------------------------------------------------------
@@ -395,11 +407,7 @@ def test_the_restart_policy_decides_whether_an_exit_is_restarted(
 
     plan = reconcile(desired(api), ObservedState((exited(api, code),)), NOW)
 
-    expected = (
-        (Operation("start", "api", 0, f"exited with code {code}; restart 1 after 0.5s backoff"),)
-        if restarts
-        else ()
-    )
+    expected = (Operation("start", "api", 0, Crashed(code, 1, 0.5)),) if restarts else ()
     assert plan.operations == expected
     assert plan.requeue_at is None
 
@@ -432,11 +440,9 @@ def test_a_restart_is_held_until_the_backoff_has_passed() -> None:
     due = reconcile(desired(api), observed, NOW + 2.0)
 
     assert early.operations == ()
-    assert early.waiting == (Waiting("api", "restart backoff until 1002.0"),)
+    assert early.waiting == (Waiting("api", Backoff(1002.0)),)
     assert early.requeue_at == NOW + 2.0
-    assert due.operations == (
-        Operation("start", "api", 0, "exited with code 1; restart 3 after 2s backoff"),
-    )
+    assert due.operations == (Operation("start", "api", 0, Crashed(1, 3, 2.0)),)
     assert due.waiting == ()
     assert due.requeue_at is None
 
@@ -447,7 +453,7 @@ def test_the_first_crash_without_a_record_backs_off_half_a_second() -> None:
 
     assert reconcile(desired(api), observed, NOW).requeue_at == NOW + 0.5
     assert reconcile(desired(api), observed, NOW + 0.5).operations == (
-        Operation("start", "api", 0, "exited with code 1; restart 1 after 0.5s backoff"),
+        Operation("start", "api", 0, Crashed(1, 1, 0.5)),
     )
 
 
@@ -473,7 +479,7 @@ def test_a_restart_waits_for_its_dependencies_after_the_backoff() -> None:
     plan = reconcile(desired(front, greeter), observed, NOW)
 
     assert plan.operations == ()
-    assert plan.waiting == (Waiting("front", "waiting for greeter (starting)"),)
+    assert plan.waiting == (Waiting("front", Blocked((Unsettled("greeter", "starting"),))),)
 
 
 def test_an_exited_instance_with_a_changed_spec_is_started_with_the_new_spec() -> None:
@@ -483,3 +489,27 @@ def test_an_exited_instance_with_a_changed_spec_is_started_with_the_new_spec() -
     plan = reconcile(desired(new), ObservedState((exited(old, 1),)), NOW)
 
     assert [op.kind for op in plan.operations] in (["start"], ["restart"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "text"),
+    [
+        (NotRunning(), "not running"),
+        (SpecChanged(("command", "env.A")), "spec-hash changed: command, env.A"),
+        (Crashed(3, 2, 1.0), "exited with code 3; restart 2 after 1s backoff"),
+        (Crashed(None, 1, 0.5), "exited with code None; restart 1 after 0.5s backoff"),
+        (ScaledDown(0), "stopped"),
+        (ScaledDown(2), "scaled down to 2"),
+        (ExitedUnwanted(), "exited and no longer wanted"),
+        (StopsAfter(("a", "b")), "stops after a, b"),
+        (Backoff(1001.25), "restart backoff until 1001.2"),
+        (
+            Blocked((Unsettled("db", "unhealthy"), Unsettled("mq", "stopped"))),
+            "waiting for db (unhealthy), mq (stopped)",
+        ),
+    ],
+)
+def test_typed_causes_and_reasons_render_the_texts_users_have_always_seen(
+    typed: object, text: str
+) -> None:
+    assert str(typed) == text

@@ -11,6 +11,7 @@ import pytest
 
 from devstack.config.loader import load_stack
 from devstack.config.resolve import resolve
+from devstack.engine.causes import HeldForConsumers, Retired, SpecChanged
 from devstack.engine.executor import execute
 from devstack.engine.plan import Operation, Waiting
 from devstack.engine.reconcile import project, reconcile
@@ -21,8 +22,8 @@ from devstack.testing import FakeRuntime, desired, service
 
 NOW = 1000.0
 HTTP = HealthCheck(http="/health")
-RETIRED = "no longer used (data kept)"
-HELD = "stops once its consumers moved off it"
+RETIRED = Retired()
+HELD = HeldForConsumers()
 
 # A consumer moved from ministack (port 45001) to moto (port 45002).
 MINISTACK = service("ministack", healthcheck=HTTP)
@@ -97,7 +98,7 @@ def test_an_exited_consumer_does_not_hold_a_retired_provider() -> None:
 
     assert Operation("stop", "ministack", 0, RETIRED) in plan.operations
     [start] = ops_on(plan.operations, "api")
-    assert start.kind == "start" and start.cause.startswith("spec-hash changed")
+    assert start.kind == "start" and isinstance(start.cause, SpecChanged)
 
 
 def test_every_retired_workload_stops_together_once_converged() -> None:

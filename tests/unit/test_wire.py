@@ -81,7 +81,8 @@ def test_everyday_cli_commands_load_neither_http_client_nor_email() -> None:
     """The reason this module exists: `status` must not pay for http.client's imports."""
     code = (
         "import sys\n"
-        "import devstack.cli.main, devstack.cli.stack_cmds, devstack.api.client\n"
+        "import devstack.cli.main, devstack.cli.stack_cmds, devstack.cli.up_cmd\n"
+        "import devstack.api.client\n"
         "print(sorted(m for m in sys.modules if m in ('http.client', 'email.parser', 'ssl')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

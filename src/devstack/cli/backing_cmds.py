@@ -12,9 +12,9 @@ from devstack.api.client import JSON, Client
 from devstack.api.kinds import resources_text
 from devstack.api.readiness import FAILED_STATES
 from devstack.cli import complete
-from devstack.cli.common import Context, file_option, pass_context
+from devstack.cli.common import Context, daemon_call, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, STATE_COLOURS, fail, info, style
-from devstack.cli.stack_cmds import _report_failed, daemon_call
+from devstack.cli.waits import report_failed
 
 
 @click.command("backing")
@@ -155,10 +155,10 @@ def _wait_restarted(client: Client, names: list[str], timeout: float) -> None:
         wanted = [services[n] for n in names if n in services]
         broken = [s for s in wanted if s["state"] in FAILED_STATES]
         if broken:
-            _report_failed(client, broken, "failed after the swap")
+            report_failed(client, broken, "failed after the swap")
         if all(s["state"] == "running" for s in wanted):
             return
         if time.monotonic() >= deadline:
             pending = [s for s in wanted if s["state"] != "running"]
-            _report_failed(client, pending, f"not healthy within {timeout:g}s of the swap")
+            report_failed(client, pending, f"not healthy within {timeout:g}s of the swap")
         time.sleep(0.02)

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from devstack.cli.output import EXIT_USAGE, fail
+from devstack.cli.output import EXIT_USAGE, fail, fail_api
 from devstack.state.paths import StackPaths
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
+    from devstack.api.client import Client
     from devstack.config.loader import LoadedStack
     from devstack.config.problems import ManifestError
 
@@ -105,3 +107,29 @@ def env_option(func: F) -> F:
         help="Environment to use (default: dev, or the running one).",
         shell_complete=_complete_environments,
     )(func)
+
+
+@contextmanager
+def daemon_call(ctx: Context) -> Iterator[Client]:
+    """A client whose errors become one clear line and the right exit code."""
+    # Imported here: commands that never call the daemon do not load its client.
+    from devstack.api.client import ApiError, DaemonNotRunning
+
+    client: Client = ctx.client()
+    if not ctx.paths.socket.exists():
+        from devstack.cli.offline import revive
+
+        revive(ctx)  # a daemon that lost its socket is replaced, not reported as absent
+    try:
+        yield client
+    except DaemonNotRunning:
+        fail(f"no devstack daemon is running for {ctx.manifest} (start it with `devstack up`)")
+    except ApiError as exc:
+        fail_api(exc.error, exc.status, exc.problems, exc.log)
+    except ConnectionError as exc:  # ProtocolError (an answer cut short) is one
+        # The daemon died (or was killed) while it handled the request.
+        fail(
+            f"the devstack daemon for {ctx.manifest} stopped while handling the request"
+            f" ({exc.__class__.__name__}); `devstack up` starts it again and re-adopts"
+            " what runs"
+        )

@@ -70,25 +70,14 @@ def config_show(
     """Print SERVICE's environment variables, each with the source of its value."""
     from devstack.api.models import ConfigVar, ServiceConfig
     from devstack.config.problems import ManifestError
-    from devstack.config.resolve import resolve
-    from devstack.daemon.overrides import Overrides
-    from devstack.providers.secrets import read as read_secrets
+    from devstack.oneoff.config import effective_state
 
     loaded = ctx.load()
-    env_name = environment or _running_environment(ctx) or "dev"
-    # Swaps are overrides the daemon persists: show the config that runs, swaps included.
-    swaps = Overrides.load(ctx.paths.overrides).active_swaps
-    overrides = Overrides.load(ctx.paths.overrides)
+    running = None if environment else _running_environment(ctx)
     try:
-        desired = resolve(
-            loaded,
-            env_name,
-            os.environ,
-            ports=ctx.ports(),
-            swaps=swaps,
-            secrets=read_secrets,
-            scale=overrides.scale,
-        )
+        # The config that runs: the daemon's intent (swaps, scale, a pinned release), as
+        # `run` sees it, unless --env names another environment.
+        desired = effective_state(loaded, ctx.paths, environment, os.environ, running)
     except ManifestError as exc:
         report_problems(exc)
     if desired.pending:
@@ -97,7 +86,9 @@ def config_show(
         raise UnknownName("service", service, desired.services)
     variables = ConfigVar.listing(desired.services[service].env, show_secrets)
     notes = list(desired.services[service].notes)
-    view = ServiceConfig(service=service, environment=env_name, variables=variables, notes=notes)
+    view = ServiceConfig(
+        service=service, environment=desired.environment, variables=variables, notes=notes
+    )
     if as_json:
         click.echo(view.model_dump_json(indent=2))
         return
@@ -123,7 +114,8 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
     """
     from devstack.config.diff import diff
     from devstack.config.problems import ManifestError
-    from devstack.config.resolve import resolve
+    from devstack.intent.desired import desired_state
+    from devstack.intent.value import Intent
     from devstack.providers.secrets import read as read_secrets
 
     loaded = ctx.load()
@@ -132,7 +124,11 @@ def config_diff(ctx: Context, first: str, second: str, service: str | None, as_j
         loaded.stack.environment(name)  # UnknownName, before anything is resolved
     for name in (first, second):
         try:
-            state = resolve(loaded, name, os.environ, ports=ctx.ports(), secrets=read_secrets)
+            # The environments as the manifest declares them: no run-time overrides.
+            state = desired_state(
+                loaded, Intent(environment=name), os.environ, state_dir=ctx.paths.state_dir,
+                ports=ctx.ports(), secrets=read_secrets,
+            )  # fmt: skip
         except ManifestError as exc:
             report_problems(exc)
         if state.pending:

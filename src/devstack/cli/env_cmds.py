@@ -51,7 +51,7 @@ def pull(
     """Write ENVIRONMENT's parameters and secrets to an env file."""
     from devstack.config.backing import BackingProblem, resolve_backing
     from devstack.config.secrets import SecretsUnavailable, secrets_provider
-    from devstack.daemon.overrides import Overrides
+    from devstack.intent.value import Intent
     from devstack.providers.secrets import read
 
     loaded = ctx.load()
@@ -69,7 +69,7 @@ def pull(
     target = output or str(loaded.root / f".env.{environment}")
     if target != "-" and Path(target).exists() and not force:
         fail(f"{target} exists; add --force to overwrite it", EXIT_USAGE)
-    swaps = Overrides.load(ctx.paths.overrides).active_swaps
+    swaps = Intent.load(ctx.paths.overrides).active_swaps
     explicit = provider or (declared.secrets.provider if declared.secrets else None)
     try:
         backing = resolve_backing(

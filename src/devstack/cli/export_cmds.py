@@ -1,4 +1,4 @@
-"""`devstack export compose|ecs`: the stack for another tool. No daemon needed.
+"""`devstack export compose|ecs|k8s`: the stack for another tool. No daemon needed.
 
 The export goes to stdout (or `-o PATH`); notes on what changed on the way (providers
 moved, services left out, secrets to set) go to stderr.
@@ -24,13 +24,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def export_options(func: F) -> F:
-    """--env, -o, --read-secrets: what every export takes."""
-    func = click.option(
-        "--read-secrets",
-        is_flag=True,
-        help="Ask the environment's secret store which variables it holds (default: the "
-        "ones the stack declares in its ssm / secretsmanager backing services).",
-    )(func)
+    """--env, -o FILE, --read-secrets: what the single-file exports take."""
     func = click.option(
         "-o",
         "--output",
@@ -38,6 +32,17 @@ def export_options(func: F) -> F:
         type=click.Path(dir_okay=False, path_type=Path),
         default=None,
         help="Write to PATH instead of stdout.",
+    )(func)
+    return env_options(func)
+
+
+def env_options(func: F) -> F:
+    """--env, --read-secrets: what every export takes."""
+    func = click.option(
+        "--read-secrets",
+        is_flag=True,
+        help="Ask the environment's secret store which variables it holds (default: the "
+        "ones the stack declares in its ssm / secretsmanager backing services).",
     )(func)
     # Not the running environment, unlike `config show`: an export is a file to keep, so
     # what it describes is named, not taken from whatever runs now.
@@ -53,7 +58,8 @@ def export_options(func: F) -> F:
 
 @click.group("export")
 def export_group() -> None:
-    """Export the stack for another tool: a compose file, ECS task definitions."""
+    """Export the stack for another tool: a compose file, ECS task definitions, Kubernetes
+    manifests."""
 
 
 @export_group.command("compose")
@@ -151,6 +157,74 @@ def export_ecs(
             f"built by devstack, named <stack>/<service>:latest here: {', '.join(built)} "
             "(push them, or name the pushed image in the environment's images:)"
         )
+
+
+@export_group.command("k8s")
+@env_options
+@click.option(
+    "-o",
+    "--output",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write a folder for `kubectl apply -k DIR` instead of one stream to stdout.",
+)
+@click.option(
+    "--namespace",
+    metavar="NS",
+    default=None,
+    help="Namespace of every object (default: the stack's name).",
+)
+@click.option(
+    "--include-secrets",
+    is_flag=True,
+    help="Write Secrets with the values the manifest holds (default: references only).",
+)
+@file_option
+@pass_context
+def export_k8s(
+    ctx: Context,
+    environment: str,
+    output: Path | None,
+    read_secrets: bool,
+    namespace: str | None,
+    include_secrets: bool,
+) -> None:
+    """Print Kubernetes manifests of the stack, config from ENV: a Namespace, a
+    Deployment and Service per service, ConfigMaps, Secrets by reference, the emulator and
+    its provisioning Job.
+
+    What has no Kubernetes equivalent is listed on stderr. Host processes get a
+    placeholder image to replace.
+    """
+    from devstack.export.k8s import K8sOptions, k8s_export, kube_name, valid_name
+    from devstack.export.k8s_files import stream, write_folder
+
+    if namespace is not None and not valid_name(namespace):
+        raise click.BadParameter(
+            f"{namespace!r} is not a namespace name (lowercase letters, digits and '-', "
+            "at most 63)",
+            param_hint="--namespace",
+        )
+    view = _view(ctx, environment, "k8s", read_secrets)
+    options = K8sOptions(namespace or kube_name(view.stack)[:63], include_secrets)
+    export = k8s_export(view, options)
+    for note in export.notes[len(view.notes) :]:
+        info(f"note: {note}")
+    if export.to_create:
+        listed = "; ".join(f"{s} ({', '.join(keys)})" for s, keys in export.to_create.items())
+        info(
+            f"create these Secrets in namespace {export.namespace} before their pods can start "
+            f"(no values are written without --include-secrets): {listed}"
+        )
+    if output is None:
+        click.echo(stream(view, export), nl=False)
+        return
+    try:
+        written = write_folder(view, export, output)
+    except OSError as exc:
+        fail(f"cannot write {exc.filename or output}: {exc.strerror}")
+    info(f"wrote {len(written)} files to {output} (kubectl apply -k {output})")
 
 
 def _view(

@@ -21,7 +21,7 @@ from devstack.trace import mark
 
 # command name -> "module:attribute"
 COMMANDS = {
-    "up": "devstack.cli.stack_cmds:up",
+    "up": "devstack.cli.up_cmd:up",
     "down": "devstack.cli.stack_cmds:down",
     "status": "devstack.cli.stack_cmds:status",
     "logs": "devstack.cli.stack_cmds:logs",

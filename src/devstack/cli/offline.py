@@ -94,7 +94,7 @@ def table(status: dict[str, Any]) -> str:
 
 def down(ctx: Context) -> bool:
     """Stop what runs without a daemon; False when nothing ran. Exits 1 if some did not stop."""
-    from devstack.daemon.overrides import Overrides
+    from devstack.intent.value import Intent
     from devstack.runtimes.leftovers import find, stop
 
     found = find(ctx.paths.state_dir, ctx.paths.stack_id)
@@ -107,7 +107,7 @@ def down(ctx: Context) -> bool:
         fail("some services did not stop", EXIT_FAILURE, failures)
     # As the daemon's `down`: swaps stay, stops, scale and restart counts go.
     paths = ctx.paths
-    Overrides(swaps=Overrides.load(paths.overrides).swaps).save(paths.overrides)
+    Intent.load(paths.overrides).after_down().save(paths.overrides)
     paths.processes.unlink(missing_ok=True)
     paths.restarts.unlink(missing_ok=True)
     info("stack stopped")

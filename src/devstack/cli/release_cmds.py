@@ -21,13 +21,16 @@ def _resolved(ctx: Context, environment: str | None) -> Any:
     """The environment as the daemon would resolve it (secrets read, no swaps: a release
     is of the manifest's environment, not of a developer's run-time overrides)."""
     from devstack.config.problems import ManifestError
-    from devstack.config.resolve import resolve
+    from devstack.intent.desired import desired_state
+    from devstack.intent.value import Intent
     from devstack.providers.secrets import read
 
     loaded = ctx.load()
     try:
-        return loaded, resolve(loaded, environment or "dev", os.environ, ports=ctx.ports(),
-                               secrets=read)  # fmt: skip
+        return loaded, desired_state(
+            loaded, Intent(environment=environment), os.environ, state_dir=ctx.paths.state_dir,
+            ports=ctx.ports(), secrets=read,
+        )  # fmt: skip
     except ManifestError as exc:
         report_problems(exc)
 
@@ -122,11 +125,11 @@ def release(ctx: Context, environment: str | None, message: str | None) -> None:
 @pass_context
 def releases(ctx: Context, as_json: bool) -> None:
     """List the recorded releases, oldest first."""
-    from devstack.daemon.overrides import Overrides
+    from devstack.intent.value import Intent
     from devstack.release.store import all_releases
 
     found = all_releases(ctx.paths.state_dir)
-    running = Overrides.load(ctx.paths.overrides).release
+    running = Intent.load(ctx.paths.overrides).release
     keys = ("id", "created_at", "environment", "message", "git", "config_hash", "images")
     summary = [{k: r.get(k) for k in keys} | {"running": r["id"] == running} for r in found]
     if as_json:

@@ -8,9 +8,8 @@ import click
 
 from devstack.api.client import JSON, Client
 from devstack.cli import complete
-from devstack.cli.common import Context, file_option, pass_context
+from devstack.cli.common import Context, daemon_call, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info
-from devstack.cli.stack_cmds import daemon_call
 
 POLL = 0.1
 

@@ -7,9 +7,8 @@ import sys
 import click
 
 from devstack.api.client import Client
-from devstack.cli.common import Context, file_option, pass_context
+from devstack.cli.common import Context, daemon_call, file_option, pass_context
 from devstack.cli.output import EXIT_USAGE, fail
-from devstack.cli.stack_cmds import daemon_call
 
 
 @click.command("ui")

@@ -8,23 +8,21 @@ and `${GREETING:-hi}` can be fed from the shell when the stack does not define i
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from devstack.config import lsclient
 from devstack.config.backing import BackingProblem, BackingResolution, resolve_backing
+from devstack.config.containers import container_spec, split_command
 from devstack.config.endpoints import HOST_FROM_CONTAINER, LOCAL_HOST
-from devstack.config.envfile import EnvFileError, parse_env_file
 from devstack.config.extras import MissingExtra
 from devstack.config.interpolate import InterpolationError, interpolate
+from devstack.config.layers import declared_var, env_file_layer
 from devstack.config.loader import LoadedStack
 from devstack.config.ports import PortAllocator
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.secrets import SecretReader, SecretsUnavailable, secrets_provider
 from devstack.model.desired import (
-    BuildPlan,
     ContainerSpec,
     DesiredService,
     DesiredState,
@@ -35,14 +33,8 @@ from devstack.model.desired import (
     spec_digests,
 )
 from devstack.model.graph import start_order
-from devstack.model.manifest import EnvFileRef, EnvValue, SecretValue, Service, parse_port
+from devstack.model.manifest import EnvValue, SecretValue, Service, parse_port
 from devstack.model.names import UnknownName, unknown
-
-SECRET_NAME = re.compile(r"(^|_)(SECRET|PASSWORD|PASSWD|TOKEN|KEY|CREDENTIALS?)$", re.IGNORECASE)
-
-
-def is_secret_name(name: str) -> bool:
-    return bool(SECRET_NAME.search(name))
 
 
 def resolve(
@@ -213,45 +205,18 @@ class _Resolver:
         except UnknownName as exc:
             self.problems.append(Problem(str(exc), "environments"))
             return {}
-        layer: dict[str, EnvVar] = {}
+        layer = env_file_layer(
+            self.loaded, self.environment, env.env_file, self.host_env, self.problem
+        )
         base_path = ("environments", self.environment)
-        for index, item in enumerate(env.env_file):
-            ref = EnvFileRef(path=item) if isinstance(item, str) else item
-            path = self.loaded.root / ref.path
-            try:
-                entries = parse_env_file(path, self.host_env.get)
-            except FileNotFoundError:
-                if ref.required:
-                    self.problem(
-                        f"env file {ref.path} not found (in {self.loaded.root})",
-                        *base_path,
-                        "env_file",
-                        index,
-                    )
-                continue
-            except EnvFileError as exc:
-                self.problem(str(exc), *base_path, "env_file", index)
-                continue
-            except OSError as exc:
-                self.problem(
-                    f"cannot read env file {ref.path}: {exc.strerror}",
-                    *base_path,
-                    "env_file",
-                    index,
-                )
-                continue
-            shown = _relative(path, self.loaded.root)
-            for entry in entries:
-                source = Source("env_file", shown, entry.line, f"environments.{self.environment}")
-                layer[entry.name] = EnvVar(
-                    entry.name, entry.value, source, is_secret_name(entry.name)
-                )
         if env.secrets is not None:
             layer.update(self._cloud_secrets(tuple(env.secrets.from_)))
         for name, raw in env.vars.items():
             path_ = (*base_path, "vars", name)
             value = self._interpolate(raw, layer, path_)
-            layer[name] = self._var(name, raw, value, path_, "environment", layer.get(name))
+            layer[name] = declared_var(
+                self.loaded, name, raw, value, path_, "environment", layer.get(name)
+            )
         return layer
 
     def environment_images(self) -> dict[str, str]:
@@ -312,29 +277,6 @@ class _Resolver:
         if use is not None and use.workload is not None:
             deps.setdefault(use.workload.name, "service_healthy")
         return deps
-
-    def _var(
-        self,
-        name: str,
-        raw: EnvValue,
-        value: str,
-        path: tuple[str | int, ...],
-        kind: str,
-        previous: EnvVar | None,
-    ) -> EnvVar:
-        location = self.loaded.doc.locate(path)
-        declared = isinstance(raw, SecretValue) and raw.secret
-        # Once a name is secret in a lower layer it stays secret when overridden.
-        secret = declared or is_secret_name(name) or bool(previous and previous.secret)
-        detail = ".".join(str(p) for p in path[:-1])
-        layer = "environment" if kind == "environment" else "service"
-        source = Source(
-            layer,  # type: ignore[arg-type]
-            self.loaded.display_name,
-            location.line if location else None,
-            detail,
-        )
-        return EnvVar(name, value, source, secret)
 
     def _interpolate(
         self,
@@ -415,7 +357,7 @@ class _Resolver:
         for var, raw in service.env.items():
             path = ("services", name, "env", var)
             value = self._interpolate(raw, scope, path, service.runtime)
-            env[var] = self._var(var, raw, value, path, "service", env.get(var))
+            env[var] = declared_var(self.loaded, var, raw, value, path, "service", env.get(var))
         values = {v.name: v.value for v in env.values()}
         notes: tuple[str, ...] = ()
         if self.backing is not None:
@@ -423,7 +365,18 @@ class _Resolver:
             notes = (found,) if found else ()
         spec: ProcessSpec | ContainerSpec
         if service.runtime == "docker":
-            spec = self._container_spec(name, service, values, bindings)
+            pinned = self.environment_images().get(name)
+            where = ("environments", self.environment, "images", name)
+            spec = container_spec(
+                self.loaded,
+                name,
+                service,
+                values,
+                bindings,
+                (pinned, where) if pinned is not None else None,
+                lambda raw, path: self._interpolate(raw, self.layer, path),
+                self.problem,
+            )
         else:
             workdir = (self.loaded.root / service.workdir).resolve()
             if not workdir.is_dir():
@@ -431,7 +384,7 @@ class _Resolver:
                     f"workdir {service.workdir} is not a directory", "services", name, "workdir"
                 )
             spec = ProcessSpec(
-                command=tuple(self._command(name, service) or ()),
+                command=tuple(split_command(name, service, self.problem) or ()),
                 workdir=str(workdir),
                 env=values,
                 ports=tuple(b.host for b in bindings),
@@ -474,95 +427,8 @@ class _Resolver:
             for k in range(1, replicas)
         )
 
-    def _container_spec(
-        self, name: str, service: Service, env: dict[str, str], bindings: tuple[PortBinding, ...]
-    ) -> ContainerSpec:
-        build = service.build_spec()
-        plan = None
-        pinned = self.environment_images().get(name)
-        if pinned is not None:
-            # The environment's image replaces image and build: staging runs what it ships.
-            build = None
-        if build is not None:
-            context = (self.loaded.root / build.context).resolve()
-            if not context.is_dir():
-                self.problem(
-                    f"build context {build.context} is not a directory", "services", name, "build"
-                )
-            args = {
-                key: self._interpolate(value, self.layer, ("services", name, "build", "args", key))
-                for key, value in build.args.items()
-            }
-            plan = BuildPlan(
-                str(context), build.dockerfile, tuple(sorted(args.items())), build.target
-            )
-        image = ""
-        if pinned is not None:
-            path = ("environments", self.environment, "images", name)
-            image = self._interpolate(pinned, self.layer, path)
-        elif service.image:
-            image = self._interpolate(service.image, self.layer, ("services", name, "image"))
-        command = self._command(name, service)
-        return ContainerSpec(
-            image=image,
-            command=tuple(command) if command is not None else None,
-            env=env,
-            ports=bindings,
-            volumes=tuple(
-                self._volume(name, index, text) for index, text in enumerate(service.volumes)
-            ),
-            build=plan,
-        )
-
-    def _volume(self, service: str, index: int, text: str) -> str:
-        """`NAME:/path` -> `<stack>_NAME:/path`; `./dir:/path` -> an absolute bind mount."""
-        parts = text.split(":")
-        if len(parts) not in (2, 3) or not parts[1].startswith("/"):
-            self.problem(
-                f"invalid volume {text!r}: expected SOURCE:/container/path[:ro]",
-                "services",
-                service,
-                "volumes",
-                index,
-            )
-            return text
-        source, rest = parts[0], parts[1:]
-        if source.startswith((".", "/", "~")):
-            path = Path(source).expanduser()
-            source = str(path if path.is_absolute() else (self.loaded.root / path).resolve())
-        elif source in self.loaded.stack.volumes:
-            source = f"{self.loaded.stack.name}_{source}"
-        else:
-            known = ", ".join(sorted(self.loaded.stack.volumes)) or "none declared"
-            self.problem(
-                f"unknown volume {source!r} (declare it under top-level volumes; known: {known})",
-                "services",
-                service,
-                "volumes",
-                index,
-            )
-        return ":".join([source, *rest])
-
-    def _command(self, name: str, service: Service) -> list[str] | None:
-        if service.command is None:
-            return None
-        if isinstance(service.command, list):
-            return list(service.command)
-        try:
-            return shlex.split(service.command)
-        except ValueError as exc:
-            self.problem(f"cannot split command: {exc}", "services", name, "command")
-            return []
-
 
 def _mentions(service: Service, backing: str) -> bool:
     """The service's env refers to `${backing.NAME...}`: it needs the resources too."""
     needle = f"backing.{backing}."
     return any(needle in (v if isinstance(v, str) else v.value) for v in service.env.values())
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)

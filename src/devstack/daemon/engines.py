@@ -20,7 +20,6 @@ from devstack.engine.events import LogStore
 from devstack.engine.ports import Runtime, RuntimeError_
 from devstack.model.desired import DesiredState
 from devstack.runtimes import engine_target
-from devstack.runtimes.composite import CompositeRuntime
 from devstack.runtimes.engine_target import EngineChoiceError, EngineTarget
 from devstack.state.paths import StackPaths
 
@@ -78,7 +77,7 @@ class Engines:
         self,
         asked: Mapping[str, object] | None,
         desired: DesiredState,
-        runtime: CompositeRuntime,
+        discard_docker: Callable[[], None],
         docker: DockerRuntime | None,
     ) -> None:
         """At `up`, before anything starts: take the engine this `up` asks for, moving the
@@ -107,7 +106,7 @@ class Engines:
             previous = self.target
             self._settled.clear()
             try:
-                runtime.discard("docker")
+                discard_docker()
                 self.target = target
                 if saved is not None and docker is not None:
                     self._move_off(docker, saved, target, desired)

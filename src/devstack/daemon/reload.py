@@ -16,12 +16,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+from devstack.daemon.seams import StackState
+from devstack.engine.causes import Requested
+from devstack.engine.plan import Operation
+from devstack.engine.ports import RuntimeError_
 from devstack.model.manifest import EnvFileRef, WatchRule
 
 if TYPE_CHECKING:
-    from devstack.daemon.service import Daemon
+    from devstack.runtimes.docker import DockerRuntime
     from devstack.watch.watcher import Watcher
 
 MANIFEST_KEY = "manifest"
@@ -36,9 +40,21 @@ BURST_DEBOUNCE = 0.2
 MAX_WAIT = 5.0
 
 
+class ReloadHost(StackState, Protocol):
+    """What live reload reads and asks of the daemon."""
+
+    @property
+    def manifest(self) -> Path: ...
+    @property
+    def docker(self) -> DockerRuntime | None: ...
+    def reload(self) -> bool:
+        """Apply the manifest as it is on disk now; False if the edit was not applied."""
+        ...
+
+
 class LiveReload:
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, host: ReloadHost) -> None:
+        self.host = host
         self._lock = threading.Lock()
         self._watcher: Watcher | None = None
         self._keys: dict[str, object] = {}  # watch key -> what it watches, to skip no-ops
@@ -65,7 +81,7 @@ class LiveReload:
             return
         wanted: dict[str, tuple[list[Path], Callable[[frozenset[Path]], None], list[str]]] = {}
         wanted[MANIFEST_KEY] = (self._config_files(), self._manifest_changed, [])
-        loaded = self.daemon.loaded
+        loaded = self.host.loaded
         for name, service in loaded.stack.services.items():
             for index, rule in enumerate(service.watch):
                 key = f"service:{name}:{index}"
@@ -95,29 +111,75 @@ class LiveReload:
         if not key.startswith("service:"):
             return None
         _, name, index = key.split(":")
-        service = self.daemon.loaded.stack.services.get(name)
+        service = self.host.loaded.stack.services.get(name)
         return service.watch[int(index)] if service else None
 
     def _config_files(self) -> list[Path]:
-        loaded = self.daemon.loaded
-        files = [self.daemon.manifest.resolve()]
-        environment = loaded.stack.environments.get(self.daemon.environment)
+        loaded = self.host.loaded
+        files = [self.host.manifest.resolve()]
+        environment = loaded.stack.environments.get(self.host.intent.environment or "")
         for item in environment.env_file if environment else []:
             ref = EnvFileRef(path=item) if isinstance(item, str) else item
             files.append((loaded.root / ref.path).resolve())
         return files
 
     def _manifest_changed(self, _: frozenset[Path]) -> None:
-        if self.daemon.reload():
+        if self.host.reload():
             self.refresh()
 
     def _source_changed(
         self, service: str, rule: WatchRule, root: Path
     ) -> Callable[[frozenset[Path]], None]:
         def changed(paths: frozenset[Path]) -> None:
-            self.daemon.on_source_change(service, rule, root, paths)
+            self.on_source_change(service, rule, root, paths)
 
         return changed
 
+    def on_source_change(
+        self, service: str, rule: WatchRule, root: Path, paths: frozenset[Path]
+    ) -> None:
+        """A `watch:` rule fired: restart, rebuild, or sync into the container."""
+        desired = self.host.desired()
+        target = desired.services.get(service)
+        if target is None or target.replicas == 0:
+            return
+        first = sorted(paths)[0] if paths else root
+        shown = _relative(first, self.host.loaded.root)
+        more = f" (+{len(paths) - 1})" if len(paths) > 1 else ""
+        docker = self.host.docker
+        if rule.action == "restart":
+            for replica in range(target.replicas):
+                cause = Requested(f"watched files changed: {shown}{more}")
+                self.host.controller.request(Operation("restart", service, replica, cause))
+        elif rule.action == "rebuild":
+            # A changed build context hashes to a new tag: re-preparing rebuilds, and the
+            # new image id changes the spec hash, so the reconcile restarts it.
+            self.host.logs.event(f"{service}: rebuilding, {shown}{more} changed", service)
+            self.host.controller.invalidate()
+            if docker is not None:
+                docker.invalidate()
+            self.host.controller.mark_dirty()
+        elif docker is not None and rule.target:
+            from devstack.watch.sync import sync_batch
+
+            batch = sync_batch(root, paths, rule.target, rule.ignore)
+            if batch.empty:
+                return
+            try:
+                docker.sync(service, batch, rule.target)
+            except RuntimeError_ as exc:
+                self.host.logs.event(f"{service}: sync failed: {exc}", service)
+                return
+            self.host.logs.event(
+                f"{service}: synced {batch.describe()} into {rule.target}", service
+            )
+
     def _error(self, message: str) -> None:
-        self.daemon.logs.event(f"watch: {message}")
+        self.host.logs.event(f"watch: {message}")
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

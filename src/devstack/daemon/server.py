@@ -13,7 +13,7 @@ import socket
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import uvicorn
 from fastapi import FastAPI, Query, Request
@@ -69,18 +69,23 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
 
     @app.get("/v1/backing")
     def backing() -> list[BackingStatus]:
+        """Each backing service: its provider, endpoint, state and consumers."""
         return daemon.backing()
 
     @app.get("/v1/health")
     def health() -> ActionResponse:
+        """The daemon answers (its pid in the message)."""
         return ActionResponse(message=f"devstack daemon {os.getpid()}")
 
     @app.get("/v1/status")
     def status() -> StackStatus:
+        """Each service's state, health, restarts, replicas and ports; the stack's problems."""
         return daemon.status()
 
     @app.post("/v1/up", responses=_errors(400, 404, 409, 422))
     def up(request: UpRequest) -> PlanResponse:
+        """Bring the stack in line with the manifest (or a release); answers the plan.
+        With `dry_run`, only the plan; an invalid manifest is a 422 with its problems."""
         if request.dry_run:
             return daemon.plan(request.environment, request.remove_orphans, request.release)
         return daemon.up(
@@ -93,6 +98,7 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
 
     @app.post("/v1/down")
     def down(volumes: bool = False) -> ActionResponse:
+        """Stop everything, remove the stack network (and volumes); then the daemon exits."""
         ok = daemon.down(STOP_TIMEOUT, volumes)
         shutdown.set()
         return ActionResponse(
@@ -101,16 +107,19 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
 
     @app.post("/v1/services/{name}/stop", responses=_errors(404))
     def stop(name: str) -> ActionResponse:
+        """Stop a service; it stays stopped until `start` or `up`."""
         ok = daemon.stop_service(name, STOP_TIMEOUT)
         return ActionResponse(ok=ok, message=f"{name} stopped" if ok else f"{name} did not stop")
 
     @app.post("/v1/services/{name}/start", responses=_errors(404))
     def start(name: str) -> ActionResponse:
+        """Start a service stopped by `stop`."""
         daemon.start_service(name)
         return ActionResponse(message=f"{name} starting")
 
     @app.post("/v1/services/{name}/restart", responses=_errors(404))
     def restart(name: str) -> ActionResponse:
+        """Restart a service: graceful stop, then start."""
         ok = daemon.restart_service(name, STOP_TIMEOUT)
         return ActionResponse(ok=ok, message=f"{name} restarted")
 
@@ -166,6 +175,13 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
         )
 
     return app
+
+
+def openapi_document() -> dict[str, Any]:
+    """The API's OpenAPI document, made without a daemon or a socket: no route runs, so
+    none needs one (docs/architecture.md's route table is generated from it)."""
+    app = create_app(cast("Daemon", None), threading.Event(), log=Path(os.devnull))
+    return app.openapi()
 
 
 def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

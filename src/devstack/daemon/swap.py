@@ -9,31 +9,45 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from typing import Protocol
 
-from devstack.api.models import MASK, EnvChange, SwapRequest, SwapResponse
-from devstack.config.backing import declared_providers, provider_mismatch
-from devstack.config.resolve import resolve
+from devstack.api.models import MASK, EnvChange, StackStatus, SwapRequest, SwapResponse
+from devstack.config.backing import BackingResolution, declared_providers, provider_mismatch
 from devstack.daemon.failures import BadRequest, SwapError
+from devstack.daemon.seams import StackState
 from devstack.engine.ports import RuntimeError_
 from devstack.engine.reconcile import project
+from devstack.intent.value import Intent
 from devstack.model.desired import DesiredState, ProvisionSpec
 from devstack.model.names import UnknownName
 from devstack.runtimes.provision import provision_spec
 from devstack.trace import mark
 
-if TYPE_CHECKING:
-    from devstack.daemon.service import Daemon
+__all__ = ["SwapError", "SwapHost", "Swapper", "env_changes"]
 
 
-__all__ = ["SwapError", "Swapper", "env_changes"]
+class SwapHost(StackState, Protocol):
+    """What a swap reads and changes of the daemon: its intent, through `apply_intent`."""
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
+    def preview(self, intent: Intent) -> DesiredState:
+        """The desired state `intent` would give, nothing applied."""
+        ...
+
+    def apply_intent(self, intent: Intent) -> DesiredState: ...
+    def backing_resolution(
+        self, environment: str, swaps: Mapping[str, str] | None = None
+    ) -> BackingResolution | None: ...
+    def status(self) -> StackStatus: ...
 
 
 class Swapper:
     """Makes `Daemon.swap`'s swaps, one at a time."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, host: SwapHost) -> None:
+        self.host = host
         self._lock = threading.Lock()  # one swap at a time
 
     def swap(self, request: SwapRequest) -> SwapResponse:
@@ -47,13 +61,14 @@ class Swapper:
             return self._swap(request)
 
     def _swap(self, request: SwapRequest) -> SwapResponse:
-        if self.daemon.release is not None:
+        if self.host.intent.release is not None:
             raise SwapError(
-                f"release {self.daemon.release} is running, and a release is immutable: "
+                f"release {self.host.intent.release} is running, and a release is immutable: "
                 "`devstack up` (without --release) returns to the manifest, then swap"
             )
-        stack = self.daemon.loaded.stack
-        history = {name: list(h) for name, h in self.daemon.swaps.items()}
+        stack = self.host.loaded.stack
+        intent = self.host.intent
+        history = {name: list(h) for name, h in intent.swaps.items()}
         if request.reset:
             history = {}
         else:
@@ -76,19 +91,10 @@ class Swapper:
                     raise BadRequest(f"cannot swap {name} to {request.provider}: {mismatch}")
                 history.setdefault(name, []).append(request.provider)
         active = {name: h[-1] for name, h in history.items()}
-        current = self.daemon.desired()
-        candidate = resolve(
-            self.daemon.loaded,
-            self.daemon.environment,
-            self.daemon.host_env,
-            stopped=frozenset(self.daemon.stopped),
-            ports=self.daemon.ports,
-            swaps=active,
-            secrets=self.daemon.secrets,
-            scale=self.daemon.scale,
-        )
-        self.daemon.ports.save()
-        moves = self._moves(current.environment, self.daemon.active_swaps, active)
+        current = self.host.desired()
+        wanted = intent.but(swaps=history, warm=frozenset())
+        candidate = self.host.preview(wanted)
+        moves = self._moves(current.environment, intent.active_swaps, active)
         restarts = [
             name
             for name in candidate.order
@@ -106,25 +112,25 @@ class Swapper:
             real=self._real_targets(candidate, moves),
             notes=[note for name in restarts for note in candidate.services[name].notes],
         )
-        if not moves and history == self.daemon.swaps:
+        if not moves and wanted.swaps == intent.swaps:
             response.message = "nothing to change"
             return response
         if response.real and not request.confirm_real and not request.dry_run:
             response.message = "confirmation needed: this swap points at something real"
             return response
         if request.dry_run:
-            observed = self.daemon.controller.observed()
-            view = self.daemon.controller.prepared_view(candidate)
-            response.plan = project(view, observed, time.time()).render()
+            observed = self.host.controller.observed()
+            view = self.host.controller.prepared_view(candidate)
+            response.plan = project(view, observed, self.host.clock()).render()
             response.message = "dry run: nothing changed"
             return response
         mark("swap.resolved")
         self._warm_up(candidate, active, moves, request.timeout)
         mark("swap.warm")
-        self.daemon.apply_intent(swaps=history, warm=frozenset())
+        self.host.apply_intent(self.host.intent.but(swaps=history, warm=frozenset()))
         mark("swap.applied")
         what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
-        self.daemon.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
+        self.host.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
         response.applied = True
         response.message = f"swapped {what}" if what else "swaps saved"
         return response
@@ -133,8 +139,8 @@ class Swapper:
         self, environment: str, before: dict[str, str], after: dict[str, str]
     ) -> dict[str, tuple[str, str]]:
         """Backing service -> (old provider, new provider), for those a swap moves."""
-        old = self.daemon.backing_resolution(environment, before)
-        new = self.daemon.backing_resolution(environment, after)
+        old = self.host.backing_resolution(environment, before)
+        new = self.host.backing_resolution(environment, after)
         if old is None or new is None:
             return {}
         return {
@@ -148,7 +154,7 @@ class Swapper:
     ) -> list[str]:
         """What a swap would point at outside this machine: asked for confirmation."""
         real = []
-        declared = self.daemon.loaded.stack.providers
+        declared = self.host.loaded.stack.providers
         for backing, (_, provider) in moves.items():
             spec = declared.get(provider)
             if spec is None or spec.type not in ("external", "aws"):
@@ -168,8 +174,8 @@ class Swapper:
         timeout: float,
     ) -> None:
         """Start the new providers and provision them; on failure undo that and raise."""
-        resolution = self.daemon.backing_resolution(candidate.environment, swaps)
-        running = self.daemon.desired().services
+        resolution = self.host.backing_resolution(candidate.environment, swaps)
+        running = self.host.desired().services
         to_start = set()
         for backing in moves:
             use = (
@@ -181,7 +187,7 @@ class Swapper:
                 to_start.add(use.workload.name)
         try:
             if to_start:
-                self.daemon.apply_intent(warm=frozenset(to_start))
+                self.host.apply_intent(self.host.intent.but(warm=frozenset(to_start)))
                 for provider in sorted(to_start):
                     self._wait_healthy(provider, timeout)
                 mark("swap.providers.healthy")
@@ -189,23 +195,23 @@ class Swapper:
                 node = candidate.services.get(backing)
                 if node is not None and isinstance(node.spec, ProvisionSpec):
                     for line in provision_spec(node.spec, timeout):
-                        self.daemon.logs.emit(backing, 0, "stdout", line)
+                        self.host.logs.emit(backing, 0, "stdout", line)
         except (RuntimeError_, SwapError) as exc:
             if to_start:
-                self.daemon.apply_intent(warm=frozenset())
+                self.host.apply_intent(self.host.intent.but(warm=frozenset()))
             raise SwapError(f"swap not made, nothing changed: {exc}") from None
 
     def _wait_healthy(self, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status = next((s for s in self.daemon.status().services if s.name == name), None)
+            status = next((s for s in self.host.status().services if s.name == name), None)
             if status is not None:
                 if status.state == "running":
                     return
                 if status.state in ("failed", "exited") or (
                     status.state == "restarting" and status.restarts >= 1
                 ):
-                    tail = " | ".join(line.text for line in self.daemon.logs.last_lines(name, 3))
+                    tail = " | ".join(line.text for line in self.host.logs.last_lines(name, 3))
                     raise SwapError(
                         f"provider {name} did not start: {status.reason or status.state}"
                         + (f" ({tail})" if tail else "")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from devstack.engine.reconcile import BACKOFF_RESET_AFTER
+from devstack.engine.restart import BACKOFF_RESET_AFTER
 
 BACKOFF_RESET_VAR = "DEVSTACK_BACKOFF_RESET"
 

@@ -1,45 +1,78 @@
-"""Read-only views the API serves: stack status, backing services, a service's config.
+"""Read-only views the API serves: stack status, backing services, a service's config,
+and a projected plan.
 
-`Views` reads the daemon's desired and observed state and never changes either.
+`Views` reads a `ViewSource` (the daemon's desired and observed state, its intent) and
+never changes either.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
 
 from devstack.api.kinds import AWS_KINDS
 from devstack.api.models import (
     MASK,
     BackingStatus,
     ConfigVar,
+    EngineInfo,
+    PlanResponse,
+    PlanStep,
     ServiceConfig,
     ServiceStatus,
     StackStatus,
 )
+from devstack.config.backing import BackingResolution
+from devstack.daemon.seams import StackState
+from devstack.engine.causes import Blocked
+from devstack.engine.plan import ProjectedPlan
 from devstack.engine.reconcile import unsettled_dependencies
+from devstack.engine.restart import will_restart
 from devstack.model.backing import Backing
 from devstack.model.desired import DesiredState
 from devstack.model.names import UnknownName
 from devstack.model.observed import ObservedState, Workload
 
-if TYPE_CHECKING:
-    from devstack.daemon.service import Daemon
+
+class ViewSource(StackState, Protocol):
+    """What the views read: the daemon's state, never a way to change it."""
+
+    @property
+    def manifest(self) -> Path: ...
+    @property
+    def recovered(self) -> list[str]: ...
+    def shown_problems(self) -> list[str]:
+        """The last manifest edit's problems, then the disk's, then the engine's."""
+        ...
+
+    def engine_info(self, desired: DesiredState) -> EngineInfo | None:
+        """The Docker engine of the stack's containers (None: it has none)."""
+        ...
+
+    def runs_on(self, runtime: str | None) -> str | None:
+        """Where a provider's workload of this runtime runs, for `backing`."""
+        ...
+
+    def backing_resolution(
+        self, environment: str, swaps: Mapping[str, str] | None = None
+    ) -> BackingResolution | None: ...
 
 
 class Views:
     """The daemon's `status`, `backing` and `config` answers."""
 
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
+    def __init__(self, source: ViewSource) -> None:
+        self.host = source
 
     def backing(self) -> list[BackingStatus]:
-        desired = self.daemon.desired()
-        resolution = self.daemon.backing_resolution(desired.environment)
+        desired = self.host.desired()
+        resolution = self.host.backing_resolution(desired.environment)
         status = {s.name: s for s in self.status().services}
-        swapped = self.daemon.active_swaps
+        swapped = self.host.intent.active_swaps
         result = []
-        for name, model in self.daemon.loaded.stack.backing.items():
+        for name, model in self.host.loaded.stack.backing.items():
             provider = resolution.provider_of.get(name, "") if resolution else ""
             use = resolution.providers.get(resolution.use_key.get(name, "")) if resolution else None
             node = status.get(name)
@@ -58,7 +91,7 @@ class Views:
                 health = server.health
                 state, reason = server.state, server.reason or reason
             consumers = [
-                s for s, spec in self.daemon.loaded.stack.services.items() if name in spec.uses
+                s for s, spec in self.host.loaded.stack.services.items() if name in spec.uses
             ]
             result.append(
                 BackingStatus(
@@ -75,7 +108,7 @@ class Views:
                     swapped=name in swapped,
                     real=_is_real(use.type, use.endpoint.host_url) if use else False,
                     reason=reason,
-                    runs_on=self.daemon.engines.runs_on(
+                    runs_on=self.host.runs_on(
                         use.workload.runtime if use and use.workload else None
                     ),
                 )
@@ -84,7 +117,7 @@ class Views:
 
     def config(self, name: str, show_secrets: bool = False) -> ServiceConfig:
         """The effective environment of a service as it runs now, with each value's source."""
-        desired = self.daemon.desired()
+        desired = self.host.desired()
         if name not in desired.services:
             raise UnknownName("service", name, desired.services)
         service = desired.services[name]
@@ -97,9 +130,9 @@ class Views:
         )
 
     def status(self) -> StackStatus:
-        desired = self.daemon.controller.prepared_view(self.daemon.desired())
-        observed = self.daemon.controller.observed()
-        errors = self.daemon.controller.errors()
+        desired = self.host.controller.prepared_view(self.host.desired())
+        observed = self.host.controller.observed()
+        errors = self.host.controller.errors()
         records = observed.records
         services = []
         for name in desired.order:
@@ -135,23 +168,19 @@ class Views:
         return StackStatus(
             stack=desired.stack,
             environment=desired.environment,
-            manifest=str(self.daemon.manifest),
+            manifest=str(self.host.manifest),
             daemon_pid=os.getpid(),
             services=services,
-            problems=[
-                *self.daemon.problems,
-                *self.daemon.disk.problems(),
-                *self.daemon.engines.problems(self.daemon.backing_resolution(desired.environment)),
-            ],
+            problems=self.host.shown_problems(),
             release=desired.release,
-            recovered=list(self.daemon.recovered),
+            recovered=list(self.host.recovered),
             real=self._real_backing(desired.environment),
-            engine=self.daemon.engines.info(desired),
+            engine=self.host.engine_info(desired),
         )
 
     def _real_backing(self, environment: str) -> list[str]:
         """What reproducing staging points at for real: shown in status and the UI."""
-        resolution = self.daemon.backing_resolution(environment)
+        resolution = self.host.backing_resolution(environment)
         if resolution is None:
             return []
         found = []
@@ -164,7 +193,7 @@ class Views:
 
     def _exit_reason(self, workload: Workload) -> str:
         """`exited with code 3: ValueError: bad config`: the exit and the last thing said."""
-        said = self.daemon.logs.last_output(workload.service, workload.replica, workload.started_at)
+        said = self.host.logs.last_output(workload.service, workload.replica, workload.started_at)
         how = _exit_description(workload.exit_code)
         if not said:
             return how
@@ -192,26 +221,26 @@ class Views:
         reason = error
         held = (
             desired.pending
-            and name in self.daemon.loaded.stack.services
-            and name not in self.daemon.stopped
+            and name in self.host.loaded.stack.services
+            and name not in self.host.intent.stopped
         )
         replicas = service.replicas
         if service.replicas == 0 and held:
             # Held back until the environment's secrets can be read: waiting, not stopped,
             # with the replicas it will run, so `up --wait` waits for them.
             state, reason = "waiting", f"waiting for {desired.pending}"
-            replicas = self.daemon.scale.get(name, self.daemon.loaded.stack.services[name].replicas)
+            replicas = self.host.intent.scale.get(
+                name, self.host.loaded.stack.services[name].replicas
+            )
         elif service.replicas == 0:
             state = "stopped"
         elif first is None:
             blocked = unsettled_dependencies(desired, observed, service)
             state = "waiting" if blocked else "starting"
-            reason = reason or (f"waiting for {', '.join(blocked)}" if blocked else None)
+            reason = reason or (str(Blocked(tuple(blocked))) if blocked else None)
         elif first.state == "exited":
-            will_restart = service.restart == "always" or (
-                service.restart == "on-failure" and first.exit_code != 0
-            )
-            state = "failed" if error else "restarting" if will_restart else "exited"
+            again = will_restart(service, first.exit_code)
+            state = "failed" if error else "restarting" if again else "exited"
             reason = reason or self._exit_reason(first)
         elif first.spec_hash != service.spec_hash:
             state = "waiting"
@@ -285,3 +314,12 @@ def _shown_resources(model: Backing) -> dict[str, object]:
     if "password" in data:
         data["password"] = MASK
     return data
+
+
+def render_plan(projected: ProjectedPlan) -> PlanResponse:
+    steps = [
+        PlanStep(kind=op.kind, target=op.target, cause=str(op.cause), after=list(op.after))
+        for op in projected.operations
+    ]
+    waiting = [f"{w.service}: {w.reason}" for w in projected.waiting]
+    return PlanResponse(steps=steps, waiting=waiting, text=projected.render())

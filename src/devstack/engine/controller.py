@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from devstack.config.problems import ManifestError
+from devstack.engine.causes import Crashed
 from devstack.engine.events import LogStore
 from devstack.engine.executor import OpResult, execute
 from devstack.engine.health import HealthMonitor, InstanceProbe
 from devstack.engine.plan import Operation, Plan
 from devstack.engine.ports import Probe, Runtime, RuntimeError_
-from devstack.engine.reconcile import BACKOFF_RESET_AFTER, reconcile
+from devstack.engine.reconcile import reconcile
+from devstack.engine.restart import BACKOFF_RESET_AFTER
 from devstack.engine.supervise import spawn
 from devstack.model.desired import ContainerSpec, DesiredService, DesiredState, spec_digests
 from devstack.model.manifest import HealthCheck
@@ -188,7 +190,7 @@ class Controller:
             if res.error:
                 errors[op.service] = res.error
                 self._logs.event(f"{op.kind} {op.target} failed: {res.error}", service=op.service)
-            if op.kind == "start" and op.cause.startswith("exited"):
+            if isinstance(op.cause, Crashed):
                 self._count_restart((op.service, op.replica))
             wanted = desired.services.get(op.service)
             if op.kind in ("stop", "remove") and (wanted is None or wanted.replicas == 0):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from devstack.engine.causes import Cause, Reason
+
 OpKind = Literal["start", "stop", "restart", "remove"]
 
 
@@ -13,7 +15,7 @@ class Operation:
     kind: OpKind
     service: str
     replica: int
-    cause: str
+    cause: Cause  # renders (str) to the text plans and logs show
     after: tuple[str, ...] = ()  # only in projected plans: what this step waits for
 
     @property
@@ -27,7 +29,7 @@ class Waiting:
     """A service the reconciler holds back this pass, and why."""
 
     service: str
-    reason: str
+    reason: Reason
 
 
 @dataclass(frozen=True)

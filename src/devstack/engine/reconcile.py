@@ -10,21 +10,26 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from devstack.engine.causes import (
+    Backoff,
+    Blocked,
+    Crashed,
+    ExitedUnwanted,
+    HeldForConsumers,
+    NotRunning,
+    Orphan,
+    Retired,
+    ScaledDown,
+    SpecChanged,
+    StopsAfter,
+    Unsettled,
+)
 from devstack.engine.plan import Operation, Plan, ProjectedPlan, Waiting
+from devstack.engine.restart import BACKOFF_RESET_AFTER, backoff_delay, will_restart
 from devstack.model.desired import DesiredService, DesiredState, changed_fields
 from devstack.model.observed import ObservedState, Workload
 
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
-BACKOFF_RESET_AFTER = 60.0  # a run this long counts as healthy: the next failure starts over
-
-
-def backoff_delay(failures: int) -> float:
-    """0.5 s, 1 s, 2 s, ... capped at 30 s, for the n-th consecutive failure."""
-    if failures <= 0:
-        return 0.0
-    # The exponent is capped too: 2.0 ** 1100 overflows after a night of crash loops.
-    return float(min(BACKOFF_BASE * 2.0 ** min(failures - 1, 16), BACKOFF_CAP))
+__all__ = ["BACKOFF_RESET_AFTER", "project", "reconcile", "unsettled_dependencies"]
 
 
 def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Plan:
@@ -36,15 +41,15 @@ def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Pla
     for w in observed.workloads:
         if w.service in desired.retired and w.service not in desired.services:
             if not converged and w.state == "running":
-                waiting.append(Waiting(w.service, "stops once its consumers moved off it"))
+                waiting.append(Waiting(w.service, HeldForConsumers()))
                 continue
-            cause = "no longer used (data kept)"
+            cause: Retired | Orphan = Retired()
             if w.state == "running":
                 ops.append(Operation("stop", w.service, w.replica, cause))
             else:
                 ops.append(Operation("remove", w.service, w.replica, cause))
         elif w.service not in desired.services and desired.remove_orphans:
-            cause = "orphan: not in the manifest"
+            cause = Orphan()
             if w.state == "running":
                 ops.append(Operation("stop", w.service, w.replica, cause))
             else:
@@ -56,25 +61,24 @@ def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Pla
             if w.replica < service.replicas:
                 continue
             if w.state != "running":
-                ops.append(Operation("remove", name, w.replica, "exited and no longer wanted"))
+                ops.append(Operation("remove", name, w.replica, ExitedUnwanted()))
                 continue
             holders = _running_dependents(desired, observed, name)
             if holders:
-                waiting.append(Waiting(name, f"stops after {', '.join(holders)}"))
+                waiting.append(Waiting(name, StopsAfter(tuple(holders))))
                 continue
-            cause = "stopped" if service.replicas == 0 else f"scaled down to {service.replicas}"
-            ops.append(Operation("stop", name, w.replica, cause))
+            ops.append(Operation("stop", name, w.replica, ScaledDown(service.replicas)))
 
         for replica in range(service.replicas):
             op, due = _instance_op(service, replica, observed.get(name, replica), observed, now)
             if due is not None:
                 requeue.append(due)
-                waiting.append(Waiting(name, f"restart backoff until {due:.1f}"))
+                waiting.append(Waiting(name, Backoff(due)))
             if op is None:
                 continue
             blocked = unsettled_dependencies(desired, observed, service)
             if blocked:
-                waiting.append(Waiting(name, f"waiting for {', '.join(blocked)}"))
+                waiting.append(Waiting(name, Blocked(tuple(blocked))))
                 continue
             ops.append(op)
 
@@ -98,49 +102,47 @@ def _instance_op(
 ) -> tuple[Operation | None, float | None]:
     name = service.name
     if w is None:
-        return Operation("start", name, replica, "not running"), None
+        return Operation("start", name, replica, NotRunning()), None
     if w.state == "running":
         if w.spec_hash == service.spec_hash:
             return None, None
-        changed = changed_fields(w.digests, service.digests)
-        return Operation("restart", name, replica, f"spec-hash changed: {', '.join(changed)}"), None
+        changed = SpecChanged(tuple(changed_fields(w.digests, service.digests)))
+        return Operation("restart", name, replica, changed), None
     if w.spec_hash != service.spec_hash:
         # Exited, and the manifest changed since: run the new spec (a fix for a crash).
-        changed = changed_fields(w.digests, service.digests)
-        return Operation("start", name, replica, f"spec-hash changed: {', '.join(changed)}"), None
+        changed = SpecChanged(tuple(changed_fields(w.digests, service.digests)))
+        return Operation("start", name, replica, changed), None
     # Exited: the restart policy decides, with exponential backoff between failures.
-    code = w.exit_code
-    if service.restart == "no" or (service.restart == "on-failure" and code == 0):
+    if not will_restart(service, w.exit_code):
         return None, None
     record = observed.records.get(w.key)
     failures = record.failures if record else 1
-    restarts = record.restarts if record else 0
+    counted = record.restarts if record else 0
     delay = backoff_delay(failures)
     due = (w.exited_at or now) + delay
     if now < due:
         return None, due
-    cause = f"exited with code {code}; restart {restarts + 1} after {delay:g}s backoff"
-    return Operation("start", name, replica, cause), None
+    return Operation("start", name, replica, Crashed(w.exit_code, counted + 1, delay)), None
 
 
 def unsettled_dependencies(
     desired: DesiredState, observed: ObservedState, service: DesiredService
-) -> list[str]:
+) -> list[Unsettled]:
     """Dependencies not yet running the desired spec (and healthy, where that is asked)."""
     blocked = []
     for dep, condition in service.depends_on.items():
         target = desired.services.get(dep)
         if target is None or target.replicas == 0:
-            blocked.append(f"{dep} (stopped)")
+            blocked.append(Unsettled(dep, "stopped"))
             continue
         for replica in range(target.replicas):
             w = observed.get(dep, replica)
             if w is None or w.state != "running" or w.spec_hash != target.spec_hash:
-                blocked.append(f"{dep} (starting)")
+                blocked.append(Unsettled(dep, "starting"))
                 break
             health = observed.health_of(w)
             if condition == "service_healthy" and target.healthcheck and health != "healthy":
-                blocked.append(f"{dep} ({health if health != 'none' else 'starting'})")
+                blocked.append(Unsettled(dep, health if health != "none" else "starting"))
                 break
     return blocked
 
@@ -167,8 +169,12 @@ def project(desired: DesiredState, observed: ObservedState, now: float) -> Proje
     for _ in range(len(desired.services) + len(observed.workloads) + 2):
         plan = reconcile(desired, state, now)
         if not plan.operations:
+            # What no further pass resolves: a backoff, or a dependency that stays stopped.
             result.waiting = [
-                w for w in plan.waiting if "backoff" in w.reason or "stopped" in w.reason
+                w
+                for w in plan.waiting
+                if isinstance(w.reason, Backoff)
+                or (isinstance(w.reason, Blocked) and w.reason.on_a_stopped_dependency)
             ]
             break
         for op in plan.operations:

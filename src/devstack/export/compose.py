@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from devstack.config.endpoints import EMULATOR_CREDENTIALS
-from devstack.config.resolve import is_secret_name
+from devstack.config.layers import is_secret_name
 from devstack.export.health import check_timeout, compose_duration, health_test
 from devstack.export.provision import PROGRAM, provision_environment
 from devstack.export.view import ExportedService, ExportView

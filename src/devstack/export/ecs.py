@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devstack.export.health import check_timeout, health_test, whole_seconds
-from devstack.export.view import ExportedService, ExportView
+from devstack.export.view import ExportedService, ExportView, placeholder_image
 from devstack.model.desired import EnvVar
 
 DEFAULT_ACCOUNT = "000000000000"  # LocalStack's account: registers there as it is
@@ -120,7 +120,7 @@ def _image(view: ExportView, exported: ExportedService) -> str:
     if exported.image:
         return exported.image
     # Built by devstack: the deployer pushes it; the environment's `images:` names it.
-    return f"{view.stack}/{exported.name}:latest"
+    return placeholder_image(view.stack, exported.name)
 
 
 def built_images(view: ExportView) -> list[str]:

@@ -45,7 +45,7 @@ def health_test(check: HealthCheck, ports: tuple[PortBinding, ...]) -> list[str]
             f"|| python3 -c {shlex.quote(python)}",
         ]
     assert check.tcp is not None
-    port = _container_port(check.tcp, ports)
+    port = probe_port(check.tcp, ports)
     python = f'import socket; socket.create_connection(("127.0.0.1", {port}), {check.timeout:g})'
     wait = max(1, math.ceil(check.timeout))
     # `nc -z` (OpenBSD, GNU); busybox's nc has no -z but connects and exits on EOF.
@@ -57,7 +57,7 @@ def health_test(check: HealthCheck, ports: tuple[PortBinding, ...]) -> list[str]
     ]
 
 
-def _container_port(port: int, ports: tuple[PortBinding, ...]) -> int:
+def probe_port(port: int, ports: tuple[PortBinding, ...]) -> int:
     """devstack probes a container's TCP port from the host: a published host port is
     checked inside the container at the container port it maps to."""
     for binding in ports:

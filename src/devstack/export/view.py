@@ -12,6 +12,10 @@ on a copy of the stack adjusted for the target:
   network reaches (`http://localstack:4566`, `postgresql://container-db:5432/...`);
 - ecs: AWS backing services on any emulator move to the real AWS endpoints (no endpoint
   variable, no emulator keys: a task role gives credentials);
+- k8s: providers move as for compose (the emulator runs in the namespace), and host
+  processes become containers of a placeholder image (`<stack>/<service>:latest`) that
+  the user replaces: a cluster has no host to run them on, and leaving them out would
+  leave their consumers pointing nowhere;
 - `external` and `aws` providers stay what they are.
 
 Swaps (`.devstack/overrides.json`) are left out on purpose: an export describes the
@@ -40,7 +44,7 @@ from devstack.model.desired import (
 )
 from devstack.model.manifest import Environment, Service
 
-Target = Literal["compose", "ecs"]
+Target = Literal["compose", "ecs", "k8s"]
 
 HOST_EMULATORS = ("ministack", "moto")  # run on the host only: no image to put in compose
 EMULATORS = (*HOST_EMULATORS, "localstack")
@@ -81,6 +85,8 @@ class ExportView:
     provisioning: dict[str, dict[str, Any]] = field(default_factory=dict)
     regions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # for stderr and the file's header
+    # k8s: host processes exported as containers of a placeholder image (service -> image)
+    placeholders: dict[str, str] = field(default_factory=dict)
 
 
 def export_view(
@@ -99,7 +105,14 @@ def export_view(
     services = stack.services
     providers: dict[str, Any] = dict(stack.providers)
     swaps = _provider_moves(loaded, env, providers, target, region, notes)
-    adjusted = stack.model_copy(update={"providers": providers})
+    placeholders: dict[str, str] = {}
+    if target == "k8s":
+        services = dict(services)
+        for name, entry in stack.services.items():
+            if entry.runtime == "process":
+                placeholders[name] = placeholder_image(stack.name, name)
+                services[name] = entry.model_copy(update={"image": placeholders[name]})
+    adjusted = stack.model_copy(update={"providers": providers, "services": services})
     desired = resolve(
         dataclasses.replace(loaded, stack=adjusted),
         environment,
@@ -115,6 +128,7 @@ def export_view(
         root=str(loaded.root),
         services={},
         notes=notes,
+        placeholders=placeholders,
     )
     nodes: dict[str, DesiredService] = {}
     kept: dict[str, tuple[DesiredService, Service | None]] = {}
@@ -201,9 +215,9 @@ def _provider_moves(
     for name, backing in stack.backing.items():
         chosen = env.providers.get(name) or backing.provider or default_provider(backing.kind)
         kind = types.get(chosen or "")
-        if target == "compose" and kind in HOST_EMULATORS:
+        if target != "ecs" and kind in HOST_EMULATORS:
             moves[name] = _provider_named(providers, "localstack", LocalstackProvider, {})
-        elif target == "compose" and kind == "process":
+        elif target != "ecs" and kind == "process":
             moves[name] = _provider_named(providers, "container", None, {})
         elif target == "ecs" and kind in EMULATORS:
             moves[name] = _provider_named(
@@ -221,6 +235,8 @@ def _provider_moves(
         what = ", ".join(names)
         if target == "compose":
             why = "it runs as a container of the compose file"
+        elif target == "k8s":
+            why = "it runs as a Deployment in the namespace"
         else:
             why = "real AWS endpoints, credentials from the task role"
         notes.append(f"backing {what}: provider {change} ({why})")
@@ -230,6 +246,12 @@ def _provider_moves(
             "cannot reach (give it an external provider in this environment)"
         )
     return moves
+
+
+def placeholder_image(stack: str, service: str) -> str:
+    """The image named for a service devstack builds or runs on the host: the user pushes
+    one and names it (the environment's `images:`, or the export's own image settings)."""
+    return f"{stack}/{service}:latest"
 
 
 def _provider_named(

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.config.interpolate import InterpolationError, references
-from devstack.config.resolve import is_secret_name
+from devstack.config.layers import is_secret_name
 from devstack.importer.notes import Notes
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.durations import parse_duration

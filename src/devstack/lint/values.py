@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from devstack.config.interpolate import InterpolationError, interpolate
-from devstack.config.resolve import is_secret_name
+from devstack.config.layers import is_secret_name
 
 _URL = re.compile(r"\b([a-z][a-z0-9+.-]*)://([^\s/?#'\"]+)", re.IGNORECASE)
 # Hosts that only make sense on one machine or at one cloud endpoint, with or without a port.

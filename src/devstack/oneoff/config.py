@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 from devstack.config.loader import LoadedStack
 from devstack.config.ports import PortAllocator
-from devstack.config.resolve import resolve
-from devstack.daemon.overrides import Overrides
+from devstack.intent.desired import desired_state
+from devstack.intent.value import Intent
 from devstack.model.desired import DesiredService, DesiredState
 from devstack.model.names import known_names
 from devstack.oneoff import OneOffError
@@ -48,7 +48,7 @@ def effective_state(
     host_env: Mapping[str, str],
     running: str | None = None,
 ) -> DesiredState:
-    """The desired state as the daemon resolves it, with the overrides it persisted: its
+    """The desired state as the daemon resolves it, from the intent it persisted: its
     remembered host ports, the swaps and scale in force, the environment's secrets (read
     from their provider, in memory only), and a release pinned by `up --release`.
 
@@ -57,43 +57,15 @@ def effective_state(
     """
     from devstack.providers.secrets import read as read_secrets
 
-    overrides = Overrides.load(paths.overrides)
-    ports = PortAllocator(paths.state_dir / "ports.json")  # read only: never saved here
-    if environment is None and overrides.release is not None:
-        return _released(loaded, paths, overrides.release, host_env, ports)
-    return resolve(
+    intent = Intent.load(paths.overrides).for_config(environment, running)
+    return desired_state(
         loaded,
-        environment or running or overrides.environment or "dev",
+        intent,
         host_env,
-        ports=ports,
-        swaps=overrides.active_swaps,
+        state_dir=paths.state_dir,
+        ports=PortAllocator(paths.state_dir / "ports.json"),  # read only: never saved here
         secrets=read_secrets,
-        scale=overrides.scale,
     )
-
-
-def _released(
-    loaded: LoadedStack,
-    paths: StackPaths,
-    release: str,
-    host_env: Mapping[str, str],
-    ports: PortAllocator,
-) -> DesiredState:
-    """The release the daemon runs: its recorded images and config, secrets read again
-    (as the daemon does, which checks them against the recorded digests)."""
-    from devstack.config.problems import ManifestError, Problem
-    from devstack.providers.secrets import read as read_secrets
-    from devstack.release import store
-    from devstack.release.record import ReleaseError, thaw
-
-    try:
-        record = store.load(paths.state_dir, release)
-        current = resolve(
-            loaded, record["environment"], host_env, ports=ports, secrets=read_secrets
-        )
-        return thaw(record["state"], current)
-    except ReleaseError as exc:
-        raise ManifestError([Problem(str(exc), f"release {release}")]) from None
 
 
 def check_declared(loaded: LoadedStack, service: str) -> None:

@@ -363,6 +363,17 @@ class DockerRuntime:
     def remove_volumes(self) -> None:
         self.objects.remove_volumes()
 
+    def clean_up(self, volumes: bool) -> list[str]:
+        """After `down`: remove the network, and the named volumes if asked. Returns what
+        failed: `down` reports it and succeeds, since the services are gone anyway."""
+        failures = []
+        for cleanup in (self.remove_network, *([self.remove_volumes] if volumes else [])):
+            try:
+                cleanup()
+            except RuntimeError_ as exc:
+                failures.append(str(exc))
+        return failures
+
     def invalidate(self, rebuild: bool = False) -> None:
         """Forget resolved image ids (each `up` looks again); `rebuild` forces builds."""
         self._images.clear()

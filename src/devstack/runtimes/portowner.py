@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,7 +60,11 @@ def listening_inodes(port: int) -> set[int]:
 
 def holders(port: int) -> list[Holder]:
     """The processes we can see holding a listening socket on `port` (lowest pid first)."""
-    inodes = listening_inodes(port)
+    return holders_of(listening_inodes(port))
+
+
+def holders_of(inodes: set[int]) -> list[Holder]:
+    """The processes we can see holding one of these sockets (lowest pid first)."""
     if not inodes:
         return []
     found = []
@@ -89,6 +94,32 @@ def command_line(pid: int) -> str:
     return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)
 
 
+def socket_fd(pid: int, inodes: set[int]) -> tuple[int, int] | None:
+    """(fd, inode) of the first of these sockets that `pid` holds, if it holds one."""
+    try:
+        fds = list((PROC / str(pid) / "fd").iterdir())
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            target = fd.readlink().name
+        except OSError:
+            continue
+        if target.startswith("socket:[") and int(target[8:-1]) in inodes:
+            return int(fd.name), int(target[8:-1])
+    return None
+
+
+def still_holds(pid: int, fd: int, inode: int) -> bool:
+    """Does `pid` still hold socket `inode` as `fd`? One readlink: a listening socket keeps
+    its port while it is open, so this re-checks a traced listener without reading the
+    socket tables (the kernel walks every socket to print /proc/net/tcp)."""
+    try:
+        return str((PROC / str(pid) / "fd" / str(fd)).readlink()) == f"socket:[{inode}]"
+    except OSError:
+        return False
+
+
 def _socket_inodes(proc_dir: Path) -> set[int]:
     inodes: set[int] = set()
     try:
@@ -103,3 +134,41 @@ def _socket_inodes(proc_dir: Path) -> set[int]:
         if target.startswith("socket:["):
             inodes.add(int(target[8:-1]))
     return inodes
+
+
+class TracedListeners:
+    """Whether a port's listener belongs to an instance, remembered once traced.
+
+    A healthy probe re-checks ownership every interval. Tracing a port to its holder reads
+    the socket tables (the kernel walks every socket to print /proc/net/tcp) and every
+    process's fds: 30 services doing that made an idle daemon use a fifth of a core. A
+    listening socket keeps its port while it is open, so the holder pid, fd and inode once
+    traced are re-checked with one readlink; any other socket is traced again.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[Hashable, tuple[object, int, int, int]] = {}
+
+    def held_by(
+        self, key: Hashable, generation: object, port: int, ours: Callable[[int], bool]
+    ) -> bool:
+        """True if a process `ours` accepts listens on `port`, or no holder can be seen
+        (another user's). `generation` (an instance's start time) invalidates what was
+        traced for an earlier instance under the same key."""
+        known = self._known.get(key)
+        if known and known[0] == generation and still_holds(*known[1:]):
+            return True
+        inodes = listening_inodes(port)
+        found = holders_of(inodes)
+        if not found:
+            return True
+        for holder in found:
+            if ours(holder.pid):
+                held = socket_fd(holder.pid, inodes)
+                if held:
+                    self._known[key] = (generation, holder.pid, *held)
+                return True
+        return False
+
+    def forget(self, key: Hashable) -> None:
+        self._known.pop(key, None)

@@ -78,6 +78,7 @@ class ProcessRuntime:
         self._clock = clock
         self._lock = threading.RLock()
         self._instances: dict[tuple[str, int], _Instance] = {}
+        self._listeners = portowner.TracedListeners()
         # Called with the error when the state file cannot be written, None once it can.
         self._on_disk = on_disk or (lambda error: None)
         self._unsaved = False  # the state file is behind memory (a full disk): retry_save()
@@ -179,6 +180,7 @@ class ProcessRuntime:
             inst = self._instances.get((service, replica))
             if inst and inst.workload.state != "running":
                 del self._instances[(service, replica)]
+                self._listeners.forget((service, replica))
                 self._save()
 
     def owns(self, workload: Workload, port: int | None) -> bool:
@@ -196,8 +198,9 @@ class ProcessRuntime:
             return False
         if port is None:
             return True
-        found = portowner.holders(port)
-        return not found or any(_of_instance(holder.pid, pid) for holder in found)
+        return self._listeners.held_by(
+            workload.key, workload.started_at, port, lambda holder: _of_instance(holder, pid)
+        )
 
     # -- adoption ----------------------------------------------------------------------
 

@@ -1,0 +1,102 @@
+"""A container service's spec: its image (or the environment's pinned one, or a build
+plan), command, ports and volumes. Problems are reported through `problem`, as the
+resolver collects every problem of the manifest before it raises."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+
+from devstack.config.loader import LoadedStack
+from devstack.model.desired import BuildPlan, ContainerSpec, PortBinding
+from devstack.model.manifest import Service
+
+ReportProblem = Callable[..., None]  # problem(message, *path)
+Interpolate = Callable[[str, tuple[str | int, ...]], str]  # a template, at a path -> value
+
+
+def container_spec(
+    loaded: LoadedStack,
+    name: str,
+    service: Service,
+    env: dict[str, str],
+    bindings: tuple[PortBinding, ...],
+    pinned: tuple[str, tuple[str | int, ...]] | None,
+    interpolate: Interpolate,
+    problem: ReportProblem,
+) -> ContainerSpec:
+    """`pinned`: the image the environment ships for this service, and where it is declared."""
+    build = service.build_spec()
+    plan = None
+    if pinned is not None:
+        # The environment's image replaces image and build: staging runs what it ships.
+        build = None
+    if build is not None:
+        context = (loaded.root / build.context).resolve()
+        if not context.is_dir():
+            problem(f"build context {build.context} is not a directory", "services", name, "build")
+        args = {
+            key: interpolate(value, ("services", name, "build", "args", key))
+            for key, value in build.args.items()
+        }
+        plan = BuildPlan(str(context), build.dockerfile, tuple(sorted(args.items())), build.target)
+    image = ""
+    if pinned is not None:
+        image = interpolate(*pinned)
+    elif service.image:
+        image = interpolate(service.image, ("services", name, "image"))
+    command = split_command(name, service, problem)
+    return ContainerSpec(
+        image=image,
+        command=tuple(command) if command is not None else None,
+        env=env,
+        ports=bindings,
+        volumes=tuple(
+            volume(loaded, name, index, text, problem) for index, text in enumerate(service.volumes)
+        ),
+        build=plan,
+    )
+
+
+def volume(loaded: LoadedStack, service: str, index: int, text: str, problem: ReportProblem) -> str:
+    """`NAME:/path` -> `<stack>_NAME:/path`; `./dir:/path` -> an absolute bind mount."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3) or not parts[1].startswith("/"):
+        problem(
+            f"invalid volume {text!r}: expected SOURCE:/container/path[:ro]",
+            "services",
+            service,
+            "volumes",
+            index,
+        )
+        return text
+    source, rest = parts[0], parts[1:]
+    if source.startswith((".", "/", "~")):
+        path = Path(source).expanduser()
+        source = str(path if path.is_absolute() else (loaded.root / path).resolve())
+    elif source in loaded.stack.volumes:
+        source = f"{loaded.stack.name}_{source}"
+    else:
+        known = ", ".join(sorted(loaded.stack.volumes)) or "none declared"
+        problem(
+            f"unknown volume {source!r} (declare it under top-level volumes; known: {known})",
+            "services",
+            service,
+            "volumes",
+            index,
+        )
+    return ":".join([source, *rest])
+
+
+def split_command(name: str, service: Service, problem: ReportProblem) -> list[str] | None:
+    """The service's command as argv (a string is split as a shell would); None: the image's."""
+    if service.command is None:
+        return None
+    if isinstance(service.command, list):
+        return list(service.command)
+    try:
+        return shlex.split(service.command)
+    except ValueError as exc:
+        problem(f"cannot split command: {exc}", "services", name, "command")
+        return []
