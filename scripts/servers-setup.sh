@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the database servers the `process` provider runs (Debian's postgresql and
-# redis-server), for the tests of those providers, and tmux, for the tests that drive the
-# UI in a real terminal. As root on Debian only; elsewhere it
+# redis-server), for the tests of those providers, tmux, for the tests that drive the
+# UI in a real terminal, and openssh-server, whose sshd the remote-engine tests run on
+# loopback with keys of their own (tests/remote/). As root on Debian only; elsewhere it
 # says what is missing and exits 0, and those tests skip with the reason.
 # With CI=true (set by .ci/run) a server it cannot install is a broken CI image: it says why
 # and exits 1 (and the tests would fail, not skip: tests/components.py).
@@ -25,8 +26,9 @@ if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev
 fi
 command -v psql >/dev/null || missing+=(postgresql-client)
 command -v tmux >/dev/null || missing+=(tmux)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "servers-setup: postgres, redis and tmux present"
+  echo "servers-setup: postgres, redis, tmux and sshd present"
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then

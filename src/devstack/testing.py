@@ -117,6 +117,9 @@ class FakeStackRuntime:
     def use_docker(self) -> None:
         return None
 
+    def discard_docker(self) -> None:
+        return None
+
     def probe(self, service: DesiredService, check: HealthCheck) -> Probe:
         return self.probes.setdefault(service.name, FakeProbe())
 

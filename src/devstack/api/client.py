@@ -95,6 +95,7 @@ class Client:
         dry_run: bool = False,
         build: bool = False,
         release: str | None = None,
+        engine: JSON | None = None,
     ) -> JSON:
         body = {
             "environment": environment,
@@ -102,6 +103,7 @@ class Client:
             "dry_run": dry_run,
             "build": build,
             "release": release,
+            "engine": engine,
         }
         # Long: `up` builds images before it answers, as compose does.
         return self._call("POST", "/v1/up", body, timeout=900.0)

@@ -58,6 +58,19 @@ class ServiceStatus(BaseModel):
     reason: str | None = Field(default=None, description="Why the service is waiting or failed")
 
 
+class EngineInfo(BaseModel):
+    """The Docker engine the stack's containers run on."""
+
+    host: str = Field(description="unix:///var/run/docker.sock, ssh://user@host[:port], ...")
+    kind: Literal["local", "ssh", "tcp"]
+    source: str = Field(description="Where the choice came from: DOCKER_HOST, --context NAME...")
+    connected: bool = Field(description="False while the SSH connection is lost or not made")
+    forwards: list[str] = Field(
+        default_factory=list,
+        description="Published ports forwarded here over SSH: `127.0.0.1:8080 -> engine:32768`",
+    )
+
+
 class StackStatus(BaseModel):
     stack: str
     environment: str
@@ -77,6 +90,9 @@ class StackStatus(BaseModel):
     real: list[str] = Field(
         default_factory=list,
         description="Backing services pointing at real endpoints: `NAME -> PROVIDER (WHERE)`",
+    )
+    engine: EngineInfo | None = Field(
+        default=None, description="The Docker engine of the stack's containers, if it has any"
     )
 
 
@@ -105,6 +121,11 @@ class UpRequest(RequestModel):
     )
     release: str | None = Field(
         default=None, description="Run this recorded release instead of the manifest"
+    )
+    engine: dict[str, object] | None = Field(
+        default=None,
+        description="The Docker engine asked for: {context, env: {DOCKER_HOST, DOCKER_CONTEXT, "
+        "DOCKER_CONFIG, HOME}} (the choice is the daemon's: see runtimes/engine_target.py)",
     )
 
 
@@ -224,3 +245,8 @@ class BackingStatus(BaseModel):
         default=False, description="Points at a real endpoint (an AWS account, a remote URL)"
     )
     reason: str | None = None
+    runs_on: str | None = Field(
+        default=None,
+        description="Where its emulator or server runs: `this machine` (a host process), the "
+        "Docker engine's host (a container), None for an external endpoint or AWS",
+    )

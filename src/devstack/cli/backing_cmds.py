@@ -22,7 +22,8 @@ from devstack.cli.waits import report_failed
 @file_option
 @pass_context
 def backing(ctx: Context, as_json: bool) -> None:
-    """List backing services: kind, provider, endpoint, health, resources, consumers."""
+    """List backing services: kind, provider, endpoint, health, resources, consumers, and
+    where each emulator or server runs (this machine, or a remote Docker engine)."""
     with daemon_call(ctx) as client:
         rows = client.backing()
     if as_json:
@@ -33,6 +34,7 @@ def backing(ctx: Context, as_json: bool) -> None:
         return
     header = (
         "BACKING", "KIND", "PROVIDER", "STATE", "HEALTH", "ENDPOINT", "RESOURCES", "CONSUMERS",
+        "RUNS ON",  # last: scripts reading the older columns by position still work
     )  # fmt: skip
     table = [header]
     for row in rows:
@@ -48,6 +50,7 @@ def backing(ctx: Context, as_json: bool) -> None:
                 row["endpoint"] or "-",
                 resources_text(row["kind"], row["resources"]),
                 ", ".join(row["consumers"]) or "-",
+                row.get("runs_on") or "-",
             )
         )
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]

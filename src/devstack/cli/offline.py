@@ -102,7 +102,7 @@ def down(ctx: Context) -> bool:
         return False
     names = sorted({i.service for i in found})
     info(f"no daemon is running; stopping {len(found)} instance(s) of {', '.join(names)} by label")
-    failures = stop(found, DOWN_GRACE)
+    failures = stop(found, DOWN_GRACE, ctx.paths.state_dir)
     if failures:
         fail("some services did not stop", EXIT_FAILURE, failures)
     # As the daemon's `down`: swaps stay, stops, scale and restart counts go.

@@ -15,6 +15,7 @@ from devstack.api.client import JSON, Client, DaemonNotRunning
 from devstack.api.states import split_problems
 from devstack.cli import complete
 from devstack.cli.common import Context, daemon_call, file_option, pass_context
+from devstack.cli.engine_opts import engine_line
 from devstack.cli.output import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -80,12 +81,13 @@ def _nothing_running(ctx: Context) -> bool:
         return False
     try:
         from devstack.runtimes.docker_engine import has_containers
+        from devstack.runtimes.engine_target import from_environment
     except ImportError:
         return True  # no Docker SDK: devstack never ran a container here
     from devstack.engine.ports import RuntimeError_
 
     try:
-        return not has_containers(ctx.paths.stack_id)
+        return not has_containers(ctx.paths.stack_id, from_environment(ctx.paths.state_dir))
     except RuntimeError_:
         return True  # no engine to reach: nothing of ours can run on it
 
@@ -127,7 +129,7 @@ def _status_table(status: JSON) -> str:
         rows.append((*cells, replicas, pid, uptime, s["url"] or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     pinned = f", release {status['release']}" if status.get("release") else ""
-    lines = [f"stack {status['stack']} ({status['environment']}{pinned})"]
+    lines = [f"stack {status['stack']} ({status['environment']}{pinned})", *engine_line(status)]
     for index, row in enumerate(rows):
         padded = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row)]
         if index:

@@ -22,6 +22,7 @@ from devstack.cli.common import (
     pass_context,
     report_problems,
 )
+from devstack.cli.engine_opts import ask_up, context_option, engine_request
 from devstack.cli.output import (
     EXIT_FAILURE,
     EXIT_USAGE,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     "--release", metavar="ID",
     help="Run this recorded release (devstack releases) instead of the manifest.",
 )  # fmt: skip
+@context_option
 @file_option
 @pass_context
 def up(
@@ -67,6 +69,7 @@ def up(
     build: bool,
     no_ui: bool,
     release: str | None,
+    context: str | None,
 ) -> None:
     """Start the stack (or bring it in line with the manifest) and keep it there.
 
@@ -85,7 +88,8 @@ def up(
         return
     # No socket, no daemon: launch one. Otherwise ask it straight away (a ping first
     # would cost a round trip on every no-op `up`).
-    args = (ctx, environment, remove_orphans, build, release, wait)
+    engine = engine_request(context)
+    args = (ctx, environment, remove_orphans, build, release, wait, engine)
     if not ctx.paths.socket.exists():
         from devstack.cli.offline import revive
 
@@ -95,13 +99,13 @@ def up(
     with daemon_call(ctx), _build_progress(client, started, enabled=plan is None):
         if plan is None:  # a daemon runs (or another `up` just launched one): ask it
             try:
-                plan = client.up(environment, remove_orphans, build=build, release=release)
+                plan = ask_up(client, environment, remove_orphans, build, release, engine)
             except DaemonNotRunning:  # the socket of a daemon that died: launch one
                 booted = _boot(*args)
                 plan = (
                     booted[1]
                     if booted
-                    else client.up(environment, remove_orphans, build=build, release=release)
+                    else ask_up(client, environment, remove_orphans, build, release, engine)
                 )
         mark("cli.up.answered")
         _let_go_of_a_daemon_launched_ahead()
@@ -134,6 +138,7 @@ def _boot(
     build: bool,
     release: str | None,
     wait: bool,
+    engine: JSON,
 ) -> tuple[Boot, JSON] | None:
     """Launch the daemon with this `up`: its report pipe and plan, or None if another daemon
     holds the stack.
@@ -153,6 +158,7 @@ def _boot(
         "build": build,
         "release": release,
         "wait": wait,
+        "engine": engine,
     }
     with daemon_call(ctx):
         try:

@@ -118,6 +118,7 @@ def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | No
             bool(intent.get("remove_orphans")),
             bool(intent.get("build")),
             _text(intent.get("release")),
+            _mapping(intent.get("engine")),
         )
     except ManifestError as exc:
         return _invalid(exc, report)
@@ -210,6 +211,10 @@ def _refuse(refused: tuple[int, str, list[str]], report: BootReport | None) -> i
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _mapping(value: object) -> dict[str, object] | None:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else None
 
 
 def _invalid(exc: ManifestError, report: BootReport | None) -> int:

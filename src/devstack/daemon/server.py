@@ -89,7 +89,11 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
         if request.dry_run:
             return daemon.plan(request.environment, request.remove_orphans, request.release)
         return daemon.up(
-            request.environment, request.remove_orphans, request.build, request.release
+            request.environment,
+            request.remove_orphans,
+            request.build,
+            request.release,
+            request.engine,
         )
 
     @app.post("/v1/down")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from devstack.api.models import (
     BackingStatus,
+    EngineInfo,
     PlanResponse,
     ServiceConfig,
     StackStatus,
@@ -26,6 +27,7 @@ from devstack.config.ports import PortAllocator
 from devstack.config.problems import ManifestError
 from devstack.config.servers import data_home
 from devstack.daemon.disk import DiskTrouble
+from devstack.daemon.engines import Engines
 from devstack.daemon.failures import BadRequest
 from devstack.daemon.logbuffer import buffer_bytes
 from devstack.daemon.logfiles import LogFiles
@@ -102,6 +104,11 @@ class Daemon:
         self._resolutions = BackingResolutions(self.host_env, self.ports)
         self._desired = self._resolve(self.intent, self.loaded)
         self._pending_retry_at = 0.0  # monotonic time of the next read of pending secrets
+        # The Docker engine of the stack's containers: kept with the stack, moved by `up`.
+        self.engines = Engines(
+            lambda: self.loaded.stack.name, self.paths, self.host_env, self.logs, self._changed,
+            self.writes.persist,
+        )  # fmt: skip
         self.stack_runtime = runtime(
             Wiring(
                 lambda: self.loaded.stack.name,
@@ -111,6 +118,7 @@ class Daemon:
                 self.host_env,
                 self.writes.state_file,
                 self._state_refused,
+                make_docker=self.engines.make_runtime,
             )
         )
         self.runtime = self.stack_runtime.runtime
@@ -290,12 +298,15 @@ class Daemon:
         remove_orphans: bool,
         build: bool = False,
         release: str | None = None,
+        engine: Mapping[str, object] | None = None,
     ) -> PlanResponse:
         mark("daemon.up")
         self.secrets.clear()  # `up` reads the environment's secrets afresh
         loaded, intent, desired = self._candidate(environment, remove_orphans, release)
         # Before anything starts or stops: a port another process holds fails the whole `up`.
         check_ports(desired, self._desired, self.runtime.observe(), self.paths.stack_id)
+        # May move the stack to another engine (its containers leave the old one first).
+        self.engines.choose(engine, desired, self.stack_runtime.discard_docker, self.docker)
         if any(s.runtime == "docker" for s in desired.services.values()):
             self.stack_runtime.use_docker()
             if self.docker is not None:
@@ -330,6 +341,7 @@ class Daemon:
         self.writes.persist("overrides", lambda: kept.save(self.paths.overrides))
         if ok:  # the instances are gone: so are their restart counts, as with compose
             self.paths.restarts.unlink(missing_ok=True)
+            self.engines.forget()
         if ok and volumes:
             # Emulator data (MiniStack's state, ...) lives here; containers' in volumes.
             shutil.rmtree(self.paths.state_dir / "data", ignore_errors=True)
@@ -436,7 +448,14 @@ class Daemon:
         return self._resolutions.get(self.loaded, environment, chosen)
 
     def shown_problems(self) -> list[str]:
-        return [*self.problems, *self.disk.problems()]
+        engine = self.engines.problems(self.backing_resolution(self._desired.environment))
+        return [*self.problems, *self.disk.problems(), *engine]
+
+    def engine_info(self, desired: DesiredState) -> EngineInfo | None:
+        return self.engines.info(desired)
+
+    def runs_on(self, runtime: str | None) -> str | None:
+        return self.engines.runs_on(runtime)
 
     # -- status ----------------------------------------------------------------------------
 

@@ -42,6 +42,11 @@ class StackRuntime(Protocol):
         """Make the container runtime (it observes, and re-adopts, containers from then)."""
         ...
 
+    def discard_docker(self) -> None:
+        """Forget the container runtime (its owner closed it: the stack moved to another
+        engine); the next use makes it again."""
+        ...
+
     def probe(self, service: DesiredService, check: HealthCheck) -> Probe: ...
 
     def owns(self, workload: Workload, service: DesiredService) -> bool:
@@ -78,6 +83,9 @@ class Wiring:
     host_env: Mapping[str, str]
     on_disk: Callable[[OSError | None], None]  # the state file failed (or works again)
     on_corrupt: OnCorrupt
+    # Makes the container runtime on the stack's engine (daemon/engines.py); None: the
+    # engine DOCKER_HOST or the current context names.
+    make_docker: Callable[[], Runtime] | None = None
 
 
 class HostRuntime:
@@ -114,6 +122,8 @@ class HostRuntime:
         from devstack.runtimes.docker import DockerRuntime
 
         w = self._wiring
+        if w.make_docker is not None:
+            return w.make_docker()
         return DockerRuntime(w.stack_name(), w.paths.stack_id, w.logs, w.changed)
 
     @property
@@ -125,6 +135,9 @@ class HostRuntime:
 
     def use_docker(self) -> None:
         self._composite.runtime("docker")
+
+    def discard_docker(self) -> None:
+        self._composite.discard("docker")
 
     def probe(self, service: DesiredService, check: HealthCheck) -> Probe:
         if service.runtime == "docker" and check.command is not None:

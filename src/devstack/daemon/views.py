@@ -17,6 +17,7 @@ from devstack.api.models import (
     MASK,
     BackingStatus,
     ConfigVar,
+    EngineInfo,
     PlanResponse,
     PlanStep,
     ServiceConfig,
@@ -43,7 +44,15 @@ class ViewSource(StackState, Protocol):
     @property
     def recovered(self) -> list[str]: ...
     def shown_problems(self) -> list[str]:
-        """The last manifest edit's problems, then the disk's."""
+        """The last manifest edit's problems, then the disk's, then the engine's."""
+        ...
+
+    def engine_info(self, desired: DesiredState) -> EngineInfo | None:
+        """The Docker engine of the stack's containers (None: it has none)."""
+        ...
+
+    def runs_on(self, runtime: str | None) -> str | None:
+        """Where a provider's workload of this runtime runs, for `backing`."""
         ...
 
     def backing_resolution(
@@ -99,6 +108,9 @@ class Views:
                     swapped=name in swapped,
                     real=_is_real(use.type, use.endpoint.host_url) if use else False,
                     reason=reason,
+                    runs_on=self.host.runs_on(
+                        use.workload.runtime if use and use.workload else None
+                    ),
                 )
             )
         return result
@@ -163,6 +175,7 @@ class Views:
             release=desired.release,
             recovered=list(self.host.recovered),
             real=self._real_backing(desired.environment),
+            engine=self.host.engine_info(desired),
         )
 
     def _real_backing(self, environment: str) -> list[str]:

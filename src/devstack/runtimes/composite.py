@@ -6,6 +6,7 @@ Docker SDK, and an unreachable engine only fails the container services.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from devstack.engine.ports import Runtime, RuntimeError_
@@ -20,13 +21,25 @@ class CompositeRuntime:
         self._factories = runtimes
         self._made: dict[str, Runtime] = {}
         self._owner: dict[tuple[str, int], str] = {}
+        # Parallel starts may ask for a runtime not made yet (the docker one, after a
+        # move to another engine): it is made once.
+        self._making = threading.Lock()
 
     def runtime(self, name: str) -> Runtime:
-        if name not in self._made:
-            if name not in self._factories:
-                raise RuntimeError_(f"unknown runtime {name!r}")
-            self._made[name] = self._factories[name]()
-        return self._made[name]
+        made = self._made.get(name)
+        if made is not None:
+            return made
+        with self._making:
+            if name not in self._made:
+                if name not in self._factories:
+                    raise RuntimeError_(f"unknown runtime {name!r}")
+                self._made[name] = self._factories[name]()
+            return self._made[name]
+
+    def discard(self, name: str) -> None:
+        """Forget a runtime (closed by its owner): the next use makes it again (the docker
+        runtime, once the stack moved to another engine)."""
+        self._made.pop(name, None)
 
     def made(self) -> dict[str, Runtime]:
         return dict(self._made)

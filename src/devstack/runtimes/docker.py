@@ -39,6 +39,7 @@ from devstack.runtimes.docker_objects import StackObjects
 from devstack.runtimes.docker_output import ContainerOutput
 
 if TYPE_CHECKING:
+    from devstack.runtimes.remote_engine import RemoteEngine
     from devstack.watch.sync import SyncBatch
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
@@ -58,15 +59,23 @@ class DockerRuntime:
         on_change: Callable[[], None],
         clock: Callable[[], float] = time.time,
         connector: Callable[[], APIClient] = connect,
+        remote: RemoteEngine | None = None,
     ) -> None:
         self.stack, self.stack_id = stack, stack_id
         self._logs = logs
         self._on_change = on_change
         self._clock = clock
         self._connector = connector
+        # An engine over SSH: its connection, and the forwards of the published ports.
+        self._remote = remote
+        self._seen: list[Workload] = []  # running at the last listing (remote engines)
         self._lock = threading.Lock()
         self._client: APIClient | None = None
-        self._output = ContainerOutput(self.api, logs, clock)
+        self._output = (
+            ContainerOutput(remote.stream_client, logs, clock, remote.release_stream)
+            if remote is not None
+            else ContainerOutput(self.api, logs, clock)
+        )
         self.objects = StackObjects(stack, stack_id, self.api)
         self._stopping: set[str] = set()  # container ids we are stopping: their death is ours
         self._starting: set[tuple[str, int]] = set()  # their output is followed from the start
@@ -84,6 +93,14 @@ class DockerRuntime:
         return self.objects.network
 
     def api(self) -> APIClient:
+        if self._remote is not None:
+            # Asked every time: a lost connection raises, a new one replaces the client.
+            client = self._remote.api()
+            with self._lock:
+                first, self._client = self._client is None, client
+            if first:
+                threading.Thread(target=self._events, name="docker-events", daemon=True).start()
+            return client
         with self._lock:
             if self._client is None:
                 self._client = self._connector()
@@ -101,6 +118,7 @@ class DockerRuntime:
         )
 
     def observe(self) -> list[Workload]:
+        listed_at = time.monotonic()
         try:
             api = self.api()
             with translated("listing containers"):
@@ -109,9 +127,14 @@ class DockerRuntime:
                 )
         except RuntimeError_:
             # No engine: nothing of ours is observable but the starts that failed, which
-            # carry the reason and make the restart policy back off.
+            # carry the reason and make the restart policy back off. A remote engine whose
+            # connection is lost still runs what it ran: shown as last seen, not restarted.
             with self._lock:
-                return list(self._failed.values())
+                seen = {w.key for w in self._seen} if self._remote is not None else set()
+                failed = [w for k, w in self._failed.items() if k not in seen]
+                return [*self._seen, *failed] if self._remote is not None else failed
+        if self._remote is not None:
+            self._remote.observed(found, listed_at)
         workloads = []
         for item in found:
             labels = item.get("Labels") or {}
@@ -141,6 +164,7 @@ class DockerRuntime:
             )
         seen = {w.key for w in workloads}
         with self._lock:
+            self._seen = [w for w in workloads if w.state == "running"]
             workloads.extend(w for k, w in self._failed.items() if k not in seen)
         return workloads
 
@@ -220,9 +244,15 @@ class DockerRuntime:
             f"{LABEL}.spec": json.dumps(service.digests, sort_keys=True),
             f"{LABEL}.started-at": repr(started),
         }
+        bindings: dict[int | str, Any] = {
+            f"{p.container}/tcp": (p.host_ip, p.host) for p in spec.ports
+        }
+        if self._remote is not None:  # published on the engine's loopback, forwarded here
+            bindings = self._remote.bindings(spec.ports)
+            labels.update(self._remote.labels(spec.ports))
         with translated(f"starting {service.name}"):
             host_config = api.create_host_config(
-                port_bindings={f"{p.container}/tcp": (p.host_ip, p.host) for p in spec.ports},
+                port_bindings=bindings,
                 binds=list(spec.volumes),
                 init=True,  # PID 1 must forward SIGTERM, or stop waits out the whole grace
                 extra_hosts=HOST_GATEWAY,
@@ -254,6 +284,8 @@ class DockerRuntime:
                     # Removed behind our back since we ensured it: ensure it again.
                     self.objects.forget_network()
                     self.objects.ensure_network()
+        if self._remote is not None:
+            self._remote.started(api, cid)
         self._output.follow(cid, labels, from_now=False)
         return Workload(service.name, replica, "running", service.spec_hash, service.digests,
                         started, runtime="docker")  # fmt: skip
@@ -353,6 +385,8 @@ class DockerRuntime:
 
     def close(self) -> None:
         self._closed.set()
+        if self._remote is not None:
+            self._remote.close()
 
     # -- internals -------------------------------------------------------------------
 
@@ -424,7 +458,7 @@ class DockerRuntime:
                             target=self._settle, args=(client, cid), daemon=True
                         ).start()
                     self._on_change()
-            except (docker.errors.DockerException, OSError):
+            except Exception:  # the engine, or the SSH connection to it, went away: again
                 pass
             self._closed.wait(EVENTS_RETRY)
 

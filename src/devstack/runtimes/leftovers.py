@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.runtimes import procfs
+from devstack.runtimes import engine_target, procfs
 from devstack.runtimes.process import peek, scan_owned
 
 DOCKER_TIMEOUT = 5  # an engine that does not answer must not hang `status`
@@ -47,13 +47,14 @@ def find(state_dir: Path, stack_id: str) -> list[Leftover]:
             f"{pid}:{ticks}", Leftover(service, replica, "process", pid, f"{pid}:{ticks}", None)
         )
     items = list(found.values())
-    items.extend(_containers(stack_id))
+    items.extend(_containers(state_dir, stack_id))
     return sorted(items, key=lambda i: (i.service, i.replica))
 
 
-def stop(leftovers: list[Leftover], grace: float) -> list[str]:
+def stop(leftovers: list[Leftover], grace: float, state_dir: Path | None = None) -> list[str]:
     """SIGTERM every process group (then SIGKILL after `grace`), stop and remove every
-    container; what could not be stopped, one line each."""
+    container (on the stack's engine, kept in `state_dir`); what could not be stopped,
+    one line each."""
     processes = [i for i in leftovers if i.runtime == "process" and _still(i)]
     for item in processes:
         _signal(item, signal.SIGTERM)
@@ -67,7 +68,7 @@ def stop(leftovers: list[Leftover], grace: float) -> list[str]:
     containers = [i for i in leftovers if i.runtime == "docker"]
     if containers:
         try:
-            api = _docker()
+            api = _docker(state_dir)
             for item in containers:
                 api.stop(item.ident, timeout=int(grace))
                 api.remove_container(item.ident, force=True)
@@ -93,11 +94,11 @@ def _signal(item: Leftover, sig: signal.Signals) -> None:
             os.killpg(int(pid), sig)
 
 
-def _containers(stack_id: str) -> list[Leftover]:
-    if not _engine_configured():
+def _containers(state_dir: Path, stack_id: str) -> list[Leftover]:
+    if not _engine_configured(state_dir):
         return []
     try:
-        api = _docker()
+        api = _docker(state_dir)
         listed = api.containers(filters={"label": f"devstack.stack={stack_id}"})
     except Exception:  # no SDK, no engine: nothing of ours can be running there
         return []
@@ -118,17 +119,23 @@ def _containers(stack_id: str) -> list[Leftover]:
     return found
 
 
-def _engine_configured() -> bool:
-    return bool(os.environ.get("DOCKER_HOST")) or Path("/var/run/docker.sock").exists()
+def _engine_configured(state_dir: Path) -> bool:
+    return (
+        bool(os.environ.get("DOCKER_HOST"))
+        or Path("/var/run/docker.sock").exists()
+        or engine_target.load(state_dir) is not None
+    )
 
 
-def _docker() -> Any:
-    from docker import APIClient  # only when an engine is there: the SDK is a large import
+def _docker(state_dir: Path | None) -> Any:
+    # The SDK only when an engine is there: it is a large import.
+    from devstack.runtimes.docker_engine import client_for
 
-    from devstack.runtimes.docker_engine import _context_host
-
-    if os.environ.get("DOCKER_HOST"):
-        from docker.utils import kwargs_from_env
-
-        return APIClient(version="auto", timeout=DOCKER_TIMEOUT, **kwargs_from_env())
-    return APIClient(base_url=_context_host(), version="auto", timeout=DOCKER_TIMEOUT)
+    # The engine the stack's containers were started on (kept by `up`), else this
+    # command's own choice.
+    target = (
+        engine_target.from_environment(state_dir)
+        if state_dir is not None
+        else engine_target.choose(None, os.environ)
+    )
+    return client_for(target, timeout=DOCKER_TIMEOUT)
