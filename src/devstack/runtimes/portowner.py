@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,18 +96,7 @@ def command_line(pid: int) -> str:
 
 def socket_fd(pid: int, inodes: set[int]) -> tuple[int, int] | None:
     """(fd, inode) of the first of these sockets that `pid` holds, if it holds one."""
-    try:
-        fds = list((PROC / str(pid) / "fd").iterdir())
-    except OSError:
-        return None
-    for fd in fds:
-        try:
-            target = fd.readlink().name
-        except OSError:
-            continue
-        if target.startswith("socket:[") and int(target[8:-1]) in inodes:
-            return int(fd.name), int(target[8:-1])
-    return None
+    return next((held for held in _sockets(PROC / str(pid)) if held[1] in inodes), None)
 
 
 def still_holds(pid: int, fd: int, inode: int) -> bool:
@@ -121,19 +110,22 @@ def still_holds(pid: int, fd: int, inode: int) -> bool:
 
 
 def _socket_inodes(proc_dir: Path) -> set[int]:
-    inodes: set[int] = set()
+    return {inode for _, inode in _sockets(proc_dir)}
+
+
+def _sockets(proc_dir: Path) -> Iterator[tuple[int, int]]:
+    """(fd, inode) of each socket the process holds."""
     try:
         fds = list((proc_dir / "fd").iterdir())
     except OSError:  # gone, or another user's: not ours to read
-        return inodes
+        return
     for fd in fds:
         try:
             target = fd.readlink().name
         except OSError:
             continue
         if target.startswith("socket:["):
-            inodes.add(int(target[8:-1]))
-    return inodes
+            yield int(fd.name), int(target[8:-1])
 
 
 class TracedListeners:
