@@ -16,6 +16,8 @@ from devstack.cli.common import Context, daemon_call, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, STATE_COLOURS, fail, info, style
 from devstack.cli.waits import report_failed
 
+LOCAL = "this machine"  # the daemon's `runs_on` for what runs here (daemon/engines.py)
+
 
 @click.command("backing")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -32,10 +34,14 @@ def backing(ctx: Context, as_json: bool) -> None:
     if not rows:
         click.echo("no backing services declared")
         return
-    header = (
+    header: tuple[str, ...] = (
         "BACKING", "KIND", "PROVIDER", "STATE", "HEALTH", "ENDPOINT", "RESOURCES", "CONSUMERS",
-        "RUNS ON",  # last: scripts reading the older columns by position still work
     )  # fmt: skip
+    # Where each emulator runs matters only once something runs on a remote engine: with
+    # everything here, a column of "this machine" would only push the table wider.
+    remote = any(row.get("runs_on") not in (None, LOCAL) for row in rows)
+    if remote:
+        header += ("RUNS ON",)  # last: scripts reading the older columns by position still work
     table = [header]
     for row in rows:
         provider = row["provider"] + (" (swapped)" if row["swapped"] else "")
@@ -50,8 +56,8 @@ def backing(ctx: Context, as_json: bool) -> None:
                 row["endpoint"] or "-",
                 resources_text(row["kind"], row["resources"]),
                 ", ".join(row["consumers"]) or "-",
-                row.get("runs_on") or "-",
             )
+            + ((row.get("runs_on") or "-",) if remote else ())
         )
     widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
     for index, r in enumerate(table):
