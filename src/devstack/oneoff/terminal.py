@@ -44,16 +44,23 @@ def run_attached(
     126 (not executable), as in a shell.
     """
     child: subprocess.Popen[bytes] | None = None
+    # A signal that comes while Popen has not returned yet (the child may already run and
+    # print) is passed on as soon as it has: dropped, the one-off would never end.
+    pending: list[int] = []
 
     def sit_out(signum: int, frame: FrameType | None) -> None:
         """The terminal sent it to the whole foreground group: the child has it already."""
 
     def forward(signum: int, frame: FrameType | None) -> None:
-        if child is not None and child.poll() is None:
+        if child is None:
+            pending.append(signum)
+        elif child.poll() is None:
             child.send_signal(signum)
 
     def relayed(signum: int, frame: FrameType | None) -> None:
-        if relay is not None and child is not None and child.poll() is None:
+        if child is None:
+            pending.append(signum)
+        elif relay is not None and child.poll() is None:
             relay(signum)
 
     previous = {sig: signal.getsignal(sig) for sig in (*SAT_OUT, *FORWARDED)}
@@ -83,6 +90,8 @@ def run_attached(
             raise OneOffError(
                 f"cannot run {argv[0]!r}: {exc.strerror or exc}", EXIT_NOT_EXECUTABLE
             ) from exc
+        for signum in pending:
+            (relayed if relay is not None else forward)(signum, None)
         return exit_status(child.wait())
     finally:
         for sig, handler in previous.items():
