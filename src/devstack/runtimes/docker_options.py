@@ -211,12 +211,20 @@ def with_image_health(api: APIClient, service: DesiredService) -> DesiredService
         image = api.inspect_image(spec.image_id or spec.image)  # type: ignore[no-untyped-call]
     except docker.errors.DockerException:
         return service
-    test = ((image.get("Config") or {}).get("Healthcheck") or {}).get("Test") or []
+    declared = (image.get("Config") or {}).get("Healthcheck") or {}
+    test = declared.get("Test") or []
     if not test or test[0] == "NONE":
         return service
-    # The engine already counts the image's retries: one report of `healthy` is enough,
-    # and asking for it is cheap, so it is asked often.
-    check = HealthCheck(test=list(test), interval=ENGINE_POLL, retries=1)
+    # The engine counts the image's retries itself: once healthy, one look that says
+    # otherwise is enough. Until then it may take what the engine allows the image (its
+    # start period, then `retries` intervals and timeouts; Docker's defaults: 30s, 3).
+    interval = (declared.get("Interval") or 30 * NANO) / NANO
+    timeout = (declared.get("Timeout") or 30 * NANO) / NANO
+    retries = declared.get("Retries") or 3
+    budget = (declared.get("StartPeriod") or 0) / NANO + (interval + timeout) * (retries + 1)
+    check = HealthCheck(
+        test=list(test), interval=ENGINE_POLL, retries=1, start_period=budget, start_interval=0.2
+    )
     options = replace(spec.options, image_health=True)
     return replace(service, spec=replace(spec, options=options), healthcheck=check)
 
