@@ -49,14 +49,14 @@ def manifest() -> dict[str, Any]:
                 "target": "/part",
                 "read_only": True,
                 "volume": {"subpath": "part"},
-            },  # fmt: skip
+            },
             {"type": "bind", "source": "./conf", "target": "/conf", "read_only": True},
             {"type": "tmpfs", "target": "/fast", "tmpfs": {"size": 1048576}},
         ],
         secrets=[
             "db_password",
             {"source": "api_token", "target": "token", "uid": "1000", "mode": "0400"},
-        ],  # fmt: skip
+        ],
         configs=["motd", {"source": "app_conf", "target": "/etc/app.conf"}],
         healthcheck={"test": ["CMD-SHELL", "test -f /tmp/by-entrypoint"], **FAST},
         post_start=[
@@ -65,7 +65,7 @@ def manifest() -> dict[str, Any]:
                 "user": "root",
                 "environment": {"GREETING": "hello"},
             }
-        ],  # fmt: skip
+        ],
         pre_stop=[{"command": ["sh", "-c", "echo bye > /data/pre-stop"], "user": "root"}],
     )
     return {
