@@ -129,8 +129,13 @@ def test_the_container_runs_as_the_compose_keys_say(up: DockerStack) -> None:
         0,
         "1000\n1000\n/srv/app\nentry\n",
     )
-    code, limits = up.exec("main", "ulimit -n; ulimit -Hn; ulimit -u")
-    assert (code, limits.split()) == (0, ["1024", "2048", "512"])
+    # The limits the service runs with (PID 1 is the init process it runs under).
+    code, limits = up.exec("main", "grep -E 'open files|processes' /proc/1/limits")
+    assert code == 0
+    assert [line.split()[-3:-1] for line in limits.splitlines()] == [
+        ["512", "512"],
+        ["1024", "2048"],
+    ]
     code, mounts = up.exec("main", "cat /proc/mounts")
     assert code == 0
     assert " /scratch tmpfs " in mounts and " /fast tmpfs " in mounts
@@ -203,6 +208,21 @@ def test_a_changed_key_recreates_only_that_container(up: DockerStack) -> None:
         k: v for k, v in before.items() if k != "after"
     }
     assert up.exec("after", "id -u") == (0, "65534\n")
+
+
+def test_a_sidecar_follows_its_network_owner_into_a_new_container(up: DockerStack) -> None:
+    old = up.container("main").id
+    up.ok("restart", "main")
+
+    def rejoined() -> bool:
+        main = [c for c in up.containers("main") if c.status == "running"]
+        side = [c for c in up.containers("sidecar") if c.status == "running"]
+        if len(main) != 1 or len(side) != 1 or main[0].id == old:
+            return False
+        return bool(side[0].attrs["HostConfig"]["NetworkMode"] == f"container:{main[0].id}")
+
+    wait_for(rejoined, 60.0, "sidecar to join the new main container's network")
+    assert up.exec("sidecar", "cat /etc/hostname") == up.exec("main", "cat /etc/hostname")
 
 
 def test_pre_stop_runs_before_the_container_stops(

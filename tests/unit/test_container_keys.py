@@ -183,3 +183,18 @@ def test_a_secret_needs_exactly_one_source() -> None:
         """
     )
     assert found == ["devstack.yaml:3:9: secrets.both: needs exactly one of file or environment"]
+
+
+def test_a_host_process_cannot_take_a_compose_healthcheck_test() -> None:
+    assert problems(
+        """\
+        name: shop
+        services:
+          api:
+            command: python3 api.py
+            healthcheck: {test: ["CMD", "true"]}
+        """
+    ) == [
+        "devstack.yaml:5:25: services.api.healthcheck.test: healthcheck.test runs in a "
+        "container; a host process uses command"
+    ]

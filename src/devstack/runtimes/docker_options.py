@@ -89,6 +89,22 @@ def create_arguments(
     return host, create, mode is None
 
 
+def network_orphans(listed: list[dict[str, Any]]) -> set[str]:
+    """Running containers in the network namespace of a container that no longer runs
+    (`network_mode: service:NAME` after NAME was recreated or died): cut off from every
+    network, so they are reported exited and the restart policy starts them again."""
+    running = {item["Id"] for item in listed if item.get("State") == "running"}
+    return {
+        item["Id"]
+        for item in listed
+        if item.get("State") == "running"
+        and (mode := str((item.get("HostConfig") or {}).get("NetworkMode", ""))).startswith(
+            "container:"
+        )
+        and mode.removeprefix("container:") not in running
+    }
+
+
 def labels(opts: ContainerOptions) -> dict[str, str]:
     """The pre_stop hooks travel with the container: a restarted daemon still runs them."""
     if not opts.pre_stop:
