@@ -57,7 +57,11 @@ def manifest() -> dict[str, Any]:
             "db_password",
             {"source": "api_token", "target": "token", "uid": "1000", "mode": "0400"},
         ],
-        configs=["motd", {"source": "app_conf", "target": "/etc/app.conf"}],
+        configs=[
+            "motd",
+            {"source": "app_conf", "target": "/etc/app.conf"},
+            {"source": "motd", "target": "/tmp/motd"},  # into a folder that exists: kept as is
+        ],
         healthcheck={"test": ["CMD-SHELL", "test -f /tmp/by-entrypoint"], **FAST},
         post_start=[
             {
@@ -153,9 +157,12 @@ def test_secrets_and_configs_are_where_compose_puts_them(up: DockerStack) -> Non
     code, text = up.exec(
         "main",
         "cat /run/secrets/db_password /run/secrets/token /motd /etc/app.conf; "
-        "stat -c '%a %u' /run/secrets/token",
+        "stat -c '%a %u' /run/secrets/token; cat /tmp/motd; stat -c ' %a' /tmp",
     )
-    assert (code, text) == (0, f"file-secret\n{TOKEN}welcome" + "listen 80\n400 1000\n")
+    assert (code, text) == (
+        0,
+        f"file-secret\n{TOKEN}welcome" + "listen 80\n400 1000\nwelcome 1777\n",
+    )
 
 
 def test_an_environment_sourced_secret_is_never_shown(up: DockerStack) -> None:

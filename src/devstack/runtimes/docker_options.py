@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import posixpath
 import tarfile
 import time
 from collections.abc import Callable
@@ -127,21 +126,14 @@ def copy_files(api: APIClient, cid: str, files: tuple[FileMount, ...]) -> None:
         return
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        folders: set[str] = set()
+        # No entries for the folders: the engine makes missing ones (root, 0755), and an
+        # entry would reset an existing folder's owner and mode (an app's home).
         for item in copied:
-            parent = posixpath.dirname(item.target.lstrip("/"))
-            while parent and parent not in folders:
-                folders.add(parent)
-                parent = posixpath.dirname(parent)
             data = (item.content or "").encode()
             info = tarfile.TarInfo(item.target.lstrip("/"))
             info.size, info.mode, info.uid, info.gid = len(data), item.mode, item.uid, item.gid
             info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(data))
-        for folder in sorted(folders):
-            entry = tarfile.TarInfo(folder)
-            entry.type, entry.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(entry)
     with translated("copying secrets and configs into the container"):
         api.put_archive(cid, "/", buffer.getvalue())
 
