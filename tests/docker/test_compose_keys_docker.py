@@ -242,3 +242,24 @@ def test_pre_stop_runs_before_the_container_stops(
         BUSYBOX_IMAGE, ["cat", "/v/pre-stop"], volumes={volume: {"bind": "/v"}}, remove=True
     )
     assert output == b"bye\n"
+
+
+def test_a_failing_or_hanging_hook_is_one_line(engine: docker.DockerClient) -> None:
+    from devstack.model.container_options import HookSpec
+    from devstack.runtimes.docker_options import run_hooks
+
+    container = engine.containers.run(BUSYBOX_IMAGE, ["sleep", "60"], detach=True, init=True)
+    try:
+        api = engine.api
+        ok = HookSpec(("sh", "-c", "test $(id -u) = 0 && test $X = y"), env=(("X", "y"),))
+        assert run_hooks(api, container.id, (ok,), "post_start", 10.0) is None
+        failing = HookSpec(("sh", "-c", "exit 3"))
+        assert run_hooks(api, container.id, (ok, failing), "post_start", 10.0) == (
+            "post_start[1] (sh -c exit 3) exited with code 3"
+        )
+        hanging = HookSpec(("sleep", "30"))
+        assert run_hooks(api, container.id, (hanging,), "pre_stop", 0.5) == (
+            "pre_stop[0] (sleep 30) did not finish within 0.5s"
+        )
+    finally:
+        container.remove(force=True)

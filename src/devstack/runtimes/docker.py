@@ -288,7 +288,7 @@ class DockerRuntime:
                     self.objects.forget_network()
                     self.objects.ensure_network()
             failed = docker_options.run_hooks(api, cid, spec.options.post_start, "post_start",
-                                              service.stop_grace)  # fmt: skip
+                                              docker_options.POST_START_TIMEOUT)  # fmt: skip
             if failed is not None:
                 api.remove_container(cid, force=True, v=True)
                 raise RuntimeError_(failed)

@@ -29,6 +29,7 @@ HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 PRE_STOP_LABEL = f"{LABEL}.pre-stop"
 SUBPATH_API = (1, 45)  # the engine mounts a volume's subpath itself from this API on
 NANO = 1_000_000_000
+POST_START_TIMEOUT = 300.0  # seconds; a pre_stop hook has the service's stop grace
 ENGINE_POLL = 1.0  # seconds between two looks at the engine's health status, once healthy
 
 Lookup = Callable[[str], list[dict[str, Any]]]  # service -> its replica-0 containers
@@ -141,25 +142,30 @@ def copy_files(api: APIClient, cid: str, files: tuple[FileMount, ...]) -> None:
 def run_hooks(
     api: APIClient, cid: str, hooks: tuple[HookSpec, ...], stage: str, timeout: float
 ) -> str | None:
-    """Run the hooks in order; the first failure as one line (None: all exited 0)."""
+    """Run the hooks in order, each for at most `timeout` seconds; the first failure as
+    one line (None: all exited 0). A hook's output goes nowhere: detached, its run is
+    bounded by devstack's clock rather than by a read that could wait forever."""
     for index, hook in enumerate(hooks):
+        shown = f"{stage}[{index}] ({' '.join(hook.argv)})"
         try:
             exec_id = api.exec_create(
                 cid,
                 list(hook.argv),
+                stdout=False,
+                stderr=False,
                 user=hook.user or "",
                 privileged=hook.privileged,
                 workdir=hook.working_dir,
                 environment=dict(hook.env) or None,
             )["Id"]
-            output = api.exec_start(exec_id)
+            api.exec_start(exec_id, detach=True)
             code = _exit_code(api, exec_id, timeout)
-        except docker.errors.DockerException as exc:
-            return f"{stage}[{index}] could not run: {exc}"
+        except (docker.errors.DockerException, OSError) as exc:
+            return f"{shown} could not run: {exc}"
+        if code is None:
+            return f"{shown} did not finish within {timeout:g}s"
         if code != 0:
-            text = output.decode(errors="replace").strip().splitlines() if output else []
-            tail = f": {text[-1]}" if text else ""
-            return f"{stage}[{index}] ({' '.join(hook.argv)}) exited with code {code}{tail}"
+            return f"{shown} exited with code {code}"
     return None
 
 
