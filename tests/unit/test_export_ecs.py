@@ -24,6 +24,7 @@ EXAMPLES = [
     ("stacks/shop/docker/devstack.yaml", "dev"),
     ("tests/data/export/full/devstack.yaml", "dev"),
     ("tests/data/export/full/devstack.yaml", "staging"),
+    ("tests/data/export/compose-keys/devstack.yaml", "dev"),  # compose's keys: no crash
 ]
 
 

@@ -177,14 +177,10 @@ def _service(
         out["depends_on"] = {
             name: {"condition": condition} for name, condition in exported.depends_on.items()
         }
+    # The manifest's: `test: [NONE]` (no check, not even the image's) is resolved to none.
     check = manifest.healthcheck if manifest is not None else exported.desired.healthcheck
-    if check is not None and check.test is not None and not isinstance(check.test, list):
-        test: list[str] = ["CMD-SHELL", check.test]
-    elif check is not None and check.test is not None:
-        test = list(check.test)
-    elif check is not None:
-        test = health_test(check, spec.ports)
-    if check is not None and test == ["NONE"]:
+    test = health_test(check, spec.ports) if check is not None else []
+    if test == ["NONE"]:
         out["healthcheck"] = {"disable": True}
     elif check is not None:
         out["healthcheck"] = {

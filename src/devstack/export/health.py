@@ -27,6 +27,8 @@ def check_timeout(check: HealthCheck) -> float:
 
 def health_test(check: HealthCheck, ports: tuple[PortBinding, ...]) -> list[str]:
     """The check as a Docker healthcheck `test` (`CMD` / `CMD-SHELL` form)."""
+    if check.test is not None:  # compose's own form, as written
+        return ["CMD-SHELL", check.test] if isinstance(check.test, str) else list(check.test)
     if check.command is not None:
         if isinstance(check.command, str):
             return ["CMD-SHELL", check.command]

@@ -45,7 +45,11 @@ def probe(check: HealthCheck, ports: tuple[PortBinding, ...]) -> dict[str, Any]:
     """devstack's check as a probe the kubelet runs against the pod, as devstack probes
     a container from the host: HTTP and TCP need nothing in the image."""
     action: dict[str, Any]
-    if check.command is not None:
+    if check.test is not None:  # compose's form: CMD runs as is, a shell line in sh
+        test = [check.test] if isinstance(check.test, str) else check.test
+        command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[-1]]
+        action = {"exec": {"command": command}}
+    elif check.command is not None:
         command = check.command
         action = {
             "exec": {"command": ["sh", "-c", command] if isinstance(command, str) else command}
