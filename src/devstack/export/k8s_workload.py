@@ -47,8 +47,8 @@ def probe(check: HealthCheck, ports: tuple[PortBinding, ...]) -> dict[str, Any]:
     action: dict[str, Any]
     if check.test is not None:  # compose's form: CMD runs as is, a shell line in sh
         test = [check.test] if isinstance(check.test, str) else check.test
-        command = test[1:] if test[0] == "CMD" else ["sh", "-c", test[-1]]
-        action = {"exec": {"command": command}}
+        argv = test[1:] if test[0] == "CMD" else ["sh", "-c", test[-1]]
+        action = {"exec": {"command": argv}}
     elif check.command is not None:
         command = check.command
         action = {
