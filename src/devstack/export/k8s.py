@@ -280,6 +280,10 @@ def _service_notes(exported: ExportedService, env: envs.ServiceEnv, notes: _Note
             )
     if manifest.watch:
         notes.add("watch rules are devstack's dev loop, not in the manifests", name)
+    keys = [key for key in manifest.container_keys() if key != "volumes"]
+    if keys:
+        notes.add("left out, compose keys (devstack honours them on Docker)",
+                  f"{name} {', '.join(keys)}")  # fmt: skip
 
 
 def _summary(view: ExportView, out: K8sExport) -> list[str]:
