@@ -181,6 +181,12 @@ def test_post_start_ran_and_the_healthcheck_test_judges_readiness(up: DockerStac
     ]
 
 
+def test_a_one_off_runs_with_the_services_compose_keys(up: DockerStack) -> None:
+    # main's entrypoint is [/bin/sh, -c]: the one-off's command is its shell line.
+    result = up.ok("run", "main", "--", "id -u; pwd; cat /run/secrets/token /motd; ulimit -Hn")
+    assert result.stdout == f"1000\n/srv/app\n{TOKEN}welcome2048\n"
+
+
 def test_a_sidecar_shares_the_services_network(up: DockerStack) -> None:
     main_id = up.container("main").id
     assert inspect(up, "sidecar")["HostConfig"]["NetworkMode"] == f"container:{main_id}"

@@ -47,8 +47,9 @@ def run(ctx: Context, service: str, command: tuple[str, ...], environment: str |
 
     The command (default: the service's own) is attached to the terminal and its exit
     code is devstack's. A container service gets a new container (removed afterwards)
-    on the stack network, with the service's env and volumes; a host-process service
-    runs the command in its workdir with its environment. Put the command after `--`.
+    on the stack network, with the service's env, volumes and compose keys (user,
+    entrypoint, secrets...); a host-process service runs the command in its workdir
+    with its environment. Put the command after `--`.
     """
     status = _daemon_status(ctx)
     running_env = str(status["environment"]) if status else None

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from devstack.model.desired import ContainerSpec
 from devstack.oneoff import OneOffError
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 LABEL = "devstack"
 ONEOFF_LABEL = f"{LABEL}.oneoff"
-HOST_GATEWAY = {"host.docker.internal": "host-gateway"}  # as the stack's own containers
 # A shell in a container: the image's $SHELL if it sets one, else sh.
 CONTAINER_SHELL = ["/bin/sh", "-c", 'exec "${SHELL:-/bin/sh}"']
 LOOKUP_TIMEOUT = 30.0
@@ -65,6 +64,7 @@ def run_oneoff(target: Target, argv: Sequence[str], progress: Callable[[str], No
     import docker.errors
 
     from devstack.engine.ports import RuntimeError_
+    from devstack.runtimes import docker_options
     from devstack.runtimes.docker_engine import connect, translated
     from devstack.runtimes.docker_objects import StackObjects
 
@@ -76,7 +76,7 @@ def run_oneoff(target: Target, argv: Sequence[str], progress: Callable[[str], No
         image = _image(api, target, spec, progress)
         objects = StackObjects(target.stack, target.stack_id, lambda: api)
         objects.ensure_network()
-        objects.ensure_volumes(spec.volumes)
+        objects.ensure_volumes(docker_options.volumes_to_create(spec))
         name = f"{target.stack}-{target.name}-run-{secrets.token_hex(3)}"
         labels = {
             ONEOFF_LABEL: "1",
@@ -86,13 +86,13 @@ def run_oneoff(target: Target, argv: Sequence[str], progress: Callable[[str], No
             f"{LABEL}.environment": target.environment,
         }
         with translated(f"creating a one-off of {target.name}"):
-            host_config = api.create_host_config(
-                binds=list(spec.volumes),
-                init=True,  # PID 1 forwards signals, so Ctrl-C and SIGTERM work
-                extra_hosts=HOST_GATEWAY,
-                network_mode=objects.network,
-                auto_remove=True,
+            # The service's compose keys too (user, entrypoint, mounts, secrets...), as
+            # compose's `run` has them; no published ports, no hooks.
+            host_args, create_args, _ = docker_options.create_arguments(
+                api, spec, objects.network, {}, _stack_lookup(api, target), True
             )
+            create_args.pop("ports", None)
+            host_config = api.create_host_config(**host_args, auto_remove=True)
             created = api.create_container(
                 image=image,
                 command=_command(spec, argv),
@@ -102,7 +102,9 @@ def run_oneoff(target: Target, argv: Sequence[str], progress: Callable[[str], No
                 tty=tty,
                 stdin_open=True,
                 host_config=host_config,
+                **create_args,
             )
+            docker_options.copy_files(api, str(created["Id"]), spec.options.files)
     except RuntimeError_ as exc:
         raise OneOffError(str(exc)) from exc
     container = str(created["Id"])
@@ -121,6 +123,18 @@ def run_oneoff(target: Target, argv: Sequence[str], progress: Callable[[str], No
         return run_attached(attach, relay=relay, own_group=not tty)
     finally:
         _remove(api, container)
+
+
+def _stack_lookup(api: APIClient, target: Target) -> Callable[[str], list[dict[str, Any]]]:
+    """A service's replica-0 containers in the running stack (`network_mode: service:X`)."""
+    from devstack.runtimes.docker_engine import LABEL
+
+    def lookup(service: str) -> list[dict[str, Any]]:
+        labels = [f"{LABEL}.stack={target.stack_id}", f"{LABEL}.service={service}",
+                  f"{LABEL}.replica=0"]  # fmt: skip
+        return list(api.containers(all=True, filters={"label": labels}))
+
+    return lookup
 
 
 def _command(spec: ContainerSpec, argv: Sequence[str]) -> list[str] | None:
