@@ -214,7 +214,7 @@ def test_a_changed_key_recreates_only_that_container(up: DockerStack) -> None:
         volumes={"data": None},
     )  # fmt: skip
     result = up.ok("up", "-d", "--wait")
-    assert "user" in result.stdout + result.stderr
+    assert "service:after: spec-hash changed: user" in result.stdout + result.stderr
     after = up.ids()
     assert after["after"] != before["after"]
     assert {k: v for k, v in after.items() if k != "after"} == {
