@@ -12,7 +12,8 @@ import yaml
 
 from devstack.config.loader import load_stack
 from devstack.config.problems import ManifestError
-from devstack.model.manifest import json_schema, port_mappings
+from devstack.model.manifest import json_schema
+from devstack.model.ports import port_mappings
 
 FULL = """\
 name: shop

@@ -13,8 +13,9 @@ from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack, port_mappings
+from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack
 from devstack.model.names import known_names
+from devstack.model.ports import port_mappings
 
 SERVICE_FIELDS = ("url", "port", "host")
 _AWS_FIELDS = ("endpoint", "region", "provider")

@@ -35,8 +35,9 @@ from devstack.model.desired import (
     spec_digests,
 )
 from devstack.model.graph import start_order
-from devstack.model.manifest import EnvValue, SecretValue, Service, parse_port, port_mappings
+from devstack.model.manifest import EnvValue, SecretValue, Service
 from devstack.model.names import UnknownName, unknown
+from devstack.model.ports import parse_port, port_mappings
 
 
 def resolve(

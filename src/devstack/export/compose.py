@@ -24,7 +24,7 @@ from devstack.export.health import check_timeout, compose_duration, health_test
 from devstack.export.provision import PROGRAM, provision_environment
 from devstack.export.view import ExportedService, ExportView
 from devstack.model.desired import EnvVar
-from devstack.model.manifest import port_mappings
+from devstack.model.ports import port_mappings
 
 # `${NAME}` after an even number of `$` (`$${X}` is the literal text `${X}`).
 REFERENCE = re.compile(r"(?<!\$)(?:\$\$)*\$\{([A-Za-z_][A-Za-z0-9_]*)(?::\?[^}]*)?\}")

@@ -7,7 +7,6 @@ from these models, so the schema and the validator never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -34,6 +33,11 @@ from devstack.model.contracts import NeedSpec, short_form_schema
 from devstack.model.durations import parse_duration
 from devstack.model.manifest_base import Model
 from devstack.model.names import UnknownName
+from devstack.model.ports import parse_port as _parse_port
+from devstack.model.ports import port_spec
+
+# Ports live in model/ports.py; `parse_port` stays importable from here for its callers.
+parse_port = _parse_port
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 VAR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -160,67 +164,7 @@ class DependsOnCondition(Model):
     condition: Literal["service_started", "service_healthy"] = "service_healthy"
 
 
-def _port_spec(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("a port is a number such as 8000")
-    if isinstance(value, int):
-        value = str(value)
-    if isinstance(value, str):
-        port_mappings(value)
-    return value
-
-
-@dataclass(frozen=True)
-class PortMapping:
-    """`"8080"`, `"18080:8080"` or `"0.0.0.0:18080:8080"` (compose's short syntax)."""
-
-    container: int
-    host: int | None = None  # None: a free host port is assigned (containers only)
-    host_ip: str = "127.0.0.1"  # loopback unless the manifest says otherwise
-
-
-def port_mappings(text: str) -> list[PortMapping]:
-    """One entry of `ports:`, ranges expanded: `"8000-8001:9000-9001"` is two mappings.
-
-    A host range must be as long as the container range (compose would pick one free
-    port of a longer host range; devstack assigns free ports itself when none is given).
-    """
-    parts = text.rsplit(":", 2)
-    container = _port_range(parts[-1], text)
-    host = _port_range(parts[-2], text) if len(parts) > 1 else None
-    ip = parts[0] if len(parts) == 3 else "127.0.0.1"
-    if not ip:
-        raise ValueError(f"invalid port {text!r}: the IP before the host port is empty")
-    if host is None:
-        return [PortMapping(port, None, ip) for port in container]
-    if len(host) != len(container):
-        raise ValueError(
-            f"invalid port {text!r}: the host range and the container range differ in length"
-        )
-    return [PortMapping(c, h, ip) for h, c in zip(host, container, strict=True)]
-
-
-def parse_port(text: str) -> PortMapping:
-    """A single-port entry (the first mapping of a range)."""
-    return port_mappings(text)[0]
-
-
-def _port_range(text: str, entry: str) -> list[int]:
-    low, sep, high = text.partition("-")
-    bounds = [low, high] if sep else [low]
-    for bound in bounds:
-        if not bound.isdigit() or not 1 <= int(bound) <= 65535:
-            raise ValueError(
-                f"invalid port {entry!r}: expected PORT, HOST:CONTAINER or IP:HOST:CONTAINER "
-                "with numbers from 1 to 65535"
-            )
-    first, last = int(bounds[0]), int(bounds[-1])
-    if last < first:
-        raise ValueError(f"invalid port {entry!r}: the range {text} goes down")
-    return list(range(first, last + 1))
-
-
-PortSpec = Annotated[str, BeforeValidator(_port_spec)]
+PortSpec = Annotated[str, BeforeValidator(port_spec)]
 
 
 class BuildSpec(Model):
