@@ -199,7 +199,7 @@ class ProcessRuntime:
         if port is None:
             return True
         return self._listeners.held_by(
-            workload.key, workload.started_at, port, lambda holder: _of_instance(holder, pid)
+            workload.key, workload.started_at, port, lambda h: _of_instance(h, pid), likely=pid
         )
 
     # -- adoption ----------------------------------------------------------------------
