@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack.config.envfile import EnvFileError, parse_env_file
-from devstack.importer import fields
+from devstack.importer import fields, passthrough
 from devstack.importer.backing import BackingBuilder, detect, safe_name
 from devstack.importer.emit import Document
 from devstack.importer.localstack import absorb_localstack, queue_url_names
@@ -21,18 +21,9 @@ from devstack.importer.notes import Note, Notes
 from devstack.importer.services import MappedService, ServiceMapper
 from devstack.importer.source import ComposeSource, ImportProblem, read_compose
 
-OVERRIDE_FILES = (
-    "compose.override.yaml",
-    "compose.override.yml",
-    "docker-compose.override.yaml",
-    "docker-compose.override.yml",
-)
 TOP_LEVEL_REASONS = {
     "version": "obsolete, compose ignores it too",
     "networks": "every container joins the stack network <stack>_default",
-    "secrets": "use environment variables or environments.ENV.secrets",
-    "configs": "use a bind mount under volumes",
-    "include": "import each included file on its own",
 }
 
 
@@ -67,7 +58,7 @@ class _Converter:
         self.names = {c: safe_name(c) for c in self.compose}
         for compose_name, name in self.names.items():
             if name != compose_name:
-                self.notes.approximated(
+                self.notes.no_effect(
                     ("services", compose_name), f"renamed {name!r}: devstack names are lowercase"
                 )
         self.backing = BackingBuilder(src, self.notes, out_dir, set(self.names.values()))
@@ -87,21 +78,41 @@ class _Converter:
         data["services"] = {m.name: m.entry for m in mapped}
         if volumes:
             data["volumes"] = volumes
+        for kind in ("secrets", "configs"):
+            top = passthrough.top_level(self.src, kind, self.notes, self.out_dir)
+            if top:
+                data[kind] = top
         for key in self.src.data:
             if key.startswith("x-"):
-                self.notes.unmapped(
+                self.notes.no_effect(
                     (key,), "a compose extension; its anchors are expanded where used"
                 )
-            elif key not in ("services", "volumes", "name"):
-                reason = TOP_LEVEL_REASONS.get(key, "devstack has no equivalent")
-                self.notes.unmapped((key,), reason)
-        for override in OVERRIDE_FILES:
-            if (self.src.root / override).is_file():
-                # Compose merges it silently; devstack reads one manifest.
-                self.notes.unmapped(
-                    (override,), "not merged: import `docker compose config` output to include it"
-                )
+            elif key == "networks":
+                self.top_networks()
+            elif key not in ("services", "volumes", "name", "secrets", "configs"):
+                reason = TOP_LEVEL_REASONS.get(key)
+                if reason is None:
+                    self.notes.changes((key,), "dropped: devstack has no equivalent")
+                else:
+                    self.notes.no_effect((key,), reason)
+        for file in self.src.overrides:
+            self.notes.no_effect((file,), "merged, as `docker compose up` does")
+        for file in self.src.included_evaluated:
+            self.notes.no_effect(
+                (file,),
+                "included with its own variables: its ${VAR}s were evaluated at import",
+            )
         return Conversion(self.render(data), list(self.notes.items), data)
+
+    def top_networks(self) -> None:
+        for name, spec in (self.src.data.get("networks") or {}).items():
+            path = ("networks", name)
+            if isinstance(spec, dict) and (spec.get("external") or spec.get("ipam")):
+                what = "external" if spec.get("external") else "ipam"
+                self.notes.changes(
+                    (*path, what), f"dropped: devstack creates its own network, without {what}"
+                )
+        self.notes.no_effect(("networks",), TOP_LEVEL_REASONS["networks"])
 
     def stack_name(self) -> str:
         raw = self.src.data.get("name")
@@ -124,7 +135,7 @@ class _Converter:
                     if (queue := queue_url_names(value, compose_name))
                 ]
                 if not absorb_localstack(self.backing, compose_name, name, body, queues):
-                    self.notes.approximated(
+                    self.notes.no_effect(
                         ("services", compose_name),
                         "kept as a container: no bucket, queue, topic, parameter or secret found "
                         "to declare as a backing service (see docs/import.md)",
@@ -183,10 +194,10 @@ class _Converter:
             env_files.append(
                 {"path": fields.relative_path(self.src, ".env", self.out_dir), "required": False}
             )
-            self.notes.approximated(
+            self.notes.no_effect(
                 (".env",),
-                "compose reads it for interpolation only; as an env file of `dev` its variables "
-                "also reach every service",
+                "read for ${VAR}s as compose does (an env file of `dev`); a service sees a "
+                "variable of it only where its env names it",
                 ("environments", "dev", "env_file"),
             )
         shared = {tuple((p, r) for p, r, _ in m.env_files) for m in mapped}
@@ -209,15 +220,17 @@ class _Converter:
                 entries = parse_env_file(file, self.src.variables.get)
             except FileNotFoundError:
                 if required:
-                    self.notes.unmapped(
-                        data_path, f"{path} not found at import", ("services", mapped.name)
+                    self.notes.changes(
+                        data_path,
+                        f"{path} not found at import: its variables are missing",
+                        ("services", mapped.name),
                     )
                 continue
             except (EnvFileError, OSError) as exc:
                 raise self.src.problem(data_path, str(exc)) from None
             # `$` doubled: the values were interpolated once already, by the env-file parser.
             inlined.update({e.name: e.value.replace("$", "$$") for e in entries})
-            self.notes.approximated(
+            self.notes.no_effect(
                 data_path,
                 f"{path} inlined into env: devstack reads env files per environment, not per service",
                 target,
@@ -235,7 +248,7 @@ class _Converter:
         for name, spec in declared.items():
             path = ("volumes", name)
             if name not in used:
-                self.notes.unmapped(
+                self.notes.no_effect(
                     path, "used by no service devstack runs; backing services keep their own data"
                 )
                 continue
@@ -245,10 +258,16 @@ class _Converter:
                     entry["labels"] = {str(k): str(v) for k, v in value.items()}
                 elif key == "labels":
                     entry["labels"] = dict(str(v).partition("=")[::2] for v in value)
-                else:
-                    self.notes.unmapped(
+                elif key == "name" or (key == "driver" and value == "local"):
+                    self.notes.no_effect(
                         (*path, key),
                         "devstack creates plain local volumes <stack>_<name>",
+                        ("volumes", name),
+                    )
+                else:
+                    self.notes.changes(
+                        (*path, key),
+                        "dropped: devstack creates plain local volumes <stack>_<name>",
                         ("volumes", name),
                     )
             out[name] = entry
@@ -272,7 +291,7 @@ class _Converter:
             else:
                 loose.append(str(note))
         if loose:
-            header += ["", "Not mapped or approximated:", *(f"  {line}" for line in loose)]
+            header += ["", "Import notes:", *(f"  {line}" for line in loose)]
         return doc.render()
 
 
