@@ -12,6 +12,7 @@ from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
+from devstack.config.container_checks import check_container_keys
 from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack, parse_port
 from devstack.model.names import known_names
 
@@ -212,6 +213,8 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
         deps = service.dependencies()
         edges[name] = list(deps)
         for index, dep in enumerate(deps):
+            if dep not in service.depends_on:
+                continue  # implied by network_mode: checked there (config/container_checks)
             path: tuple[str | int, ...] = ("services", name, "depends_on")
             path = (*path, index) if isinstance(service.depends_on, list) else (*path, dep)
             if dep == name:
@@ -244,6 +247,7 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
             owners.setdefault(port, name)
 
     _check_backing(loaded, at)
+    check_container_keys(stack, at)
     for env_name, environment in stack.environments.items():
         for var, value in environment.vars.items():
             _check_refs(loaded, value, ("environments", env_name, "vars", var), at)
