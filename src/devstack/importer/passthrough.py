@@ -173,8 +173,8 @@ def condition_accepted(condition: str) -> bool:
 
 
 def image_healthcheck_fallback() -> bool:
-    """Does a container service without `healthcheck:` use its image's own HEALTHCHECK?"""
-    return IMAGE_HEALTHCHECK
+    """Does the manifest take compose's `healthcheck.test`? With it, a container service
+    without a healthcheck runs its image's own HEALTHCHECK, as compose does."""
+    from devstack.model.manifest import HealthCheck
 
-
-IMAGE_HEALTHCHECK = False  # the runtime's answer; see docs/manifest.md (healthcheck)
+    return "test" in HealthCheck.model_fields

@@ -234,12 +234,18 @@ class ServiceMapper:
         """A check that only GETs the first port becomes devstack's own HTTP probe: no curl
         needed in the image, no exec per probe."""
         check, ports = entry.get("healthcheck"), entry.get("ports")
-        if not check or "command" not in check or not ports:
+        key = next((k for k in ("command", "test") if k in (check or {})), None)
+        if not check or key is None or not ports:
             return
-        probe = http_probe(check["command"], parse_port(ports[0]).container)
+        given = check[key]
+        if key == "test" and isinstance(given, list):
+            if given[0] == "NONE":
+                return
+            given = given[1:] if given[0] == "CMD" else given[1]
+        probe = http_probe(given, parse_port(ports[0]).container)
         if probe is None:
             return
-        del check["command"]
+        del check[key]
         entry["healthcheck"] = {"http": probe, **check}
         self.notes.no_effect(
             path, f"an HTTP GET of {probe} on the first port, from devstack", target
@@ -331,10 +337,20 @@ class ServiceMapper:
         return out
 
     def healthcheck(self, value: Any, path: DataPath, target: DataPath) -> dict[str, Any] | None:
+        compose_test = passthrough.image_healthcheck_fallback()
         if value.get("disable") is True:
-            return None
+            # Without a healthcheck devstack would use the image's own: say "none" instead.
+            return {"test": ["NONE"]} if compose_test else None
         test = value.get("test")
         command: str | list[str]
+        if test is None and compose_test:
+            if any(k in value for k in ("interval", "timeout", "retries", "start_period")):
+                self.notes.no_effect(
+                    path, "the image's own healthcheck runs, with its own timings", target
+                )
+            return None
+        if compose_test:
+            return self.compose_test(value, test, path, target)
         if test is None:
             # The image's own HEALTHCHECK applies when no test is given, as in compose.
             if passthrough.image_healthcheck_fallback():
@@ -352,6 +368,26 @@ class ServiceMapper:
             rest = [fields.fixed(self.src, t, (*path, "test"), self.notes, target) for t in rest]
             command = " ".join(rest) if head == "CMD-SHELL" else rest
         check: dict[str, Any] = {"command": command}
+        for key in ("interval", "timeout", "start_period", "start_interval"):
+            if key in value:
+                check[key] = fields.duration(self.src, value[key], (*path, key))
+        if "retries" in value:
+            check["retries"] = max(1, int(value["retries"]))
+        return check
+
+    def compose_test(
+        self, value: dict[str, Any], test: Any, path: DataPath, target: DataPath
+    ) -> dict[str, Any]:
+        """compose's `test` as the manifest's `test` (same forms), `${VAR}`s evaluated."""
+        test_path = (*path, "test")
+        if isinstance(test, list):
+            given: str | list[str] = [
+                fields.fixed(self.src, str(t), (*test_path, i), self.notes, target)
+                for i, t in enumerate(test)
+            ]
+        else:
+            given = fields.fixed(self.src, str(test), test_path, self.notes, target)
+        check: dict[str, Any] = {"test": given}
         for key in ("interval", "timeout", "start_period", "start_interval"):
             if key in value:
                 check[key] = fields.duration(self.src, value[key], (*path, key))
