@@ -105,7 +105,7 @@ class Project:
                 if path.is_file():
                     over = read_file(path, self.main.variables)
                     data = merge(data, over.data)
-                    self.overrides.append(over.doc.file)
+                    self.overrides.append(name)
                     break
         services = _mapping(self.main, data.get("services"), "services")
         data["services"] = self.extended(self.main, services, 0)
@@ -198,7 +198,7 @@ class Project:
         self.origins.update(sub.origins)
         evaluate_here = variables != dict(self.main.variables)
         if evaluate_here:
-            self.evaluated.append(included.doc.file)
+            self.evaluated.append(os.path.relpath(included.path, self.main.root))
             resolved = _interpolated(resolved, variables, where)
         for service in (resolved.get("services") or {}).values():
             if isinstance(service, dict):

@@ -349,8 +349,6 @@ class ServiceMapper:
                     path, "the image's own healthcheck runs, with its own timings", target
                 )
             return None
-        if compose_test:
-            return self.compose_test(value, test, path, target)
         if test is None:
             # The image's own HEALTHCHECK applies when no test is given, as in compose.
             if passthrough.image_healthcheck_fallback():
@@ -364,30 +362,10 @@ class ServiceMapper:
         else:
             head, *rest = [str(t) for t in test]
             if head == "NONE":
-                return None
+                return {"test": ["NONE"]} if compose_test else None
             rest = [fields.fixed(self.src, t, (*path, "test"), self.notes, target) for t in rest]
             command = " ".join(rest) if head == "CMD-SHELL" else rest
         check: dict[str, Any] = {"command": command}
-        for key in ("interval", "timeout", "start_period", "start_interval"):
-            if key in value:
-                check[key] = fields.duration(self.src, value[key], (*path, key))
-        if "retries" in value:
-            check["retries"] = max(1, int(value["retries"]))
-        return check
-
-    def compose_test(
-        self, value: dict[str, Any], test: Any, path: DataPath, target: DataPath
-    ) -> dict[str, Any]:
-        """compose's `test` as the manifest's `test` (same forms), `${VAR}`s evaluated."""
-        test_path = (*path, "test")
-        if isinstance(test, list):
-            given: str | list[str] = [
-                fields.fixed(self.src, str(t), (*test_path, i), self.notes, target)
-                for i, t in enumerate(test)
-            ]
-        else:
-            given = fields.fixed(self.src, str(test), test_path, self.notes, target)
-        check: dict[str, Any] = {"test": given}
         for key in ("interval", "timeout", "start_period", "start_interval"):
             if key in value:
                 check[key] = fields.duration(self.src, value[key], (*path, key))

@@ -37,9 +37,9 @@ class Intent:
     swaps: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     scale: Mapping[str, int] = field(default_factory=dict)
     release: str | None = None  # a pinned release replaces the manifest
-    profiles: frozenset[str] = frozenset()  # enabled by the last `up`
     remove_orphans: bool = False
     warm: frozenset[str] = frozenset()
+    profiles: frozenset[str] = frozenset()  # enabled by the last `up`
 
     def __post_init__(self) -> None:
         # Frozen all the way down: callers may pass sets, dicts and lists; an intent that a
@@ -157,14 +157,13 @@ class Intent:
         )
 
     def save(self, path: Path) -> None:
-        write_json_atomic(
-            path,
-            {
-                "environment": self.environment,
-                "stopped": sorted(self.stopped),
-                "swaps": {name: list(h) for name, h in self.swaps.items()},
-                "scale": dict(self.scale),
-                "release": self.release,
-                "profiles": sorted(self.profiles),
-            },
-        )
+        saved: dict[str, Any] = {
+            "environment": self.environment,
+            "stopped": sorted(self.stopped),
+            "swaps": {name: list(h) for name, h in self.swaps.items()},
+            "scale": dict(self.scale),
+            "release": self.release,
+        }
+        if self.profiles:  # older files have none: the shape stays the same without
+            saved["profiles"] = sorted(self.profiles)
+        write_json_atomic(path, saved)
