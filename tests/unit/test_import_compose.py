@@ -187,6 +187,7 @@ def test_a_password_from_the_shell_is_neither_written_nor_printed(tmp_path: Path
     compose = tmp_path / "compose.yaml"
     compose.write_text(
         "services:\n"
+        "  app: {image: app:1, environment: {DB_HOST: db}}\n"
         "  db:\n"
         "    image: postgres:16\n"
         "    environment: {POSTGRES_PASSWORD: '${PGPASS:-local-default}'}\n"

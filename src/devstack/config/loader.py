@@ -8,12 +8,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from devstack.config.container_checks import check_container_keys
 from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.config.container_checks import check_container_keys
-from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack, parse_port
+from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Service, Stack, parse_port
 from devstack.model.names import known_names
 
 SERVICE_FIELDS = ("url", "port", "host")
@@ -52,6 +52,12 @@ class LoadedStack:
     def locate(self, *path: str | int) -> Problem:
         """A Problem template located at a field path (message filled by the caller)."""
         return Problem("", format_path(path), self.doc.locate(path))
+
+
+def _alternatives(one: Service, other: Service) -> bool:
+    """Services of disjoint profiles (compose's `cpu` and `gpu` variants of one server):
+    they may publish the same host port, as only one of them is meant to run."""
+    return bool(one.profiles and other.profiles) and not set(one.profiles) & set(other.profiles)
 
 
 def load_stack(path: Path) -> LoadedStack:
@@ -241,7 +247,7 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
             port = mapping.container if service.runtime == "process" else mapping.host
             if port is None:
                 continue
-            if port in owners:
+            if port in owners and not _alternatives(service, stack.services[owners[port]]):
                 at(f"host port {port} is already used by service {owners[port]!r}",
                    "services", name, "ports", index)  # fmt: skip
             owners.setdefault(port, name)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from devstack.config.bindings import env_prefix
-from devstack.config.interpolate import InterpolationError, interpolate
+from devstack.config.interpolate import InterpolationError, interpolate, references
 from devstack.config.servers import DEFAULT_IMAGES
 from devstack.importer import fields
 from devstack.importer.notes import Notes
@@ -194,6 +194,15 @@ class BackingBuilder:
         URL from their binding, so the server's password need not match the shell's."""
         if not fields.has_references(text):
             return self.src.evaluate(text, path)  # `$$` -> `$`
+        from_dotenv = self.from_dotenv(text)
+        if from_dotenv is not None:
+            self.notes.no_effect(
+                path,
+                "the value in .env beside the compose file, as compose reads it (a value from "
+                "the shell is never copied into the manifest)",
+                target,
+            )
+            return from_dotenv
         try:
             value = interpolate(text, lambda _: None)
         except InterpolationError:
@@ -206,6 +215,17 @@ class BackingBuilder:
             target,
         )
         return value or "devstack"
+
+    def from_dotenv(self, text: str) -> str | None:
+        """`text` evaluated with `.env` alone, when every variable it reads is there."""
+        values = self.src.dotenv_values
+        try:
+            names = set(references(text))
+            if not names or not names <= set(values):
+                return None
+            return interpolate(text, values.get)
+        except InterpolationError:
+            return None
 
     def server_volume(
         self,
@@ -263,7 +283,7 @@ class BackingBuilder:
                     value = self.src.evaluate(raw, path)
                 except ImportProblem:
                     continue
-            host = _host(value)
+            host = host_of(value)
             owner = next((a for a in self.absorbed.values() if host == a.compose_name), None)
             if owner is None:
                 continue
@@ -356,7 +376,7 @@ class BackingBuilder:
 DROP = object()  # the binding injects this variable itself
 
 
-def _host(value: str) -> str | None:
+def host_of(value: str) -> str | None:
     """The host a variable's value points at: a URL's host, or a bare `host[:port]`."""
     if "://" in value:
         try:

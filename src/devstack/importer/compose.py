@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from devstack.config.envfile import EnvFileError, parse_env_file
+from devstack.config.interpolate import InterpolationError, interpolate
 from devstack.importer import fields, passthrough
-from devstack.importer.backing import BackingBuilder, detect, safe_name
+from devstack.importer.backing import BackingBuilder, detect, host_of, safe_name
 from devstack.importer.emit import Document
 from devstack.importer.localstack import absorb_localstack, queue_url_names
 from devstack.importer.notes import Note, Notes
@@ -35,20 +36,33 @@ class Conversion:
 
 
 def convert(
-    compose_file: Path, out_dir: Path, environ: Mapping[str, str] | None = None
+    compose_file: Path,
+    out_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    keep: frozenset[str] = frozenset(),
 ) -> Conversion:
-    """Import `compose_file` as a manifest to be written in `out_dir` (paths relative to it)."""
+    """Import `compose_file` as a manifest to be written in `out_dir` (paths relative to it).
+
+    `keep`: compose services to keep as plain containers even if they are a database,
+    cache or LocalStack."""
     src = read_compose(compose_file, environ)
+    unknown = sorted(keep - set(src.data["services"]))
+    if unknown:
+        raise ImportProblem(
+            f"--keep-services {unknown[0]}: no service {unknown[0]!r} in {src.doc.file} "
+            f"(services: {', '.join(src.data['services'])})"
+        )
     try:
-        return _Converter(src, out_dir).run()
+        return _Converter(src, out_dir, keep).run()
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         # A shape compose would reject that no check above caught: still no traceback.
         raise ImportProblem(f"{src.doc.file}: cannot import: {exc!r}") from exc
 
 
 class _Converter:
-    def __init__(self, src: ComposeSource, out_dir: Path) -> None:
+    def __init__(self, src: ComposeSource, out_dir: Path, keep: frozenset[str]) -> None:
         self.src = src
+        self.keep = keep
         self.out_dir = out_dir
         self.notes = Notes()
         self.compose: dict[str, Any] = src.data["services"]
@@ -122,9 +136,20 @@ class _Converter:
 
     def absorb_backing_services(self) -> None:
         for compose_name, body in self.compose.items():
+            if compose_name in self.keep:
+                continue  # --keep-services: a plain container, as in compose
             kind = None if "build" in body else detect(body.get("image"))
             name = self.names[compose_name]
-            if kind in ("postgres", "redis"):
+            if kind in ("postgres", "redis") and not self._named_by_a_consumer(compose_name):
+                # Nothing we can rewrite points at it: a program that connects to it by a
+                # name written in its code would lose it. Kept as compose runs it.
+                self.notes.no_effect(
+                    ("services", compose_name),
+                    f"kept as a container: no service's environment names {compose_name!r}, "
+                    "so none could be rewired to a backing service (see --keep-services)",
+                    ("services", name),
+                )
+            elif kind in ("postgres", "redis"):
                 self.backing.server(compose_name, name, kind, body)
             elif kind == "localstack":
                 queues = [
@@ -142,15 +167,48 @@ class _Converter:
                         ("services", name),
                     )
 
+    def _named_by_a_consumer(self, compose_name: str) -> bool:
+        """Does another service's environment (or env file) hold its name as a host?"""
+        for other, body in self.compose.items():
+            if other == compose_name:
+                continue
+            path = ("services", other, "environment")
+            env = fields.environment(self.src, body.get("environment") or {}, path, Notes())
+            texts = [*env.values(), *self._env_file_values(body)]
+            for text in texts:
+                # Unset variables read as a placeholder: only the host matters here.
+                try:
+                    value = interpolate(text, lambda n: self.src.variables.get(n, "x"))
+                except InterpolationError:
+                    continue
+                if host_of(value) == compose_name:
+                    return True
+        return False
+
     def _env_values(self, compose_name: str, body: dict[str, Any]) -> list[str]:
         path = ("services", compose_name, "environment")
         env = fields.environment(self.src, body.get("environment") or {}, path, Notes())
-        values = []
+        values = self._env_file_values(body)
         for key, value in env.items():
             try:
                 values.append(self.src.evaluate(value, (*path, key)))
             except ImportProblem:  # a `${X:?}` unset now: not a queue URL we can see
                 continue
+        return values
+
+    def _env_file_values(self, body: dict[str, Any]) -> list[str]:
+        given = body.get("env_file") or []
+        values = []
+        for item in given if isinstance(given, list) else [given]:
+            text = str(item.get("path") if isinstance(item, dict) else item)
+            try:
+                entries = parse_env_file(
+                    (self.src.root / self.src.evaluate(text, ("services",))).resolve(),
+                    self.src.variables.get,
+                )
+            except (ImportProblem, EnvFileError, OSError):
+                continue  # reported where the service's env files are read
+            values += [entry.value for entry in entries]
         return values
 
     def map_services(self) -> list[MappedService]:
@@ -247,6 +305,13 @@ class _Converter:
         out: dict[str, Any] = {}
         for name, spec in declared.items():
             path = ("volumes", name)
+            driver = fields.volume_driver(self.src, name)
+            if driver is not None and name not in used:
+                self.notes.no_effect(
+                    path,
+                    f"mounted as the {driver[0]} its driver_opts describe, where services use it",
+                )
+                continue
             if name not in used:
                 self.notes.no_effect(
                     path, "used by no service devstack runs; backing services keep their own data"

@@ -202,11 +202,33 @@ def volume(
     if dropped:
         notes.no_effect(path, f"mount options {', '.join(dropped)} are not used", target)
     modes = [m for m in modes if m in _BIND_MODES]
+    driver = volume_driver(src, source)
+    if driver is not None and driver[0] == "tmpfs" and passthrough_accepts("tmpfs", [dest]):
+        return {"type": "tmpfs", "target": dest}
+    if driver is not None and driver[1] is not None:
+        source = driver[1]  # a local volume that binds a host folder: that folder
     if source.startswith((".", "/", "~")):
         source = relative_path(src, source, out_dir)
     else:
         named.add(source)
     return ":".join([source, dest, *([",".join(modes)] if modes else [])])
+
+
+def volume_driver(src: ComposeSource, name: str) -> tuple[str, str | None] | None:
+    """A top-level volume whose local driver options make it a bind of a host folder
+    (`type: none, o: bind, device: PATH`) or a tmpfs: ("bind", PATH) or ("tmpfs", None)."""
+    spec = (src.data.get("volumes") or {}).get(name)
+    if not isinstance(spec, dict) or spec.get("driver", "local") != "local":
+        return None
+    opts = spec.get("driver_opts")
+    if not isinstance(opts, dict):
+        return None
+    if opts.get("type") == "tmpfs":
+        return ("tmpfs", None)
+    device = opts.get("device")
+    if "bind" in str(opts.get("o", "")).split(",") and isinstance(device, str):
+        return ("bind", src.evaluate(device, ("volumes", name, "driver_opts", "device")))
+    return None
 
 
 def _long_volume(
@@ -218,7 +240,10 @@ def _long_volume(
     out_dir: Path,
     named: set[str],
 ) -> dict[str, Any] | None:
-    """Compose's long syntax as the manifest takes it, or None when it does not."""
+    """Compose's long syntax as the manifest takes it, or None when it does not (or when
+    the short `SOURCE:/path[:ro]` says the same)."""
+    if set(value) <= {"type", "source", "target", "read_only"} and value.get("source"):
+        return None
     out: dict[str, Any] = {}
     for key, item in value.items():
         item_path = (*path, key)

@@ -49,6 +49,9 @@ CHANGES_REASONS = {
 }
 
 
+_TMPFS_KEYS = {"type", "target"}
+
+
 @dataclass
 class MappedService:
     name: str  # devstack name
@@ -158,6 +161,11 @@ class ServiceMapper:
                         )
                     )
                 ]
+                # A bare tmpfs mount is the service's `tmpfs:` list, as compose also has it.
+                plain = [v for v in volumes if isinstance(v, dict) and set(v) == _TMPFS_KEYS]
+                if plain and passthrough.accepts("tmpfs", [v["target"] for v in plain]):
+                    entry["tmpfs"] = [*entry.get("tmpfs", []), *(v["target"] for v in plain)]
+                    volumes = [v for v in volumes if v not in plain]
                 if volumes:
                     entry["volumes"] = volumes
             elif key == "depends_on":
@@ -374,7 +382,7 @@ class ServiceMapper:
         return check
 
     def restart(self, value: Any, path: DataPath, target: DataPath) -> str | None:
-        text = self.src.as_written(path, value)
+        text = fields.fixed(self.src, self.src.as_written(path, value), path, self.notes, target)
         if text in ("no", "always"):
             return text
         if text.startswith("on-failure"):

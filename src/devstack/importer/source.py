@@ -36,6 +36,7 @@ class ComposeSource:
     origins: dict[str, LoadedDocument] = field(default_factory=dict)
     included_evaluated: list[str] = field(default_factory=list)  # interpolated at import
     overrides: list[str] = field(default_factory=list)  # compose.override.yaml, merged
+    dotenv_values: Mapping[str, str] = field(default_factory=dict)  # `.env` alone
 
     @property
     def root(self) -> Path:
@@ -105,6 +106,7 @@ def read_compose(path: Path, environ: Mapping[str, str] | None = None) -> Compos
         project.origins,
         project.evaluated,
         project.overrides,
+        env_variables([dotenv], {}, shown) if dotenv.is_file() else {},
     )
 
 
