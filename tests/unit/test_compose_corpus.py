@@ -29,7 +29,26 @@ from devstack.importer import Conversion, convert
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CORPUS = DATA / "compose" / "corpus"
-PROJECTS = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+# The manifest takes anonymous and `volume.subpath` mounts (compose-runtime's model), but
+# its semantic checks and planning do not yet: these fail there until that work lands
+# (strict: an unexpected pass fails, so the mark is removed then).
+PENDING_RUNTIME = {
+    "awesome-react-java-mysql": "an anonymous volume (/project/node_modules)",
+    "todo-app": "anonymous volumes (/usr/src/app/node_modules)",
+    "labspace-infra": "volumes with volume.subpath",
+}
+PROJECTS = [
+    pytest.param(
+        name,
+        marks=pytest.mark.xfail(
+            strict=True, reason=f"runtime not there yet: {PENDING_RUNTIME[name]}"
+        ),
+    )
+    if name in PENDING_RUNTIME
+    else name
+    for name in sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
+]
+NAMES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 MAIN_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 # The shell an import sees: no variable of the corpus is set, as on a fresh machine.
 SHELL = {"HOME": "/home/dev", "PATH": "/usr/bin:/bin"}
@@ -127,8 +146,16 @@ def _argv(command: Any) -> list[str] | None:
     return shlex.split(command) if isinstance(command, str) else command
 
 
+def test_the_corpus_is_at_least_25_real_projects_with_their_sources() -> None:
+    sources = (CORPUS / "SOURCES.md").read_text()
+    assert len(NAMES) >= 25
+    for name in NAMES:
+        assert f"| {name} |" in sources, name
+        assert main_file(CORPUS / name).read_text().startswith("# Source: ")
+
+
 def test_every_note_says_whether_behaviour_changes(tmp_path: Path) -> None:
-    for name in PROJECTS:
+    for name in NAMES:
         _, result, _ = imported(name, tmp_path)
         for note in result.notes:
             assert str(note).startswith(("changes behaviour: ", "no effect locally: "))

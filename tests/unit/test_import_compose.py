@@ -133,9 +133,7 @@ def test_what_cannot_be_mapped_is_listed_with_its_compose_path(tmp_path: Path) -
     text = manifest.read_text()
     # The same lines are comments in the manifest, above what they concern.
     assert "# no effect locally: services.web.deploy.resources" in text
-    assert text.index("# no effect locally: services.web.deploy.resources") < text.index(
-        "\n  web:"
-    )
+    assert text.index("# no effect locally: services.web.deploy.resources") < text.index("\n  web:")
 
 
 def test_urls_with_other_names_become_templates_and_bare_hosts_are_listed(
@@ -433,9 +431,9 @@ def test_profiled_services_keep_their_profiles_and_do_not_start_by_default(
     assert plain.services["debug"].replicas == 0
     assert plain.services["api"].replicas == 1
     enabled = Intent(profiles=frozenset({"debug"}))
-    assert desired_state(loaded, enabled, {}, state_dir=tmp_path / "s").services[
-        "debug"
-    ].replicas == 1
+    assert (
+        desired_state(loaded, enabled, {}, state_dir=tmp_path / "s").services["debug"].replicas == 1
+    )
 
 
 def test_named_volumes_health_conditions_and_unmapped_keys(tmp_path: Path) -> None:
@@ -572,9 +570,7 @@ def test_ports_long_syntax_udp_and_ranges(tmp_path: Path) -> None:
     )
     # A range is kept as compose writes it; UDP is not published (and says so).
     assert entry["ports"] == ["0.0.0.0:8080:80", "9000-9001:9000-9001", "3000"]
-    assert any(
-        n.startswith("changes behaviour: services.s.ports[1]: dropped: udp") for n in listed
-    )
+    assert any(n.startswith("changes behaviour: services.s.ports[1]: dropped: udp") for n in listed)
 
 
 # -- the writer ------------------------------------------------------------------------
