@@ -22,6 +22,14 @@ def check_container_keys(stack: Stack, at: At) -> None:
                     name,
                     key,
                 )
+            if service.healthcheck is not None and service.healthcheck.test is not None:
+                at(
+                    "healthcheck.test runs in a container; a host process uses command",
+                    "services",
+                    name,
+                    "healthcheck",
+                    "test",
+                )
             continue
         shared = service.network_service()
         if shared is not None:

@@ -13,7 +13,7 @@ from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Service, Stack, parse_port
+from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Service, Stack, port_mappings
 from devstack.model.names import known_names
 
 SERVICE_FIELDS = ("url", "port", "host")
@@ -243,14 +243,14 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
     owners: dict[int, str] = {}
     for name, service in stack.services.items():
         for index, text in enumerate(service.ports):
-            mapping = parse_port(text)
-            port = mapping.container if service.runtime == "process" else mapping.host
-            if port is None:
-                continue
-            if port in owners and not _alternatives(service, stack.services[owners[port]]):
-                at(f"host port {port} is already used by service {owners[port]!r}",
-                   "services", name, "ports", index)  # fmt: skip
-            owners.setdefault(port, name)
+            for mapping in port_mappings(text):
+                port = mapping.container if service.runtime == "process" else mapping.host
+                if port is None:
+                    continue
+                if port in owners and not _alternatives(service, stack.services[owners[port]]):
+                    at(f"host port {port} is already used by service {owners[port]!r}",
+                       "services", name, "ports", index)  # fmt: skip
+                owners.setdefault(port, name)
 
     _check_backing(loaded, at)
     check_container_keys(stack, at)

@@ -8,7 +8,6 @@ refuses them there with one located line.
 
 from __future__ import annotations
 
-import shlex
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -108,11 +107,11 @@ class ObjectRef(Model):
         description="secrets: a name under /run/secrets or an absolute path; configs: a path "
         "(default /<source>)",
     )
-    uid: str | None = None
-    gid: str | None = None
+    uid: str | None = Field(default=None, pattern=r"^\d+$", description="Numeric owner id")
+    gid: str | None = Field(default=None, pattern=r"^\d+$", description="Numeric group id")
     mode: int | str | None = Field(
         default=None,
-        description="File mode: 0o440, or a string read as octal (\"0440\"); default 0444",
+        description='File mode: 0o440, or a string read as octal ("0440"); default 0444',
     )
 
     @field_validator("mode")
@@ -187,9 +186,3 @@ class Hook(Model):
             key, sep, value = item.partition("=")
             pairs[key] = value if sep else ""
         return pairs
-
-    def argv(self) -> list[str]:
-        """The command as argv: a string is split like a shell would, as compose does."""
-        if isinstance(self.command, str):
-            return shlex.split(self.command)
-        return list(self.command)

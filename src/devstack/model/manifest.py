@@ -417,9 +417,13 @@ class Service(Model):
         found = []
         for key in CONTAINER_ONLY_KEYS:
             value = getattr(self, key)
-            if key in self.model_fields_set and value is not None:
-                if value or key == "entrypoint":  # `entrypoint: []` clears an image's
-                    found.append(key)
+            # `entrypoint: []` is set too: it clears an image's entrypoint.
+            if (
+                key in self.model_fields_set
+                and value is not None
+                and (value or key == "entrypoint")
+            ):
+                found.append(key)
         return found
 
 
