@@ -209,16 +209,19 @@ class Project:
                     spec_item["file"] = _moved(spec_item["file"], project_dir, self.main.root)
         for kind in _RESOURCES:
             theirs = resolved.get(kind) or {}
-            ours = data.setdefault(kind, {}) if theirs else data.get(kind)
+            if not theirs:
+                continue
+            if not isinstance(data.get(kind), dict):
+                data[kind] = {}  # `volumes:` left empty in the including file
+            ours = data[kind]
             for name, value in theirs.items():
-                if name in (ours or {}):
+                if name in ours:
                     if kind == "services":
                         raise ImportProblem(
                             f"{where}include[{index}]: service {name!r} of {included.doc.file} "
                             "conflicts with a service of the including file"
                         )
                     continue  # compose: the same volume/network declared twice is one
-                assert ours is not None
                 ours[name] = value
 
     # -- helpers -------------------------------------------------------------------------
