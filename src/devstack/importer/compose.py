@@ -254,8 +254,9 @@ class _Converter:
             )
             self.notes.no_effect(
                 (".env",),
-                "read for ${VAR}s as compose does (an env file of `dev`); a service sees a "
-                "variable of it only where its env names it",
+                "an env file of `dev`, so ${VAR}s find its values as in compose; its "
+                "variables also reach every service's environment (compose uses them only "
+                "for interpolation)",
                 ("environments", "dev", "env_file"),
             )
         shared = {tuple((p, r) for p, r, _ in m.env_files) for m in mapped}
