@@ -319,3 +319,31 @@ def test_up_profile_enables_profiled_services_in_the_plan(
     unknown = CliRunner().invoke(cli, ["-f", str(manifest), "up", "--dry-run", "--profile", "x"])
     assert unknown.exit_code == 2
     assert "no service has profile x (profiles: debug)" in unknown.stderr
+
+
+def test_a_database_whose_password_is_a_secret_file_stays_a_container(tmp_path: Path) -> None:
+    found = services(
+        tmp_path,
+        {
+            "compose.yaml": """\
+            services:
+              app:
+                image: app:1
+                environment: {PG_HOST: db, PG_PASSWORD_FILE: /run/secrets/pw}
+                secrets: [pw]
+              db:
+                image: "postgres:16"
+                environment: {POSTGRES_PASSWORD_FILE: /run/secrets/pw}
+                secrets: [pw]
+              unnamed: {image: "redis:7"}
+            secrets:
+              pw: {file: ./pw.txt}
+            """,
+            "pw.txt": "s3cret\n",
+        },
+    )
+    # Its consumers read the same secret: converted, the server would not know it.
+    assert found["db"]["secrets"] == ["pw"]
+    assert found["app"]["env"] == {"PG_HOST": "db", "PG_PASSWORD_FILE": "/run/secrets/pw"}
+    assert found["unnamed"]["image"] == "redis:7"  # no environment names it: kept too
+    assert "s3cret" not in (tmp_path / "devstack.yaml").read_text()

@@ -140,7 +140,12 @@ class _Converter:
                 continue  # --keep-services: a plain container, as in compose
             kind = None if "build" in body else detect(body.get("image"))
             name = self.names[compose_name]
-            if kind in ("postgres", "redis") and not self._named_by_a_consumer(compose_name):
+            kept = self._kept_as_container(compose_name, kind, body)
+            if kept:
+                self.notes.no_effect(
+                    ("services", compose_name), f"kept as a container: {kept}", ("services", name)
+                )
+            elif kind in ("postgres", "redis") and not self._named_by_a_consumer(compose_name):
                 # Nothing we can rewrite points at it: a program that connects to it by a
                 # name written in its code would lose it. Kept as compose runs it.
                 self.notes.no_effect(
@@ -166,6 +171,18 @@ class _Converter:
                         "to declare as a backing service (see docs/import.md)",
                         ("services", name),
                     )
+
+    def _kept_as_container(self, compose_name: str, kind: str | None, body: dict[str, Any]) -> str:
+        """Why a database or cache is better left a container (empty: it is not): its
+        password is a secret file, or set on its command line, which devstack's server
+        would not know, and its consumers read the same secret."""
+        env = body.get("environment") or {}
+        names = env if isinstance(env, dict) else [str(e).partition("=")[0] for e in env]
+        if kind == "postgres" and "POSTGRES_PASSWORD_FILE" in names:
+            return "its password comes from a secret file, which its consumers read too"
+        if kind == "redis" and "requirepass" in str(body.get("command", "")):
+            return "it requires a password (requirepass), which devstack's redis has not"
+        return ""
 
     def _named_by_a_consumer(self, compose_name: str) -> bool:
         """Does another service's environment (or env file) hold its name as a host?"""
