@@ -76,7 +76,7 @@ def compose(
         backing = len(result.data.get("backing", {}))
         info(
             f"wrote {target}: {services} service(s), {backing} backing service(s), "
-            f"{len(result.notes)} note(s)"
+            f"{len(result.notes)} note(s), {changes} changing behaviour"
         )
     if problems:
         # A bug of the importer rather than of the compose file: say so plainly.
