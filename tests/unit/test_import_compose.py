@@ -522,6 +522,18 @@ def test_a_curl_healthcheck_on_the_first_port_becomes_an_http_probe(tmp_path: Pa
     )
 
 
+def test_a_curl_healthcheck_with_long_flags_becomes_an_http_probe(tmp_path: Path) -> None:
+    entry, _ = _one_service(
+        tmp_path,
+        """\
+        image: s:1
+        ports: ["8080:8080"]
+        healthcheck: {test: ["CMD", "curl", "--fail", "http://localhost:8080/health"]}
+        """,
+    )
+    assert entry["healthcheck"] == {"http": "/health"}
+
+
 def test_a_curl_healthcheck_stays_a_command_when_its_port_is_not_published(
     tmp_path: Path,
 ) -> None:

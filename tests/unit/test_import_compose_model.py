@@ -347,3 +347,23 @@ def test_a_database_whose_password_is_a_secret_file_stays_a_container(tmp_path: 
     assert found["app"]["env"] == {"PG_HOST": "db", "PG_PASSWORD_FILE": "/run/secrets/pw"}
     assert found["unnamed"]["image"] == "redis:7"  # no environment names it: kept too
     assert "s3cret" not in (tmp_path / "devstack.yaml").read_text()
+
+
+def test_include_project_directory_is_where_its_relative_paths_start(tmp_path: Path) -> None:
+    found = services(
+        tmp_path,
+        {
+            "compose.yaml": """\
+            include:
+              - path: stacks/db/compose.yaml
+                project_directory: .
+            services:
+              app: {image: app:1}
+            """,
+            "stacks/db/compose.yaml": """\
+            services:
+              search: {image: "search:1", volumes: ["./data:/data"]}
+            """,
+        },
+    )
+    assert found["search"]["volumes"] == ["./data:/data"]  # from project_directory, not stacks/db

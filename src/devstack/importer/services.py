@@ -63,7 +63,7 @@ class MappedService:
 
 # `curl -f http://localhost:8080/health` or `wget -q --spider http://127.0.0.1:8080/`.
 _HTTP_TEST = re.compile(
-    r"^(?:curl\s+(?:-[a-zA-Z]+\s+)*|wget\s+(?:-[a-zA-Z-]+\s+)*)"
+    r"^(?:curl\s+(?:--?[a-zA-Z-]+\s+)*|wget\s+(?:--?[a-zA-Z-]+\s+)*)"
     r"[\"']?http://(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d+)(/[^\s\"']*)?[\"']?"
     r"(?:\s*\|\|\s*exit\s+1)?$"
 )
