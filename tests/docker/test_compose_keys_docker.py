@@ -57,7 +57,11 @@ def manifest() -> dict[str, Any]:
             "db_password",
             {"source": "api_token", "target": "token", "uid": "1000", "mode": "0400"},
         ],
-        configs=["motd", {"source": "app_conf", "target": "/etc/app.conf"}],
+        configs=[
+            "motd",
+            {"source": "app_conf", "target": "/etc/app.conf"},
+            {"source": "motd", "target": "/tmp/motd"},  # into a folder that exists: kept as is
+        ],
         healthcheck={"test": ["CMD-SHELL", "test -f /tmp/by-entrypoint"], **FAST},
         post_start=[
             {
@@ -129,8 +133,13 @@ def test_the_container_runs_as_the_compose_keys_say(up: DockerStack) -> None:
         0,
         "1000\n1000\n/srv/app\nentry\n",
     )
-    code, limits = up.exec("main", "ulimit -n; ulimit -Hn; ulimit -u")
-    assert (code, limits.split()) == (0, ["1024", "2048", "512"])
+    # The limits the service runs with (PID 1 is the init process it runs under).
+    code, limits = up.exec("main", "grep -E 'open files|processes' /proc/1/limits")
+    assert code == 0
+    assert [line.split()[-3:-1] for line in limits.splitlines()] == [
+        ["512", "512"],
+        ["1024", "2048"],
+    ]
     code, mounts = up.exec("main", "cat /proc/mounts")
     assert code == 0
     assert " /scratch tmpfs " in mounts and " /fast tmpfs " in mounts
@@ -148,9 +157,12 @@ def test_secrets_and_configs_are_where_compose_puts_them(up: DockerStack) -> Non
     code, text = up.exec(
         "main",
         "cat /run/secrets/db_password /run/secrets/token /motd /etc/app.conf; "
-        "stat -c '%a %u' /run/secrets/token",
+        "stat -c '%a %u' /run/secrets/token; cat /tmp/motd; stat -c ' %a' /tmp",
     )
-    assert (code, text) == (0, f"file-secret\n{TOKEN}welcome" + "listen 80\n400 1000\n")
+    assert (code, text) == (
+        0,
+        f"file-secret\n{TOKEN}welcome" + "listen 80\n400 1000\nwelcome 1777\n",
+    )
 
 
 def test_an_environment_sourced_secret_is_never_shown(up: DockerStack) -> None:
@@ -203,6 +215,21 @@ def test_a_changed_key_recreates_only_that_container(up: DockerStack) -> None:
         k: v for k, v in before.items() if k != "after"
     }
     assert up.exec("after", "id -u") == (0, "65534\n")
+
+
+def test_a_sidecar_follows_its_network_owner_into_a_new_container(up: DockerStack) -> None:
+    old = up.container("main").id
+    up.ok("restart", "main")
+
+    def rejoined() -> bool:
+        main = [c for c in up.containers("main") if c.status == "running"]
+        side = [c for c in up.containers("sidecar") if c.status == "running"]
+        if len(main) != 1 or len(side) != 1 or main[0].id == old:
+            return False
+        return bool(side[0].attrs["HostConfig"]["NetworkMode"] == f"container:{main[0].id}")
+
+    wait_for(rejoined, 60.0, "sidecar to join the new main container's network")
+    assert up.exec("sidecar", "cat /etc/hostname") == up.exec("main", "cat /etc/hostname")
 
 
 def test_pre_stop_runs_before_the_container_stops(

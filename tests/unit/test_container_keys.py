@@ -183,3 +183,40 @@ def test_a_secret_needs_exactly_one_source() -> None:
         """
     )
     assert found == ["devstack.yaml:3:9: secrets.both: needs exactly one of file or environment"]
+
+
+def test_a_host_process_cannot_take_a_compose_healthcheck_test() -> None:
+    assert problems(
+        """\
+        name: shop
+        services:
+          api:
+            command: python3 api.py
+            healthcheck: {test: ["CMD", "true"]}
+        """
+    ) == [
+        "devstack.yaml:5:25: services.api.healthcheck.test: healthcheck.test runs in a "
+        "container; a host process uses command"
+    ]
+
+
+def test_ports_follow_the_network_mode() -> None:
+    assert problems(
+        """\
+        name: shop
+        services:
+          cut:
+            image: x
+            network_mode: none
+            ports: ["80"]
+          hosted:
+            image: x
+            network_mode: host
+            ports: ["8080:80"]
+        """
+    ) == [
+        "devstack.yaml:6:12: services.cut.ports: a service without a network "
+        "(network_mode: none) publishes no ports",
+        "devstack.yaml:10:13: services.hosted.ports[0]: port '8080:80': on the host's network "
+        "a container listens on the host directly; write just the port number",
+    ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 import yaml
 
 from devstack.config.loader import load_stack
@@ -134,3 +136,19 @@ def test_paths_are_relative_to_the_compose_files_folder(tmp_path: Path) -> None:
     assert (tmp_path / bind["source"]).resolve() == (KEYS.parent / "conf").resolve()
     secret = document["secrets"]["db_password"]["file"]
     assert (tmp_path / secret).resolve() == (KEYS.parent / "db_password.txt").resolve()
+
+
+def test_a_release_records_a_mounted_secret_by_digest_and_reads_it_again(tmp_path: Path) -> None:
+    from devstack.config.resolve import resolve
+    from devstack.release.record import ReleaseError, freeze, thaw
+
+    state = resolve(load_stack(KEYS), "dev", {})
+    frozen = json.loads(json.dumps(freeze(state)))
+    assert "tok-never-exported" not in json.dumps(frozen)
+    assert thaw(frozen, state).services["main"].spec == state.services["main"].spec
+    rotated = tmp_path / "keys"
+    shutil.copytree(KEYS.parent, rotated)
+    manifest = rotated / "devstack.yaml"
+    manifest.write_text(manifest.read_text().replace("tok-never-exported", "tok-rotated"))
+    with pytest.raises(ReleaseError, match="changed since this release"):
+        thaw(frozen, resolve(load_stack(manifest), "dev", {}))

@@ -31,6 +31,13 @@ def check_container_keys(stack: Stack, at: At) -> None:
                     "test",
                 )
             continue
+        if service.network_mode == "none" and service.ports:
+            at("a service without a network (network_mode: none) publishes no ports",
+               "services", name, "ports")  # fmt: skip
+        for index, text in enumerate(service.ports if service.network_mode == "host" else []):
+            if ":" in text:
+                at(f"port {text!r}: on the host's network a container listens on the host "
+                   "directly; write just the port number", "services", name, "ports", index)  # fmt: skip
         shared = service.network_service()
         if shared is not None:
             target = stack.services.get(shared)

@@ -301,7 +301,8 @@ class _Resolver:
     ) -> tuple[PortBinding, ...]:
         found = []
         for mapping in [m for text in service.ports for m in port_mappings(text)]:
-            if service.runtime == "process":
+            # A process, or a container on the host's network, listens on the host itself.
+            if service.runtime == "process" or service.network_mode == "host":
                 found.append(PortBinding(mapping.container, mapping.container))
             else:
                 host = mapping.host or ports(name, mapping.container)

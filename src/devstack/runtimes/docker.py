@@ -136,10 +136,12 @@ class DockerRuntime:
         if self._remote is not None:
             self._remote.observed(found, listed_at)
         workloads = []
+        orphans = docker_options.network_orphans(found)
         for item in found:
             labels = item.get("Labels") or {}
-            state: WorkloadState = "running" if item.get("State") == "running" else "exited"
             cid = item["Id"]
+            running = item.get("State") == "running" and cid not in orphans
+            state: WorkloadState = "running" if running else "exited"
             key = (labels.get(f"{LABEL}.service", "?"), int(labels.get(f"{LABEL}.replica", "0")))
             if key in self._starting or cid in self._stopping:
                 continue  # created and not started yet, or on its way out: not an exit
@@ -157,7 +159,7 @@ class DockerRuntime:
                     digests=json_dict(labels.get(f"{LABEL}.spec", "{}")),
                     started_at=float(labels.get(f"{LABEL}.started-at", "0") or 0),
                     exit_code=None if state == "running" else exit_code_of(item.get("Status", "")),
-                    exited_at=None if state == "running" else self._exited_at(api, cid),
+                    exited_at=None if running else self._exited_at(api, cid, cid in orphans),
                     runtime="docker",
                     pid=None,
                 )
@@ -413,7 +415,9 @@ class DockerRuntime:
                 raise RuntimeError_(engine_hint()) from exc
         return self._images[reference]
 
-    def _exited_at(self, api: APIClient, cid: str) -> float:
+    def _exited_at(self, api: APIClient, cid: str, orphan: bool = False) -> float:
+        if orphan:  # still running, without a network: "exited" as it is seen cut off
+            self._finished.setdefault(cid, self._clock())
         if cid not in self._finished:
             try:
                 finished = api.inspect_container(cid)["State"]["FinishedAt"]

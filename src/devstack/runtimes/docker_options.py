@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import posixpath
 import tarfile
 import time
 from collections.abc import Callable
@@ -89,6 +88,22 @@ def create_arguments(
     return host, create, mode is None
 
 
+def network_orphans(listed: list[dict[str, Any]]) -> set[str]:
+    """Running containers in the network namespace of a container that no longer runs
+    (`network_mode: service:NAME` after NAME was recreated or died): cut off from every
+    network, so they are reported exited and the restart policy starts them again."""
+    running = {item["Id"] for item in listed if item.get("State") == "running"}
+    return {
+        item["Id"]
+        for item in listed
+        if item.get("State") == "running"
+        and (mode := str((item.get("HostConfig") or {}).get("NetworkMode", ""))).startswith(
+            "container:"
+        )
+        and mode.removeprefix("container:") not in running
+    }
+
+
 def labels(opts: ContainerOptions) -> dict[str, str]:
     """The pre_stop hooks travel with the container: a restarted daemon still runs them."""
     if not opts.pre_stop:
@@ -111,21 +126,14 @@ def copy_files(api: APIClient, cid: str, files: tuple[FileMount, ...]) -> None:
         return
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        folders: set[str] = set()
+        # No entries for the folders: the engine makes missing ones (root, 0755), and an
+        # entry would reset an existing folder's owner and mode (an app's home).
         for item in copied:
-            parent = posixpath.dirname(item.target.lstrip("/"))
-            while parent and parent not in folders:
-                folders.add(parent)
-                parent = posixpath.dirname(parent)
             data = (item.content or "").encode()
             info = tarfile.TarInfo(item.target.lstrip("/"))
             info.size, info.mode, info.uid, info.gid = len(data), item.mode, item.uid, item.gid
             info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(data))
-        for folder in sorted(folders):
-            entry = tarfile.TarInfo(folder)
-            entry.type, entry.mode = tarfile.DIRTYPE, 0o755
-            tar.addfile(entry)
     with translated("copying secrets and configs into the container"):
         api.put_archive(cid, "/", buffer.getvalue())
 
