@@ -48,6 +48,14 @@ def ask_up(
     build: bool,
     release: str | None,
     engine: JSON,
+    profiles: list[str] | None = None,
 ) -> JSON:
-    """`up` through a running daemon, with the engine this `up` asks for."""
-    return client.up(environment, remove_orphans, build=build, release=release, engine=engine)
+    """`up` through a running daemon, with the engine (and profiles) this `up` asks for."""
+    return client.up(
+        environment,
+        remove_orphans,
+        build=build,
+        release=release,
+        engine=engine,
+        profiles=profiles,
+    )

@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
+from devstack.config.container_options import Variable, container_options
 from devstack.config.loader import LoadedStack
 from devstack.model.desired import BuildPlan, ContainerSpec, PortBinding
 from devstack.model.manifest import Service
@@ -25,6 +26,7 @@ def container_spec(
     pinned: tuple[str, tuple[str | int, ...]] | None,
     interpolate: Interpolate,
     problem: ReportProblem,
+    variable: Variable = lambda name: None,
 ) -> ContainerSpec:
     """`pinned`: the image the environment ships for this service, and where it is declared."""
     build = service.build_spec()
@@ -53,9 +55,13 @@ def container_spec(
         env=env,
         ports=bindings,
         volumes=tuple(
-            volume(loaded, name, index, text, problem) for index, text in enumerate(service.volumes)
+            volume(loaded, name, index, item, problem)
+            for index, item in enumerate(service.volumes)
+            # Anonymous and long-syntax volumes are mounts (ContainerOptions.mounts).
+            if isinstance(item, str) and not item.startswith("/")
         ),
         build=plan,
+        options=container_options(loaded, name, service, variable, problem),
     )
 
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from devstack.config.container_checks import check_container_keys
 from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack, parse_port
+from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Service, Stack, port_mappings
 from devstack.model.names import known_names
 
 SERVICE_FIELDS = ("url", "port", "host")
@@ -51,6 +52,12 @@ class LoadedStack:
     def locate(self, *path: str | int) -> Problem:
         """A Problem template located at a field path (message filled by the caller)."""
         return Problem("", format_path(path), self.doc.locate(path))
+
+
+def _alternatives(one: Service, other: Service) -> bool:
+    """Services of disjoint profiles (compose's `cpu` and `gpu` variants of one server):
+    they may publish the same host port, as only one of them is meant to run."""
+    return bool(one.profiles and other.profiles) and not set(one.profiles) & set(other.profiles)
 
 
 def load_stack(path: Path) -> LoadedStack:
@@ -212,6 +219,8 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
         deps = service.dependencies()
         edges[name] = list(deps)
         for index, dep in enumerate(deps):
+            if dep not in service.depends_on:
+                continue  # implied by network_mode: checked there (config/container_checks)
             path: tuple[str | int, ...] = ("services", name, "depends_on")
             path = (*path, index) if isinstance(service.depends_on, list) else (*path, dep)
             if dep == name:
@@ -234,16 +243,17 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
     owners: dict[int, str] = {}
     for name, service in stack.services.items():
         for index, text in enumerate(service.ports):
-            mapping = parse_port(text)
-            port = mapping.container if service.runtime == "process" else mapping.host
-            if port is None:
-                continue
-            if port in owners:
-                at(f"host port {port} is already used by service {owners[port]!r}",
-                   "services", name, "ports", index)  # fmt: skip
-            owners.setdefault(port, name)
+            for mapping in port_mappings(text):
+                port = mapping.container if service.runtime == "process" else mapping.host
+                if port is None:
+                    continue
+                if port in owners and not _alternatives(service, stack.services[owners[port]]):
+                    at(f"host port {port} is already used by service {owners[port]!r}",
+                       "services", name, "ports", index)  # fmt: skip
+                owners.setdefault(port, name)
 
     _check_backing(loaded, at)
+    check_container_keys(stack, at)
     for env_name, environment in stack.environments.items():
         for var, value in environment.vars.items():
             _check_refs(loaded, value, ("environments", env_name, "vars", var), at)

@@ -35,7 +35,7 @@ from devstack.model.desired import (
     spec_digests,
 )
 from devstack.model.graph import start_order
-from devstack.model.manifest import EnvValue, SecretValue, Service, parse_port
+from devstack.model.manifest import EnvValue, SecretValue, Service, parse_port, port_mappings
 from devstack.model.names import UnknownName, unknown
 
 
@@ -300,14 +300,21 @@ class _Resolver:
         name: str, service: Service, ports: Callable[[str, int], int]
     ) -> tuple[PortBinding, ...]:
         found = []
-        for text in service.ports:
-            mapping = parse_port(text)
-            if service.runtime == "process":
+        for mapping in [m for text in service.ports for m in port_mappings(text)]:
+            # A process, or a container on the host's network, listens on the host itself.
+            if service.runtime == "process" or service.network_mode == "host":
                 found.append(PortBinding(mapping.container, mapping.container))
             else:
                 host = mapping.host or ports(name, mapping.container)
                 found.append(PortBinding(mapping.container, host, mapping.host_ip))
         return tuple(found)
+
+    def _variable(self, name: str) -> tuple[str, bool] | None:
+        """A variable of the environment layer, else of the host: (value, secret)."""
+        if name in self.layer:
+            return self.layer[name].value, self.layer[name].secret
+        value = self.host_env.get(name)
+        return None if value is None else (value, False)
 
     def _lookup(
         self, scope: Mapping[str, EnvVar], consumer: str = "process"
@@ -386,6 +393,7 @@ class _Resolver:
                 (pinned, where) if pinned is not None else None,
                 lambda raw, path: self._interpolate(raw, self.layer, path),
                 self.problem,
+                self._variable,
             )
         else:
             workdir = (self.loaded.root / service.workdir).resolve()
@@ -405,7 +413,8 @@ class _Resolver:
             spec=spec,
             env=tuple(env.values()),
             depends_on=depends_on,
-            healthcheck=service.healthcheck,
+            # test: [NONE] turns the check off (the image's HEALTHCHECK too).
+            healthcheck=None if _no_check(service) else service.healthcheck,
             restart=service.restart,
             stop_grace=service.stop_grace,
             runtime=service.runtime,
@@ -443,3 +452,8 @@ def _mentions(service: Service, backing: str) -> bool:
     """The service's env refers to `${backing.NAME...}`: it needs the resources too."""
     needle = f"backing.{backing}."
     return any(needle in (v if isinstance(v, str) else v.value) for v in service.env.values())
+
+
+def _no_check(service: Service) -> bool:
+    check = service.healthcheck
+    return check is not None and isinstance(check.test, list) and check.test[:1] == ["NONE"]

@@ -11,9 +11,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from devstack.config.container_options import docker_test, probe_argv
 from devstack.engine.events import LogStore
 from devstack.engine.ports import Probe, Runtime
-from devstack.model.desired import DesiredService
+from devstack.model.desired import ContainerSpec, DesiredService
 from devstack.model.manifest import HealthCheck
 from devstack.model.observed import Workload
 from devstack.runtimes.composite import CompositeRuntime
@@ -142,12 +143,18 @@ class HostRuntime:
         self._composite.discard("docker")
 
     def probe(self, service: DesiredService, check: HealthCheck) -> Probe:
-        if service.runtime == "docker" and check.command is not None:
+        if service.runtime == "docker" and (check.command or check.test) is not None:
             self.use_docker()
             docker = self.docker
             assert docker is not None
-            command = check.command
-            argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
+            spec = service.spec
+            if isinstance(spec, ContainerSpec) and spec.options.image_health:
+                return FunctionProbe(docker.health_probe(service.name, service.replica))
+            if check.test is not None:  # compose's form, run by devstack for its timing
+                argv = probe_argv(docker_test(check) or ())
+            else:
+                command = check.command or ""
+                argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
             return FunctionProbe(docker.exec_probe(service.name, service.replica, argv))
         return probe_for(service, check)
 

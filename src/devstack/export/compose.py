@@ -19,15 +19,15 @@ import yaml
 
 from devstack.config.endpoints import EMULATOR_CREDENTIALS
 from devstack.config.layers import is_secret_name
+from devstack.export.compose_options import add_options, long_volumes, top_level
 from devstack.export.health import check_timeout, compose_duration, health_test
 from devstack.export.provision import PROGRAM, provision_environment
 from devstack.export.view import ExportedService, ExportView
 from devstack.model.desired import EnvVar
-from devstack.model.manifest import parse_port
+from devstack.model.manifest import port_mappings
 
 # `${NAME}` after an even number of `$` (`$${X}` is the literal text `${X}`).
 REFERENCE = re.compile(r"(?<!\$)(?:\$\$)*\$\{([A-Za-z_][A-Za-z0-9_]*)(?::\?[^}]*)?\}")
-HOST_GATEWAY = "host.docker.internal:host-gateway"  # as devstack maps it in every container
 
 
 def compose_document(view: ExportView, base_dir: Path) -> dict[str, Any]:
@@ -42,6 +42,7 @@ def compose_document(view: ExportView, base_dir: Path) -> dict[str, Any]:
     document: dict[str, Any] = {"services": services}
     if volumes:
         document["volumes"] = volumes
+    document.update(top_level(view, lambda path: relative_to(base_dir, path), escape))
     document["x-devstack"] = _extension(view, refs, secrets_to_set(document), provisioned)
     return document
 
@@ -167,17 +168,27 @@ def _service(
     ports = _ports(exported)
     if ports:
         out["ports"] = ports
-    mounts = [_volume(view, text, base_dir, volumes) for text in _volume_texts(exported)]
+    mounts: list[Any] = [_volume(view, text, base_dir, volumes) for text in _volume_texts(exported)]
+    relative = lambda path: relative_to(base_dir, path)  # noqa: E731
+    mounts.extend(long_volumes(manifest, view, relative, volumes))
     if mounts:
         out["volumes"] = mounts
     if exported.depends_on:
         out["depends_on"] = {
             name: {"condition": condition} for name, condition in exported.depends_on.items()
         }
-    check = exported.desired.healthcheck
-    if check is not None:
+    check = manifest.healthcheck if manifest is not None else exported.desired.healthcheck
+    if check is not None and check.test is not None and not isinstance(check.test, list):
+        test: list[str] = ["CMD-SHELL", check.test]
+    elif check is not None and check.test is not None:
+        test = list(check.test)
+    elif check is not None:
+        test = health_test(check, spec.ports)
+    if check is not None and test == ["NONE"]:
+        out["healthcheck"] = {"disable": True}
+    elif check is not None:
         out["healthcheck"] = {
-            "test": [escape(part) for part in health_test(check, spec.ports)],
+            "test": [escape(part) for part in test],
             "interval": compose_duration(check.interval),
             "timeout": compose_duration(check_timeout(check)),
             "retries": check.retries,
@@ -187,7 +198,7 @@ def _service(
     out["stop_grace_period"] = compose_duration(exported.desired.stop_grace)
     if exported.replicas != 1:
         out["deploy"] = {"replicas": exported.replicas}
-    out["extra_hosts"] = [HOST_GATEWAY]
+    add_options(out, view, exported, relative, escape, volumes)
     if manifest is None:
         out["x-devstack"] = {"provider": True}
     return out
@@ -237,15 +248,16 @@ def _ports(exported: ExportedService) -> list[str]:
         return [f"127.0.0.1::{p.container}" for p in exported.spec.ports]
     out = []
     for text in exported.manifest.ports:
-        mapping = parse_port(text)
-        host = "" if mapping.host is None else str(mapping.host)
-        out.append(f"{mapping.host_ip}:{host}:{mapping.container}")
+        for mapping in port_mappings(text):  # a range, one port each: the same bindings
+            host = "" if mapping.host is None else str(mapping.host)
+            out.append(f"{mapping.host_ip}:{host}:{mapping.container}")
     return out
 
 
 def _volume_texts(exported: ExportedService) -> list[str]:
     if exported.manifest is not None:
-        return list(exported.manifest.volumes)
+        # Anonymous and long-syntax volumes: compose_options.long_volumes.
+        return [v for v in exported.manifest.volumes if isinstance(v, str) and v[:1] != "/"]
     # A provider's volume comes resolved as `<stack>_<name>:/path`.
     return list(exported.spec.volumes)
 

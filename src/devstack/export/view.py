@@ -35,6 +35,7 @@ from devstack.config.resolve import resolve
 from devstack.config.secrets import SecretReader
 from devstack.export.secrets import declared_reader
 from devstack.model.backing import DEFAULT_REGION, AwsProvider, LocalstackProvider
+from devstack.model.container import ConfigDef, SecretDef
 from devstack.model.desired import (
     BuildPlan,
     ContainerSpec,
@@ -87,6 +88,9 @@ class ExportView:
     notes: list[str] = field(default_factory=list)  # for stderr and the file's header
     # k8s: host processes exported as containers of a placeholder image (service -> image)
     placeholders: dict[str, str] = field(default_factory=dict)
+    # The stack's top-level secrets and configs (compose's): definitions, never values.
+    secrets: dict[str, SecretDef] = field(default_factory=dict)
+    configs: dict[str, ConfigDef] = field(default_factory=dict)
 
 
 def export_view(
@@ -129,6 +133,8 @@ def export_view(
         services={},
         notes=notes,
         placeholders=placeholders,
+        secrets=dict(stack.secrets),
+        configs=dict(stack.configs),
     )
     nodes: dict[str, DesiredService] = {}
     kept: dict[str, tuple[DesiredService, Service | None]] = {}

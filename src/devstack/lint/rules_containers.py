@@ -11,6 +11,8 @@ BIND_PREFIXES = (".", "/", "~")  # as config.resolve tells a bind mount from a n
 def check(ctx: LintContext) -> None:
     for name, service in ctx.loaded.stack.services.items():
         for index, text in enumerate(service.volumes):
+            if not isinstance(text, str):
+                continue  # the long syntax says its type and read_only outright
             parts = text.split(":")
             if len(parts) not in (2, 3) or not parts[0].startswith(BIND_PREFIXES):
                 continue  # a named volume, or a malformed entry `validate` reports

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from devstack.model.container_options import ContainerOptions
 from devstack.model.contracts import Violation
 from devstack.model.manifest import HealthCheck
 
@@ -75,6 +76,7 @@ class ContainerSpec:
     volumes: tuple[str, ...]  # "SOURCE:TARGET[:ro]": an absolute host path or <stack>_<name>
     build: BuildPlan | None = None
     image_id: str = ""  # pinned by prepare(); part of the spec hash
+    options: ContainerOptions = field(default_factory=ContainerOptions)
 
     @property
     def host_ports(self) -> tuple[int, ...]:
@@ -235,6 +237,8 @@ def spec_digests(spec: ProcessSpec | ContainerSpec | ProvisionSpec) -> dict[str,
             "ports": digest([[p.container, p.host, p.host_ip] for p in spec.ports]),
             "volumes": digest(list(spec.volumes)),
         }
+        for name, value in spec.options.digest_values().items():
+            digests[name] = digest(value)
     else:
         digests = {
             "command": digest(list(spec.command)),

@@ -20,6 +20,16 @@ from pydantic import (
 )
 
 from devstack.model.backing import Backing, Provider
+from devstack.model.container import (
+    CONTAINER_ONLY_KEYS,
+    OBJECT_NAME_PATTERN,
+    ConfigDef,
+    Hook,
+    ObjectUse,
+    SecretDef,
+    UlimitValue,
+    VolumeMount,
+)
 from devstack.model.contracts import NeedSpec, short_form_schema
 from devstack.model.durations import parse_duration
 from devstack.model.manifest_base import Model
@@ -107,12 +117,17 @@ class Environment(Model):
 
 
 class HealthCheck(Model):
-    """How to tell a service is ready: exactly one of `http`, `tcp` or `command`."""
+    """How to tell a service is ready: exactly one of `http`, `tcp`, `command` or `test`."""
 
     http: str | None = Field(default=None, description="Path for an HTTP GET on the first port")
     tcp: int | None = Field(default=None, ge=1, le=65535, description="Port to connect to")
     command: str | list[str] | None = Field(
         default=None, description="Runs in the service's workdir with its env; exit 0 = healthy"
+    )
+    test: str | list[str] | None = Field(
+        default=None,
+        description="Containers, compose's form: [CMD, prog, args...], [CMD-SHELL, line], "
+        "a shell line, or [NONE] (no check, not even the image's HEALTHCHECK)",
     )
     interval: Duration = 5.0
     timeout: Duration = 2.0
@@ -124,9 +139,18 @@ class HealthCheck(Model):
 
     @model_validator(mode="after")
     def _exactly_one_probe(self) -> HealthCheck:
-        given = [n for n in ("http", "tcp", "command") if getattr(self, n) is not None]
+        given = [n for n in ("http", "tcp", "command", "test") if getattr(self, n) is not None]
         if len(given) != 1:
-            raise ValueError("a healthcheck needs exactly one of http, tcp or command")
+            raise ValueError("a healthcheck needs exactly one of http, tcp, command or test")
+        if isinstance(self.test, list):
+            if not self.test or self.test[0] not in ("CMD", "CMD-SHELL", "NONE"):
+                raise ValueError("healthcheck.test starts with CMD, CMD-SHELL or NONE")
+            if self.test[0] != "NONE" and len(self.test) < 2:
+                raise ValueError(f"healthcheck.test [{self.test[0]}] needs a command after it")
+            if self.test[0] == "CMD-SHELL" and len(self.test) != 2:
+                raise ValueError("healthcheck.test [CMD-SHELL, line] takes one shell line")
+        elif self.test is not None and not self.test.strip():
+            raise ValueError("healthcheck.test cannot be empty")
         if self.http is not None and not self.http.startswith("/"):
             raise ValueError("healthcheck.http is a path and must start with '/'")
         return self
@@ -142,7 +166,7 @@ def _port_spec(value: Any) -> Any:
     if isinstance(value, int):
         value = str(value)
     if isinstance(value, str):
-        parse_port(value)
+        port_mappings(value)
     return value
 
 
@@ -155,24 +179,50 @@ class PortMapping:
     host_ip: str = "127.0.0.1"  # loopback unless the manifest says otherwise
 
 
-def parse_port(text: str) -> PortMapping:
+def port_mappings(text: str) -> list[PortMapping]:
+    """One entry of `ports:`, ranges expanded: `"8000-8001:9000-9001"` is two mappings.
+
+    A host range must be as long as the container range (compose would pick one free
+    port of a longer host range; devstack assigns free ports itself when none is given).
+    """
     parts = text.rsplit(":", 2)
-    numbers = parts[-2:] if len(parts) > 1 else parts
-    for number in numbers:
-        if not number.isdigit() or not 1 <= int(number) <= 65535:
-            raise ValueError(
-                f"invalid port {text!r}: expected PORT, HOST:CONTAINER or IP:HOST:CONTAINER "
-                "with numbers from 1 to 65535"
-            )
-    if len(parts) == 1:
-        return PortMapping(int(parts[0]))
+    container = _port_range(parts[-1], text)
+    host = _port_range(parts[-2], text) if len(parts) > 1 else None
     ip = parts[0] if len(parts) == 3 else "127.0.0.1"
     if not ip:
         raise ValueError(f"invalid port {text!r}: the IP before the host port is empty")
-    return PortMapping(int(parts[-1]), int(parts[-2]), ip)
+    if host is None:
+        return [PortMapping(port, None, ip) for port in container]
+    if len(host) != len(container):
+        raise ValueError(
+            f"invalid port {text!r}: the host range and the container range differ in length"
+        )
+    return [PortMapping(c, h, ip) for h, c in zip(host, container, strict=True)]
+
+
+def parse_port(text: str) -> PortMapping:
+    """A single-port entry (the first mapping of a range)."""
+    return port_mappings(text)[0]
+
+
+def _port_range(text: str, entry: str) -> list[int]:
+    low, sep, high = text.partition("-")
+    bounds = [low, high] if sep else [low]
+    for bound in bounds:
+        if not bound.isdigit() or not 1 <= int(bound) <= 65535:
+            raise ValueError(
+                f"invalid port {entry!r}: expected PORT, HOST:CONTAINER or IP:HOST:CONTAINER "
+                "with numbers from 1 to 65535"
+            )
+    first, last = int(bounds[0]), int(bounds[-1])
+    if last < first:
+        raise ValueError(f"invalid port {entry!r}: the range {text} goes down")
+    return list(range(first, last + 1))
 
 
 PortSpec = Annotated[str, BeforeValidator(_port_spec)]
+# A compose profile name (compose: [a-zA-Z0-9][a-zA-Z0-9_.-]+).
+PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class BuildSpec(Model):
@@ -219,9 +269,54 @@ class Service(Model):
     )
     workdir: str = Field(default=".", description="Host processes: relative to the manifest")
     ports: list[PortSpec] = Field(default_factory=list)
-    volumes: list[str] = Field(
+    volumes: list[str | VolumeMount] = Field(
         default_factory=list,
-        description="Containers: NAME:/path (a stack volume) or ./host/path:/path[:ro]",
+        description="Containers: NAME:/path (a stack volume), ./host/path:/path[:ro], /path "
+        "(an anonymous volume), or compose's long syntax {type, source, target, ...}",
+    )
+    entrypoint: str | list[str] | None = Field(
+        default=None, description="Containers: replaces the image's ENTRYPOINT ([] clears it)"
+    )
+    user: str | None = Field(default=None, description="Containers: USER[:GROUP] to run as")
+    working_dir: str | None = Field(
+        default=None, description="Containers: the working folder in the container"
+    )
+    cap_add: list[str] = Field(default_factory=list, description="Containers: capabilities")
+    cap_drop: list[str] = Field(default_factory=list, description="Containers: capabilities")
+    ulimits: dict[str, UlimitValue] = Field(
+        default_factory=dict,
+        description="Containers: NAME -> limit, or {soft, hard} (nofile, nproc...)",
+    )
+    tmpfs: str | list[str] = Field(
+        default_factory=list, description="Containers: /path[:options] mounted as tmpfs"
+    )
+    shm_size: str | int | None = Field(
+        default=None, description="Containers: size of /dev/shm (bytes, or 64m, 1g...)"
+    )
+    extra_hosts: list[str] | dict[str, str] = Field(
+        default_factory=list,
+        description="Containers: HOST:IP (or HOST=IP) lines added to /etc/hosts; "
+        "host-gateway is the host",
+    )
+    network_mode: str | None = Field(
+        default=None,
+        pattern=r"^(host|none|bridge|service:[a-z0-9][a-z0-9_-]*)$",
+        description="Containers: service:NAME shares NAME's network (NAME starts first); "
+        "host; none; default: the stack's network",
+    )
+    secrets: list[ObjectUse] = Field(
+        default_factory=list,
+        description="Containers: stack secrets mounted at /run/secrets/<target or name>",
+    )
+    configs: list[ObjectUse] = Field(
+        default_factory=list,
+        description="Containers: stack configs mounted at /<name> or their target",
+    )
+    post_start: list[Hook] = Field(
+        default_factory=list, description="Containers: commands run in it after it starts"
+    )
+    pre_stop: list[Hook] = Field(
+        default_factory=list, description="Containers: commands run in it before it stops"
     )
     env: EnvMap = Field(default_factory=dict)
     uses: list[str] = Field(
@@ -237,6 +332,11 @@ class Service(Model):
     )
     watch: list[WatchRule] = Field(
         default_factory=list, description="Live reload rules for this service's files"
+    )
+    profiles: list[Annotated[str, Field(pattern=PROFILE_PATTERN)]] = Field(
+        default_factory=list,
+        description="Compose's profiles: the service runs only when `up --profile NAME` (or "
+        "DEVSTACK_PROFILES) enables one of them; a service without profiles always runs",
     )
     inherit_env: list[Annotated[str, Field(pattern=VAR_NAME_PATTERN)]] = Field(
         default_factory=list,
@@ -269,8 +369,6 @@ class Service(Model):
                         f"port {port!r}: a host process listens on its port directly; "
                         "write just the port number"
                     )
-            if self.volumes:
-                raise ValueError("volumes apply to containers (give the service an image)")
             for rule in self.watch:
                 if rule.action != "restart":
                     raise ValueError(
@@ -293,10 +391,40 @@ class Service(Model):
         return BuildSpec(context=self.build) if isinstance(self.build, str) else self.build
 
     def dependencies(self) -> dict[str, str]:
-        """Dependency name -> condition. A plain list waits for health, like Tilt."""
+        """Dependency name -> condition. A plain list waits for health, like Tilt.
+
+        `network_mode: service:NAME` implies NAME starts first (its network must exist).
+        """
         if isinstance(self.depends_on, list):
-            return dict.fromkeys(self.depends_on, "service_healthy")
-        return {name: dep.condition for name, dep in self.depends_on.items()}
+            found = dict.fromkeys(self.depends_on, "service_healthy")
+        else:
+            found = {name: dep.condition for name, dep in self.depends_on.items()}
+        shared = self.network_service()
+        if shared is not None:
+            found.setdefault(shared, "service_started")
+        return found
+
+    def network_service(self) -> str | None:
+        """The service whose network namespace this one shares (`network_mode: service:X`)."""
+        mode = self.network_mode or ""
+        return mode.removeprefix("service:") if mode.startswith("service:") else None
+
+    def tmpfs_list(self) -> list[str]:
+        return [self.tmpfs] if isinstance(self.tmpfs, str) else list(self.tmpfs)
+
+    def container_keys(self) -> list[str]:
+        """The container-only keys this service sets (refused on a host process)."""
+        found = []
+        for key in CONTAINER_ONLY_KEYS:
+            value = getattr(self, key)
+            # `entrypoint: []` is set too: it clears an image's entrypoint.
+            if (
+                key in self.model_fields_set
+                and value is not None
+                and (value or key == "entrypoint")
+            ):
+                found.append(key)
+        return found
 
 
 ServiceName = Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -324,6 +452,14 @@ class Stack(Model):
     )
     backing: dict[ServiceName, Backing] = Field(
         default_factory=dict, description="Backing services (attached resources) of the stack"
+    )
+    secrets: dict[Annotated[str, Field(pattern=OBJECT_NAME_PATTERN)], SecretDef] = Field(
+        default_factory=dict,
+        description="Secrets services mount (compose's): {file: PATH} or {environment: VAR}",
+    )
+    configs: dict[Annotated[str, Field(pattern=OBJECT_NAME_PATTERN)], ConfigDef] = Field(
+        default_factory=dict,
+        description="Configs services mount (compose's): {file}, {environment} or {content}",
     )
 
     def environment(self, name: str) -> Environment:

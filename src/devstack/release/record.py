@@ -15,6 +15,7 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from devstack.config.diff import fingerprint
+from devstack.model.container_options import ContainerOptions, FileMount, HookSpec, Mount
 from devstack.model.desired import (
     BuildPlan,
     ContainerSpec,
@@ -144,6 +145,10 @@ def _spec(spec: ProcessSpec | ContainerSpec | ProvisionSpec, secret: set[str]) -
     if "env" in data:
         # Values come back from the env list at thaw time; secrets are not written here.
         data["env"] = sorted(data["env"])
+    if isinstance(spec, ContainerSpec):
+        for item in data["options"]["files"]:
+            if item["secret"]:  # a secret mounted as a file: its digest, not its value
+                item["content"] = {"sha256": fingerprint(item["content"])}
     key = spec.secret_access_key if isinstance(spec, ProvisionSpec) else None
     if key is not None and key != EMULATOR_KEY:
         data["secret_access_key"] = {"sha256": fingerprint(key)}
@@ -174,6 +179,7 @@ def _thaw_spec(
             if build
             else None,
             image_id=data["image_id"],
+            options=_thaw_options(data.get("options"), current, data["image"]),
         )
     recorded = data.get("secret_access_key")
     if isinstance(recorded, dict):
@@ -186,6 +192,55 @@ def _thaw_spec(
             )
         data["secret_access_key"] = key
     return ProvisionSpec(**data)
+
+
+def _thaw_options(
+    data: dict[str, Any] | None, current: DesiredService | None, image: str
+) -> ContainerOptions:
+    """The recorded options, each mounted secret's value read again from where it lives
+    now (the current resolution) and refused if it changed since the release."""
+    if not data:
+        return ContainerOptions()
+    now = current.spec.options.files if current and isinstance(current.spec, ContainerSpec) else ()
+    values = {f.target: f.content for f in now if f.content is not None}
+    files = []
+    for item in data["files"]:
+        content = item["content"]
+        if isinstance(content, dict):
+            value = values.get(item["target"])
+            if value is None or fingerprint(value) != content["sha256"]:
+                raise ReleaseError(
+                    f"container {image}: the secret mounted at {item['target']} changed "
+                    "since this release (or is gone); make a new release"
+                )
+            content = value
+        files.append(FileMount(**{**item, "content": content}))
+    hooks = {
+        stage: tuple(HookSpec.from_json(h) for h in data[stage])
+        for stage in ("post_start", "pre_stop")
+    }
+    return ContainerOptions(
+        entrypoint=_tuple(data["entrypoint"]),
+        user=data["user"],
+        working_dir=data["working_dir"],
+        cap_add=tuple(data["cap_add"]),
+        cap_drop=tuple(data["cap_drop"]),
+        ulimits=tuple(tuple(u) for u in data["ulimits"]),
+        tmpfs=tuple(tuple(t) for t in data["tmpfs"]),
+        shm_size=data["shm_size"],
+        extra_hosts=tuple(tuple(h) for h in data["extra_hosts"]),
+        network_mode=data["network_mode"],
+        mounts=tuple(Mount(**m) for m in data["mounts"]),
+        files=tuple(files),
+        healthcheck=_tuple(data["healthcheck"]),
+        health_timing=_tuple(data["health_timing"]),
+        post_start=hooks["post_start"],
+        pre_stop=hooks["pre_stop"],
+    )
+
+
+def _tuple(value: list[Any] | None) -> Any:
+    return tuple(value) if value is not None else None
 
 
 def pin_images(state: DesiredState) -> DesiredState:

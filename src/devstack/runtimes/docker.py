@@ -25,6 +25,7 @@ from devstack.engine.events import LogStore
 from devstack.engine.ports import RuntimeError_
 from devstack.model.desired import ContainerSpec, DesiredService, spec_digests
 from devstack.model.observed import Workload, WorkloadState
+from devstack.runtimes import docker_options
 from devstack.runtimes.build import build_image, context_tag
 from devstack.runtimes.docker_engine import (
     LABEL,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from devstack.runtimes.remote_engine import RemoteEngine
     from devstack.watch.sync import SyncBatch
 
-HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
 EVENTS_RETRY = 2.0
 SETTLE_TIMEOUT = 5.0  # how long to wait for a died container to be listed as exited
 CREATED_GRACE = 30.0  # a container still "created" this long after its start never started
@@ -136,10 +136,12 @@ class DockerRuntime:
         if self._remote is not None:
             self._remote.observed(found, listed_at)
         workloads = []
+        orphans = docker_options.network_orphans(found)
         for item in found:
             labels = item.get("Labels") or {}
-            state: WorkloadState = "running" if item.get("State") == "running" else "exited"
             cid = item["Id"]
+            running = item.get("State") == "running" and cid not in orphans
+            state: WorkloadState = "running" if running else "exited"
             key = (labels.get(f"{LABEL}.service", "?"), int(labels.get(f"{LABEL}.replica", "0")))
             if key in self._starting or cid in self._stopping:
                 continue  # created and not started yet, or on its way out: not an exit
@@ -157,7 +159,7 @@ class DockerRuntime:
                     digests=json_dict(labels.get(f"{LABEL}.spec", "{}")),
                     started_at=float(labels.get(f"{LABEL}.started-at", "0") or 0),
                     exit_code=None if state == "running" else exit_code_of(item.get("Status", "")),
-                    exited_at=None if state == "running" else self._exited_at(api, cid),
+                    exited_at=None if running else self._exited_at(api, cid, cid in orphans),
                     runtime="docker",
                     pid=None,
                 )
@@ -203,7 +205,8 @@ class DockerRuntime:
                 "build it, or `docker pull` it)"
             )
         pinned = replace(spec, image=image, image_id=image_id)
-        return replace(service, spec=pinned, digests=spec_digests(pinned))
+        prepared = replace(service, spec=pinned, digests=spec_digests(pinned))
+        return docker_options.with_image_health(api, prepared)
 
     def start(self, service: DesiredService, replica: int) -> Workload:
         spec = service.spec
@@ -233,7 +236,7 @@ class DockerRuntime:
         self._remove_key(api, service.name, replica)
         self.objects.check_name_free(name)
         self.objects.ensure_network()
-        self.objects.ensure_volumes(spec.volumes)
+        self.objects.ensure_volumes(docker_options.volumes_to_create(spec))
         started = self._clock()
         labels = {
             f"{LABEL}.stack": self.stack_id,
@@ -243,6 +246,7 @@ class DockerRuntime:
             f"{LABEL}.spec-hash": service.spec_hash,
             f"{LABEL}.spec": json.dumps(service.digests, sort_keys=True),
             f"{LABEL}.started-at": repr(started),
+            **docker_options.labels(spec.options),
         }
         bindings: dict[int | str, Any] = {
             f"{p.container}/tcp": (p.host_ip, p.host) for p in spec.ports
@@ -251,13 +255,11 @@ class DockerRuntime:
             bindings = self._remote.bindings(spec.ports)
             labels.update(self._remote.labels(spec.ports))
         with translated(f"starting {service.name}"):
-            host_config = api.create_host_config(
-                port_bindings=bindings,
-                binds=list(spec.volumes),
-                init=True,  # PID 1 must forward SIGTERM, or stop waits out the whole grace
-                extra_hosts=HOST_GATEWAY,
-                network_mode=self.network,
-            )
+            host_args, create_args, joins = docker_options.create_arguments(
+                api, spec, self.network, bindings,
+                lambda other: self._containers(api, other, 0), self._remote is None,
+            )  # fmt: skip
+            host_config = api.create_host_config(**host_args)
             endpoint = api.create_endpoint_config(aliases=[service.name])
             # types-docker says one EndpointConfig; the engine (and the SDK) take a mapping.
             networking = api.create_networking_config({self.network: endpoint})  # type: ignore[arg-type]
@@ -268,22 +270,28 @@ class DockerRuntime:
                 environment=dict(spec.env),
                 labels=labels,
                 name=name,
-                ports=[p.container for p in spec.ports],
                 host_config=host_config,
-                networking_config=networking,
+                networking_config=networking if joins else None,
+                **create_args,
             )
             for attempt in (1, 2):
                 cid = create()["Id"]
                 try:
+                    docker_options.copy_files(api, cid, spec.options.files)
                     api.start(cid)
                     break
-                except docker.errors.APIError as exc:
-                    api.remove_container(cid, force=True)
+                except (docker.errors.APIError, RuntimeError_) as exc:
+                    api.remove_container(cid, force=True, v=True)
                     if attempt == 2 or not _network_gone(exc):
                         raise
                     # Removed behind our back since we ensured it: ensure it again.
                     self.objects.forget_network()
                     self.objects.ensure_network()
+            failed = docker_options.run_hooks(api, cid, spec.options.post_start, "post_start",
+                                              service.stop_grace)  # fmt: skip
+            if failed is not None:
+                api.remove_container(cid, force=True, v=True)
+                raise RuntimeError_(failed)
         if self._remote is not None:
             self._remote.started(api, cid)
         self._output.follow(cid, labels, from_now=False)
@@ -301,8 +309,12 @@ class DockerRuntime:
             try:
                 with translated(f"stopping {service}"):
                     if item.get("State") == "running":
+                        hooks = docker_options.pre_stop_hooks(item)
+                        failed = docker_options.run_hooks(api, cid, hooks, "pre_stop", grace)
+                        if failed is not None:  # compose stops it all the same
+                            self._logs.event(f"{service}: {failed}", service=service)
                         api.stop(cid, timeout=max(1, math.ceil(grace)))
-                    api.remove_container(cid, force=True)
+                    api.remove_container(cid, force=True, v=True)
             finally:
                 with self._lock:
                     self._stopping.discard(cid)
@@ -314,27 +326,11 @@ class DockerRuntime:
 
     def exec_probe(self, service: str, replica: int, argv: list[str]) -> Callable[[float], bool]:
         """A command healthcheck run inside the container (docker exec), exit 0 = healthy."""
+        return docker_options.exec_check(self._finder(service, replica), argv)
 
-        def check(timeout: float) -> bool:
-            try:
-                api = self.api()
-                (item,) = self._containers(api, service, replica)
-                exec_id = api.exec_create(item["Id"], argv, stdout=False, stderr=False)["Id"]
-                # Detached from output, exec_start returns at once: the command is still
-                # running (ExitCode None) until inspect says otherwise.
-                api.exec_start(exec_id, detach=True)
-                deadline = time.monotonic() + timeout
-                while True:
-                    state = api.exec_inspect(exec_id)
-                    if not state.get("Running"):
-                        return bool(state.get("ExitCode") == 0)
-                    if time.monotonic() >= deadline:
-                        return False
-                    time.sleep(0.02)
-            except (RuntimeError_, ValueError, docker.errors.DockerException):
-                return False
-
-        return check
+    def health_probe(self, service: str, replica: int) -> Callable[[float], bool]:
+        """Readiness from the engine's health status (the image's own HEALTHCHECK)."""
+        return docker_options.engine_health(self._finder(service, replica))
 
     def sync(self, service: str, batch: SyncBatch, target: str) -> None:
         """Apply a `sync` rule's batch to the service's running containers: remove the
@@ -390,6 +386,13 @@ class DockerRuntime:
 
     # -- internals -------------------------------------------------------------------
 
+    def _finder(self, service: str, replica: int) -> docker_options.Find:
+        def find() -> tuple[APIClient, list[dict[str, Any]]]:
+            api = self.api()
+            return api, self._containers(api, service, replica)
+
+        return find
+
     def _containers(self, api: APIClient, service: str, replica: int) -> list[dict[str, Any]]:
         filters = {"label": [f"{LABEL}.stack={self.stack_id}", f"{LABEL}.service={service}",
                              f"{LABEL}.replica={replica}"]}  # fmt: skip
@@ -399,7 +402,7 @@ class DockerRuntime:
     def _remove_key(self, api: APIClient, service: str, replica: int) -> None:
         for item in self._containers(api, service, replica):
             with translated(f"removing {service}"):
-                api.remove_container(item["Id"], force=True)
+                api.remove_container(item["Id"], force=True, v=True)
 
     def _image_id(self, api: APIClient, reference: str) -> str:
         if reference not in self._images:
@@ -412,7 +415,9 @@ class DockerRuntime:
                 raise RuntimeError_(engine_hint()) from exc
         return self._images[reference]
 
-    def _exited_at(self, api: APIClient, cid: str) -> float:
+    def _exited_at(self, api: APIClient, cid: str, orphan: bool = False) -> float:
+        if orphan:  # still running, without a network: "exited" as it is seen cut off
+            self._finished.setdefault(cid, self._clock())
         if cid not in self._finished:
             try:
                 finished = api.inspect_container(cid)["State"]["FinishedAt"]
@@ -463,6 +468,8 @@ class DockerRuntime:
             self._closed.wait(EVENTS_RETRY)
 
 
-def _network_gone(exc: docker.errors.APIError) -> bool:
+def _network_gone(exc: Exception) -> bool:
     """A start failed because the stack network no longer exists (removed by hand)."""
-    return exc.status_code == 404 and "network" in str(exc)
+    return (
+        isinstance(exc, docker.errors.APIError) and exc.status_code == 404 and "network" in str(exc)
+    )
