@@ -16,7 +16,8 @@ def markdown(run: dict[str, Any], figures: list[Figure]) -> str:
         f"kernel {m['kernel']}",
         f"- Tools: Python {m['python']}, Docker {m['docker_server'] or 'absent'}, "
         f"docker-compose {m['docker_compose'] or 'absent'}, {m['honcho'] or 'honcho absent'}; "
-        f"devstack {m['devstack_commit'] or 'unknown commit'}",
+        f"devstack {m['devstack_commit'] or 'unknown commit'}"
+        + (f", bytecode {run['bytecode']}" if run.get("bytecode") else ""),
         f"- Load average (1/5/15 min): before {fmt_load(load['before'])}, "
         f"after {fmt_load(load['after'])}"
         + ("  **(busy machine: treat absolute figures as upper bounds)**" if busy(run) else ""),

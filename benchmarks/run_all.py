@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         "scales": list(args.scale_list),
         "reps": reps,
         "machine": machine.describe(HERE.parent),
+        "bytecode": machine.cache_bytecode(HERE.parent),
     }
     before = machine.load_average()
     figures: list[Figure] = []

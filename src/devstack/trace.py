@@ -14,19 +14,20 @@ import time
 
 ENV = "DEVSTACK_TRACE"
 _path = os.environ.get(ENV)
+_fd: int | None = None  # the trace file, kept open: a mark is on the hot paths
+_fd_pid = 0
 
 
 def mark(phase: str) -> None:
     """Record that `phase` was reached now (a no-op unless DEVSTACK_TRACE is set)."""
     if _path is None:
         return
+    global _fd, _fd_pid
     line = f"{time.monotonic():.6f} {os.getpid()} {phase}\n"
+    if _fd is None or _fd_pid != os.getpid():  # opened once per process (not at import)
+        _fd, _fd_pid = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), os.getpid()
     # O_APPEND writes of one short line are atomic: the CLI and the daemon share the file.
-    fd = os.open(_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    try:
-        os.write(fd, line.encode())
-    finally:
-        os.close(fd)
+    os.write(_fd, line.encode())
 
 
 def enabled() -> bool:

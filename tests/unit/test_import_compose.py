@@ -13,6 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -27,6 +28,8 @@ from devstack.config.resolve import resolve
 from devstack.config.yaml_loader import load_yaml
 from devstack.importer import Conversion, ImportProblem, convert
 from devstack.importer.emit import scalar
+from devstack.intent.desired import desired_state
+from devstack.intent.value import Intent
 from devstack.model.desired import DesiredState
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "compose"
@@ -117,14 +120,20 @@ def test_what_cannot_be_mapped_is_listed_with_its_compose_path(tmp_path: Path) -
     result, manifest = imported("webapp", tmp_path)
 
     listed = notes(result)
-    assert "services.web.deploy.resources: not mapped (devstack does not limit resources)" in listed
-    assert any(n.startswith("services.cache.ports: not mapped") for n in listed)
-    assert any(n.startswith("services.db.healthcheck: not mapped") for n in listed)
-    assert any(n.startswith("services.web.restart: approximated") for n in listed)
+    assert (
+        "no effect locally: services.web.deploy.resources: devstack does not limit resources"
+        in listed
+    )
+    assert any(n.startswith("no effect locally: services.cache.ports:") for n in listed)
+    assert any(n.startswith("no effect locally: services.db.healthcheck:") for n in listed)
+    assert any(n.startswith("no effect locally: services.web.restart:") for n in listed)
+    # Every note says whether behaviour changes; none does here.
+    assert all(n.startswith(("changes behaviour: ", "no effect locally: ")) for n in listed)
+    assert not [n for n in result.notes if n.changes_behaviour]
     text = manifest.read_text()
     # The same lines are comments in the manifest, above what they concern.
-    assert "# services.web.deploy.resources: not mapped" in text
-    assert text.index("# services.web.deploy.resources") < text.index("\n  web:")
+    assert "# no effect locally: services.web.deploy.resources" in text
+    assert text.index("# no effect locally: services.web.deploy.resources") < text.index("\n  web:")
 
 
 def test_urls_with_other_names_become_templates_and_bare_hosts_are_listed(
@@ -163,15 +172,20 @@ def test_urls_with_other_names_become_templates_and_bare_hosts_are_listed(
     assert env["DB_DSN"] == env["DATABASE_URL"]
     assert env["DB_DSN"].startswith("postgresql://app:pw@")
     assert env["SESSIONS"] == env["REDIS_URL"] and env["SESSIONS"].endswith("/2")
-    listed = notes(result)
-    assert any(n.startswith("services.app.environment.DB_HOST: not mapped") for n in listed)
-    assert any(n.startswith("services.app.environment.OTHER_DB: not mapped") for n in listed)
+    # A bare host and a URL of another scheme are rewritten onto the binding, not dropped.
+    server = urlsplit(env["DATABASE_URL"])
+    assert env["DB_HOST"] == server.hostname
+    other = urlsplit(env["OTHER_DB"])
+    assert (other.scheme, other.username, other.password) == ("postgresql+asyncpg", "app", "pw")
+    assert (other.hostname, other.port, other.path) == (server.hostname, server.port, "/app")
+    assert not [n for n in result.notes if n.changes_behaviour]
 
 
 def test_a_password_from_the_shell_is_neither_written_nor_printed(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yaml"
     compose.write_text(
         "services:\n"
+        "  app: {image: app:1, environment: {DB_HOST: db}}\n"
         "  db:\n"
         "    image: postgres:16\n"
         "    environment: {POSTGRES_PASSWORD: '${PGPASS:-local-default}'}\n"
@@ -205,11 +219,13 @@ def test_localstack_becomes_a_provider_with_the_resources_its_init_script_create
     assert params.parameters["api-key"].secure is True  # type: ignore[union-attr]
     listed = notes(result)
     assert any(
-        n.startswith("services.localstack.volumes[0]: not mapped (init/01-resources.sh:9")
+        n.startswith(
+            "changes behaviour: services.localstack.volumes[0]: not run: init/01-resources.sh:9"
+        )
         and "put-bucket-cors" in n
         for n in listed
     ), listed
-    assert any(n.startswith("services.localstack.volumes[1]: not mapped") for n in listed)
+    assert any(n.startswith("changes behaviour: services.localstack.volumes[1]") for n in listed)
 
 
 def test_init_script_commands_for_every_aws_kind(tmp_path: Path) -> None:
@@ -250,7 +266,8 @@ def test_init_script_commands_for_every_aws_kind(tmp_path: Path) -> None:
     assert backing["secrets"].secrets == {"shop/db": '{"user":"u"}'}  # type: ignore[union-attr]
     # A shell variable's value is unknown at import: the line is listed, not guessed.
     assert any(
-        n.startswith("services.aws.volumes[0]: not mapped (init/setup.sh:9") for n in notes(result)
+        n.startswith("changes behaviour: services.aws.volumes[0]: not run: init/setup.sh:9")
+        for n in notes(result)
     )
 
 
@@ -308,7 +325,7 @@ def test_anchors_and_merge_keys_are_expanded_with_compose_precedence(tmp_path: P
     assert (api.healthcheck.interval, api.healthcheck.timeout) == (1.0, 2.0)
     assert (api.healthcheck.retries, api.healthcheck.start_period) == (30, 1.0)
     assert api.stop_grace == 90.0
-    assert any(n.startswith("x-common: not mapped") for n in notes(result))
+    assert any(n.startswith("no effect locally: x-common:") for n in notes(result))
 
 
 def test_interpolation_is_kept_where_devstack_interpolates(tmp_path: Path) -> None:
@@ -342,7 +359,7 @@ def test_ports_are_interpolated_at_import_from_the_shell_and_noted(tmp_path: Pat
 
     assert load_stack(manifest).stack.services["api"].ports == ["28080:8080"]
     assert any(
-        n.startswith("services.api.ports[0]: approximated") and "28080:8080" in n
+        n.startswith("no effect locally: services.api.ports[0]:") and "28080:8080" in n
         for n in notes(result)
     )
 
@@ -375,7 +392,9 @@ def test_per_service_env_files_are_inlined_and_dotenv_becomes_the_dev_env_file(
     assert worker["SHARED_SETTING"] == "from-common-env"
     assert worker["WORKER_CONCURRENCY"] == "4"  # worker.env, optional and present
     assert worker["COMMON_URL"] == "http://example.invalid/$path"  # `$$` stays a literal $
-    assert any(n.startswith("services.worker.env_file[1]: approximated") for n in notes(result))
+    assert any(
+        n.startswith("no effect locally: services.worker.env_file[1]:") for n in notes(result)
+    )
 
 
 def test_an_env_file_every_service_reads_becomes_the_environments_env_file(
@@ -397,13 +416,24 @@ def test_an_env_file_every_service_reads_becomes_the_environments_env_file(
     assert env_of(desired, "b")["MODE"] == "own"  # environment: wins over env_file, as in compose
 
 
-def test_profiled_services_are_declared_but_not_started(tmp_path: Path) -> None:
+def test_profiled_services_keep_their_profiles_and_do_not_start_by_default(
+    tmp_path: Path,
+) -> None:
     result, manifest = imported("profiles", tmp_path)
 
-    services = load_stack(manifest).stack.services
-    assert services["debug"].replicas == 0
-    assert services["api"].replicas == 1
-    assert any("devstack scale debug=1" in n for n in notes(result))
+    loaded = load_stack(manifest)
+    services = loaded.stack.services
+    assert services["debug"].profiles == ["debug"]
+    assert services["api"].profiles == []
+    assert not any(n.path[-1] == "profiles" for n in result.notes)
+    # As with compose: not started unless its profile is enabled.
+    plain = desired_state(loaded, Intent(), {}, state_dir=tmp_path / "state")
+    assert plain.services["debug"].replicas == 0
+    assert plain.services["api"].replicas == 1
+    enabled = Intent(profiles=frozenset({"debug"}))
+    assert (
+        desired_state(loaded, enabled, {}, state_dir=tmp_path / "s").services["debug"].replicas == 1
+    )
 
 
 def test_named_volumes_health_conditions_and_unmapped_keys(tmp_path: Path) -> None:
@@ -415,9 +445,9 @@ def test_named_volumes_health_conditions_and_unmapped_keys(tmp_path: Path) -> No
     assert stack.services["api"].volumes == ["uploads:/data/uploads", "./config:/etc/api:ro"]
     assert stack.services["worker"].dependencies() == {"api": "service_healthy"}
     listed = notes(result)
-    assert any(n.startswith("services.worker.container_name: not mapped") for n in listed)
-    assert any(n.startswith("services.debug.networks: not mapped") for n in listed)
-    assert any(n.startswith("networks: not mapped") for n in listed)
+    assert any(n.startswith("no effect locally: services.worker.container_name:") for n in listed)
+    assert any(n.startswith("no effect locally: services.debug.networks:") for n in listed)
+    assert any(n.startswith("no effect locally: networks:") for n in listed)
 
 
 @pytest.mark.parametrize("name", ["webapp", "localstack", "profiles"])
@@ -472,10 +502,14 @@ def test_healthcheck_forms(tmp_path: Path) -> None:
         "interval": "500ms",
         "start_interval": "0ms",
     }
+    # No check at all, not even the image's own HEALTHCHECK (which runs when none is given).
     disabled, _ = _one_service(tmp_path, "image: s:1\nhealthcheck: {disable: true}\n")
-    assert "healthcheck" not in disabled
+    assert disabled["healthcheck"] == {"test": ["NONE"]}
     none, _ = _one_service(tmp_path, 'image: s:1\nhealthcheck: {test: ["NONE"]}\n')
-    assert "healthcheck" not in none
+    assert none["healthcheck"] == {"test": ["NONE"]}
+    image_own, listed = _one_service(tmp_path, "image: s:1\nhealthcheck: {interval: 5s}\n")
+    assert "healthcheck" not in image_own
+    assert any(n.startswith("no effect locally: services.s.healthcheck:") for n in listed)
 
 
 def test_a_curl_healthcheck_on_the_first_port_becomes_an_http_probe(tmp_path: Path) -> None:
@@ -483,7 +517,21 @@ def test_a_curl_healthcheck_on_the_first_port_becomes_an_http_probe(tmp_path: Pa
 
     api = load_stack(manifest).stack.services["api"]
     assert api.healthcheck is not None and api.healthcheck.http == "/"
-    assert any(n.startswith("services.api.healthcheck.test: approximated") for n in notes(result))
+    assert any(
+        n.startswith("no effect locally: services.api.healthcheck.test:") for n in notes(result)
+    )
+
+
+def test_a_curl_healthcheck_with_long_flags_becomes_an_http_probe(tmp_path: Path) -> None:
+    entry, _ = _one_service(
+        tmp_path,
+        """\
+        image: s:1
+        ports: ["8080:8080"]
+        healthcheck: {test: ["CMD", "curl", "--fail", "http://localhost:8080/health"]}
+        """,
+    )
+    assert entry["healthcheck"] == {"http": "/health"}
 
 
 def test_a_curl_healthcheck_stays_a_command_when_its_port_is_not_published(
@@ -517,7 +565,7 @@ def test_environment_without_a_value_passes_the_shell_variable(tmp_path: Path) -
     entry, listed = _one_service(tmp_path, "image: s:1\nenvironment: [HOME, 'A=1=2']\n")
 
     assert entry["env"] == {"HOME": "${HOME}", "A": "1=2"}
-    assert any(n.startswith("services.s.environment[0]: approximated") for n in listed)
+    assert any(n.startswith("no effect locally: services.s.environment[0]:") for n in listed)
 
 
 def test_ports_long_syntax_udp_and_ranges(tmp_path: Path) -> None:
@@ -532,9 +580,9 @@ def test_ports_long_syntax_udp_and_ranges(tmp_path: Path) -> None:
           - 3000
         """,
     )
-    assert entry["ports"] == ["0.0.0.0:8080:80", "3000"]
-    assert any(n.startswith("services.s.ports[1]: not mapped (udp") for n in listed)
-    assert any(n.startswith("services.s.ports[2]: not mapped (port ranges") for n in listed)
+    # A range is kept as compose writes it; UDP is not published (and says so).
+    assert entry["ports"] == ["0.0.0.0:8080:80", "9000-9001:9000-9001", "3000"]
+    assert any(n.startswith("changes behaviour: services.s.ports[1]: dropped: udp") for n in listed)
 
 
 # -- the writer ------------------------------------------------------------------------
@@ -586,7 +634,7 @@ def test_cli_writes_beside_the_file_and_never_overwrites_without_force(tmp_path:
     assert first.exit_code == 0, first.output
     written = compose.parent / "devstack.yaml"
     assert "name: webapp" in written.read_text()
-    assert "services.web.deploy.resources: not mapped" in first.stderr
+    assert "no effect locally: services.web.deploy.resources" in first.stderr
 
     written.write_text("# mine\n")
     again = runner.invoke(cli, ["import", "compose", str(compose)])
@@ -606,7 +654,7 @@ def test_cli_prints_to_stdout_with_dash(tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("# Generated by `devstack import compose`")
-    assert "warning: services.localstack.volumes[1]" in result.stderr
+    assert "warning: changes behaviour: services.localstack.volumes[1]" in result.stderr
     assert not (compose.parent / "devstack.yaml").exists()
 
 
@@ -634,15 +682,18 @@ def test_a_key_of_the_wrong_shape_is_a_located_error(tmp_path: Path) -> None:
         convert(compose, tmp_path, HOST_ENV)
 
 
-def test_an_override_file_and_extends_are_listed_not_merged(tmp_path: Path) -> None:
+def test_an_override_file_is_merged_as_compose_up_does(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yaml"
-    compose.write_text("services:\n  a:\n    image: a:1\n    extends: {service: base}\n")
-    (tmp_path / "compose.override.yaml").write_text("services: {a: {image: b:1}}\n")
+    compose.write_text("services:\n  a:\n    image: a:1\n    environment: {X: '1'}\n")
+    (tmp_path / "compose.override.yaml").write_text(
+        "services: {a: {image: b:1, environment: {Y: '2'}}}\n"
+    )
 
-    listed = notes(convert(compose, tmp_path, HOST_ENV))
+    result = convert(compose, tmp_path, HOST_ENV)
 
-    assert any(n.startswith("services.a.extends: not mapped") for n in listed)
-    assert any(n.startswith("compose.override.yaml: not mapped (not merged") for n in listed)
+    assert result.data["services"]["a"]["image"] == "b:1"
+    assert result.data["services"]["a"]["env"] == {"X": "1", "Y": "2"}
+    assert any(n.startswith("no effect locally: compose.override.yaml") for n in notes(result))
 
 
 def test_cli_missing_file(tmp_path: Path) -> None:

@@ -177,3 +177,16 @@ def _environ() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_up_enables_exactly_the_profiles_it_names_and_keeps_them_otherwise(
+    tmp_path: Path,
+) -> None:
+    saved = Intent(profiles={"debug"})
+    path = tmp_path / "overrides.json"
+    saved.save(path)
+
+    assert Intent.load(path).profiles == {"debug"}
+    assert saved.for_up(None, False, None).profiles == {"debug"}  # a client that says nothing
+    assert saved.for_up(None, False, None, ["flower"]).profiles == {"flower"}
+    assert saved.for_up(None, False, None, []).profiles == frozenset()  # a plain `up`

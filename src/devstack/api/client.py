@@ -96,6 +96,7 @@ class Client:
         build: bool = False,
         release: str | None = None,
         engine: JSON | None = None,
+        profiles: list[str] | None = None,
     ) -> JSON:
         body = {
             "environment": environment,
@@ -104,6 +105,7 @@ class Client:
             "build": build,
             "release": release,
             "engine": engine,
+            "profiles": profiles,
         }
         # Long: `up` builds images before it answers, as compose does.
         return self._call("POST", "/v1/up", body, timeout=900.0)

@@ -122,6 +122,10 @@ class UpRequest(RequestModel):
     release: str | None = Field(
         default=None, description="Run this recorded release instead of the manifest"
     )
+    profiles: list[str] | None = Field(
+        default=None,
+        description="Compose profiles to enable (exactly these); null: the ones in use",
+    )
     engine: dict[str, object] | None = Field(
         default=None,
         description="The Docker engine asked for: {context, env: {DOCKER_HOST, DOCKER_CONTEXT, "

@@ -9,14 +9,12 @@ import time
 import click
 
 from devstack.api.client import JSON, Client
-from devstack.api.kinds import resources_text
 from devstack.api.readiness import FAILED_STATES
 from devstack.cli import complete
 from devstack.cli.common import Context, daemon_call, file_option, pass_context
-from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, STATE_COLOURS, fail, info, style
+from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info, style
+from devstack.cli.render import backing_table
 from devstack.cli.waits import report_failed
-
-LOCAL = "this machine"  # the daemon's `runs_on` for what runs here (daemon/engines.py)
 
 
 @click.command("backing")
@@ -31,43 +29,7 @@ def backing(ctx: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    if not rows:
-        click.echo("no backing services declared")
-        return
-    header: tuple[str, ...] = (
-        "BACKING", "KIND", "PROVIDER", "STATE", "HEALTH", "ENDPOINT", "RESOURCES", "CONSUMERS",
-    )  # fmt: skip
-    # Where each emulator runs matters only once something runs on a remote engine: with
-    # everything here, a column of "this machine" would only push the table wider.
-    remote = any(row.get("runs_on") not in (None, LOCAL) for row in rows)
-    if remote:
-        header += ("RUNS ON",)  # last: scripts reading the older columns by position still work
-    table = [header]
-    for row in rows:
-        provider = row["provider"] + (" (swapped)" if row["swapped"] else "")
-        provider += " (REAL)" if row.get("real") else ""
-        table.append(
-            (
-                row["name"],
-                row["kind"],
-                provider,
-                row["state"],
-                row["health"],
-                row["endpoint"] or "-",
-                resources_text(row["kind"], row["resources"]),
-                ", ".join(row["consumers"]) or "-",
-            )
-            + ((row.get("runs_on") or "-",) if remote else ())
-        )
-    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
-    for index, r in enumerate(table):
-        cells = [f"{c!s:<{w}}" for c, w in zip(r, widths, strict=True)]
-        if index:
-            cells[3] = style(cells[3], STATE_COLOURS.get(str(r[3]), "green"))
-        click.echo("  ".join(cells).rstrip())
-    for row in rows:
-        if row.get("reason"):
-            click.echo(f"{row['name']}: {row['reason']}")
+    click.echo("\n".join(backing_table(rows)))
 
 
 @click.command("swap")

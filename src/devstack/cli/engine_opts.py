@@ -48,20 +48,14 @@ def ask_up(
     build: bool,
     release: str | None,
     engine: JSON,
+    profiles: list[str] | None = None,
 ) -> JSON:
-    """`up` through a running daemon, with the engine this `up` asks for."""
-    return client.up(environment, remove_orphans, build=build, release=release, engine=engine)
-
-
-def engine_line(status: JSON) -> list[str]:
-    """`engine: ssh://me@box (ssh, from DOCKER_HOST), 2 ports forwarded to 127.0.0.1`."""
-    engine = status.get("engine")
-    if not engine:
-        return []
-    line = f"engine: {engine['host']} ({engine['kind']}, from {engine['source']})"
-    forwards = engine.get("forwards") or []
-    if engine["kind"] == "ssh":
-        line += f", {len(forwards)} port{'s' if len(forwards) != 1 else ''} forwarded here"
-        if not engine.get("connected"):
-            line += " (connection lost: see below)"
-    return [line]
+    """`up` through a running daemon, with the engine (and profiles) this `up` asks for."""
+    return client.up(
+        environment,
+        remove_orphans,
+        build=build,
+        release=release,
+        engine=engine,
+        profiles=profiles,
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from devstack.cli.output import EXIT_USAGE, fail, info, style
+from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info, style
 
 
 @click.group("import")
@@ -25,11 +25,28 @@ def import_group() -> None:
     help="Where to write the manifest (default: devstack.yaml beside FILE; - for stdout).",
 )
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
-def compose(file: Path, output: str | None, force: bool) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1, writing nothing, if any note says behaviour changes.",
+)
+@click.option(
+    "--keep-services",
+    "keep",
+    multiple=True,
+    metavar="NAME",
+    help="Keep this compose service a plain container even if it is a database, cache or "
+    "LocalStack (repeatable).",
+)
+def compose(
+    file: Path, output: str | None, force: bool, strict: bool, keep: tuple[str, ...]
+) -> None:
     """Turn a docker-compose FILE into a devstack manifest.
 
-    Postgres, Redis and LocalStack services become backing services; what cannot be
-    carried over is listed on stderr and as comments in the manifest.
+    Postgres, Redis and LocalStack services become backing services (unless kept with
+    --keep-services); `extends:`, `include:` and the override file are resolved. Every
+    note, on stderr and as a comment in the manifest, says whether behaviour changes
+    ("changes behaviour: ...") or not ("no effect locally: ...").
     """
     from devstack.importer import ImportProblem, convert
 
@@ -39,12 +56,15 @@ def compose(file: Path, output: str | None, force: bool) -> None:
         fail(f"{target} already exists; pass --force to overwrite it", EXIT_USAGE)
     out_dir = file.resolve().parent if to_stdout else target.resolve().parent
     try:
-        result = convert(file, out_dir)
+        result = convert(file, out_dir, keep=frozenset(keep))
     except ImportProblem as exc:
         fail(str(exc), EXIT_USAGE)
     problems = _problems(result.text)
     for note in result.notes:
         info(f"{style('warning:', 'yellow', err=True)} {note}")
+    changes = sum(1 for note in result.notes if note.changes_behaviour)
+    if strict and changes:
+        fail(f"{changes} note(s) change behaviour (--strict): nothing written", EXIT_FAILURE)
     if to_stdout:
         click.echo(result.text, nl=False)
     else:
@@ -56,7 +76,7 @@ def compose(file: Path, output: str | None, force: bool) -> None:
         backing = len(result.data.get("backing", {}))
         info(
             f"wrote {target}: {services} service(s), {backing} backing service(s), "
-            f"{len(result.notes)} note(s)"
+            f"{len(result.notes)} note(s), {changes} changing behaviour"
         )
     if problems:
         # A bug of the importer rather than of the compose file: say so plainly.

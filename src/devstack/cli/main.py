@@ -7,14 +7,13 @@ what status needs, so everyday commands start fast.
 from __future__ import annotations
 
 import importlib
-import os
-import signal
 import sys
 
 import click
 
 from devstack import __version__
 from devstack.cli.common import Context
+from devstack.cli.exits import leave, reader_left
 from devstack.config.extras import MissingExtra
 from devstack.model.names import UnknownName
 from devstack.trace import mark
@@ -96,34 +95,10 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except (OutputClosed, BrokenPipeError):
-        _reader_left()
+        reader_left()
     except SystemExit as exc:
-        # click ends every command with SystemExit: leave at once (see _leave).
-        _leave(exc.code)
-
-
-def _reader_left() -> None:
-    """Quiet, like any Unix tool whose reader left: point stdout at /dev/null so the
-    interpreter's last flush does not fail again, and exit as if killed by SIGPIPE."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(128 + signal.SIGPIPE)
-
-
-def _leave(code: object) -> None:
-    """Exit without the interpreter's teardown (freeing every module: 20-60 ms, a fifth
-    of an everyday call such as `status`). Output is flushed first; devstack registers no
-    exit handler, and a command's worker threads are done or daemonic by now."""
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)  # what SystemExit("text") would have printed
-        code = 1
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _reader_left()
-    sys.stderr.flush()
-    mark("cli.exit")
-    os._exit(code or 0)
+        # click ends every command with SystemExit: leave at once (see cli/exits.py).
+        leave(exc.code)
 
 
 if __name__ == "__main__":

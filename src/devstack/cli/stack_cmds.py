@@ -11,22 +11,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-from devstack.api.client import JSON, Client, DaemonNotRunning
-from devstack.api.states import split_problems
+from devstack.api.client import Client, DaemonNotRunning
 from devstack.cli import complete
 from devstack.cli.common import Context, daemon_call, file_option, pass_context
-from devstack.cli.engine_opts import engine_line
-from devstack.cli.output import (
-    EXIT_FAILURE,
-    EXIT_USAGE,
-    STATE_COLOURS,
-    LogPrinter,
-    ago,
-    emit,
-    fail,
-    info,
-    style,
-)
+from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, LogPrinter, emit, fail, info
+from devstack.cli.render import status_table
 
 if TYPE_CHECKING:
     pass
@@ -111,42 +100,7 @@ def status(ctx: Context, as_json: bool) -> None:
             click.echo(json.dumps(found, indent=2) if as_json else offline.table(found))
             return
     result["daemon_running"] = True
-    click.echo(json.dumps(result, indent=2) if as_json else _status_table(result))
-
-
-def _status_table(status: JSON) -> str:
-    now = time.time()
-    # REPLICAS comes after the older columns, so scripts reading them by position still work.
-    rows = [
-        ("SERVICE", "RUNTIME", "STATE", "HEALTH", "RESTARTS", "REPLICAS", "PID", "UPTIME", "URL")
-    ]
-    for s in status["services"]:
-        up = s["state"] in ("running", "starting", "unhealthy")
-        uptime = ago(now - s["started_at"]) if s["started_at"] and up else "-"
-        pid = str(s["pid"] or "-")
-        cells = (s["name"], s["runtime"], s["state"], s["health"], str(s["restarts"]))
-        replicas = f"{s.get('running', 0)}/{s.get('replicas', 1)}"  # running/desired, as the TUI
-        rows.append((*cells, replicas, pid, uptime, s["url"] or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    pinned = f", release {status['release']}" if status.get("release") else ""
-    lines = [f"stack {status['stack']} ({status['environment']}{pinned})", *engine_line(status)]
-    for index, row in enumerate(rows):
-        padded = [f"{cell:<{widths[i]}}" for i, cell in enumerate(row)]
-        if index:
-            padded[2] = style(padded[2], STATE_COLOURS.get(row[2]))
-        lines.append("  ".join(padded).rstrip())
-    lines.extend(f"  {s['name']}: {s['reason']}" for s in status["services"] if s["reason"])
-    for line in status.get("recovered") or []:
-        lines.append(style(f"  recovered: {line}", "yellow"))
-    for line in status.get("real") or []:
-        lines.append(style(f"  real endpoint: {line}", "yellow"))
-    problems = status.get("problems") or []
-    disk, manifest = split_problems(problems)
-    lines.extend(style(f"  {problem}", "yellow") for problem in disk)
-    if manifest:
-        lines.append("the last manifest edit was not applied (the stack runs the previous one):")
-        lines.extend(f"  {problem}" for problem in manifest)
-    return "\n".join(lines)
+    click.echo(json.dumps(result, indent=2) if as_json else status_table(result))
 
 
 def _store_file(ctx: click.Context, _: click.Parameter, value: str | None) -> None:

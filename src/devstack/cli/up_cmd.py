@@ -51,6 +51,11 @@ if TYPE_CHECKING:
 @click.option("--build", is_flag=True, help="Rebuild images even if their context is unchanged.")
 @click.option("--no-ui", is_flag=True, help="In a terminal, stream logs instead of opening the UI.")
 @click.option(
+    "--profile", "profiles", multiple=True, metavar="NAME",
+    help="Enable a compose profile (repeatable): services with profiles run only when one "
+    "of theirs is enabled. Default: $DEVSTACK_PROFILES (comma-separated), else none.",
+)  # fmt: skip
+@click.option(
     "--release", metavar="ID",
     help="Run this recorded release (devstack releases) instead of the manifest.",
 )  # fmt: skip
@@ -68,6 +73,7 @@ def up(
     timestamps: bool,
     build: bool,
     no_ui: bool,
+    profiles: tuple[str, ...],
     release: str | None,
     context: str | None,
 ) -> None:
@@ -83,13 +89,14 @@ def up(
     # a new one before it starts anything: the CLI loads no model code at all.
     if release is not None:
         environment = _release_environment(ctx, release, environment)
+    enabled = _profiles(profiles)
     if dry_run:
-        click.echo(_dry_run(ctx, client, environment, remove_orphans, release))
+        click.echo(_dry_run(ctx, client, environment, remove_orphans, release, enabled))
         return
     # No socket, no daemon: launch one. Otherwise ask it straight away (a ping first
     # would cost a round trip on every no-op `up`).
     engine = engine_request(context)
-    args = (ctx, environment, remove_orphans, build, release, wait, engine)
+    args = (ctx, environment, remove_orphans, build, release, wait, engine, enabled)
     if not ctx.paths.socket.exists():
         from devstack.cli.offline import revive
 
@@ -99,13 +106,15 @@ def up(
     with daemon_call(ctx), _build_progress(client, started, enabled=plan is None):
         if plan is None:  # a daemon runs (or another `up` just launched one): ask it
             try:
-                plan = ask_up(client, environment, remove_orphans, build, release, engine)
+                plan = ask_up(client, environment, remove_orphans, build, release, engine, enabled)
             except DaemonNotRunning:  # the socket of a daemon that died: launch one
                 booted = _boot(*args)
                 plan = (
                     booted[1]
                     if booted
-                    else ask_up(client, environment, remove_orphans, build, release, engine)
+                    else ask_up(
+                        client, environment, remove_orphans, build, release, engine, enabled
+                    )
                 )
         mark("cli.up.answered")
         _let_go_of_a_daemon_launched_ahead()
@@ -131,6 +140,14 @@ def up(
         _attach(client, ctx.paths, names, started, timestamps)
 
 
+def _profiles(given: tuple[str, ...]) -> list[str]:
+    """`--profile` values, else $DEVSTACK_PROFILES (compose's COMPOSE_PROFILES), else none."""
+    if given:
+        return list(dict.fromkeys(given))
+    listed = os.environ.get("DEVSTACK_PROFILES", "")
+    return [p.strip() for p in listed.split(",") if p.strip()]
+
+
 def _boot(
     ctx: Context,
     environment: str | None,
@@ -139,6 +156,7 @@ def _boot(
     release: str | None,
     wait: bool,
     engine: JSON,
+    profiles: list[str],
 ) -> tuple[Boot, JSON] | None:
     """Launch the daemon with this `up`: its report pipe and plan, or None if another daemon
     holds the stack.
@@ -157,6 +175,7 @@ def _boot(
         "remove_orphans": remove_orphans,
         "build": build,
         "release": release,
+        "profiles": profiles,
         "wait": wait,
         "engine": engine,
     }
@@ -244,12 +263,14 @@ def _dry_run(
     environment: str | None,
     remove_orphans: bool,
     release: str | None,
+    profiles: list[str],
 ) -> str:
     if client.ping():
         with daemon_call(ctx):
-            return str(
-                client.up(environment, remove_orphans, dry_run=True, release=release)["text"]
+            answer = client.up(
+                environment, remove_orphans, dry_run=True, release=release, profiles=profiles
             )
+            return str(answer["text"])
     # No daemon: plan what the daemon that `up` starts would do, from the intent it would
     # read (swaps and scale persisted) against what the state file says runs.
     from devstack.config.problems import ManifestError
@@ -260,12 +281,15 @@ def _dry_run(
     from devstack.providers.secrets import read  # boto3 loads only if secrets are declared
     from devstack.runtimes.process import peek
 
-    intent = Intent.load(ctx.paths.overrides).for_up(environment, remove_orphans, release)
+    intent = Intent.load(ctx.paths.overrides).for_up(environment, remove_orphans, release, profiles)
+    loaded = ctx.load()
+    if unknown := intent.unknown_profiles(loaded.stack.services):
+        fail(unknown, EXIT_USAGE)
     try:
         # Secrets are read here too: an unreachable store is a located error before any
         # daemon starts, not a daemon that fails to.
         desired = desired_state(
-            ctx.load(), intent, os.environ, state_dir=ctx.paths.state_dir, ports=ctx.ports(),
+            loaded, intent, os.environ, state_dir=ctx.paths.state_dir, ports=ctx.ports(),
             secrets=read,
         )  # fmt: skip
     except ManifestError as exc:

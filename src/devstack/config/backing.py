@@ -19,6 +19,7 @@ the types they share, and `api/kinds.py` the table of kinds and provider types.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,7 +162,9 @@ def resolve_backing(
     return BackingResolution(provider_of, use_key, uses, nodes, frozenset(internal), bindings)
 
 
+@functools.cache
 def _builtin(name: str) -> Any:
+    # Cached: models are frozen, and a TypeAdapter costs ~5 ms to build on every resolve.
     from pydantic import TypeAdapter
 
     from devstack.model.backing import Provider

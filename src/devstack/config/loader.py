@@ -13,7 +13,7 @@ from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Stack
+from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Service, Stack
 from devstack.model.names import known_names
 from devstack.model.ports import port_mappings
 
@@ -53,6 +53,12 @@ class LoadedStack:
     def locate(self, *path: str | int) -> Problem:
         """A Problem template located at a field path (message filled by the caller)."""
         return Problem("", format_path(path), self.doc.locate(path))
+
+
+def _alternatives(one: Service, other: Service) -> bool:
+    """Services of disjoint profiles (compose's `cpu` and `gpu` variants of one server):
+    they may publish the same host port, as only one of them is meant to run."""
+    return bool(one.profiles and other.profiles) and not set(one.profiles) & set(other.profiles)
 
 
 def load_stack(path: Path) -> LoadedStack:
@@ -242,7 +248,7 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
                 port = mapping.container if service.runtime == "process" else mapping.host
                 if port is None:
                     continue
-                if port in owners:
+                if port in owners and not _alternatives(service, stack.services[owners[port]]):
                     at(f"host port {port} is already used by service {owners[port]!r}",
                        "services", name, "ports", index)  # fmt: skip
                 owners.setdefault(port, name)

@@ -102,6 +102,25 @@ class LoaderError(Exception):
         return f"{self.location}: {self.message}" if self.location else self.message
 
 
+@dataclass(frozen=True)
+class Override:
+    """A value tagged `!override` (compose): it replaces, rather than merges with, the
+    value it overrides. Only produced when `load_yaml(..., compose_tags=True)`."""
+
+    value: Any
+
+
+class _Reset:
+    """A value tagged `!reset` (compose): the key is removed from what it overrides."""
+
+    def __repr__(self) -> str:
+        return "RESET"
+
+
+RESET = _Reset()
+COMPOSE_TAGS = ("!reset", "!override")
+
+
 @dataclass
 class LoadedDocument:
     data: Any
@@ -159,8 +178,11 @@ _Via = Location | None  # where the alias being expanded was used; None outside 
 class _Walker:
     """Node graph -> plain data, recording locations; counts nodes to stop alias bombs."""
 
-    def __init__(self, source: _Text, max_nodes: int, max_depth: int) -> None:
+    def __init__(
+        self, source: _Text, max_nodes: int, max_depth: int, compose_tags: bool = False
+    ) -> None:
         self.source, self.file = source, source.file
+        self.compose_tags = compose_tags
         self.max_nodes, self.max_depth = max_nodes, max_depth
         self.doc = LoadedDocument(None, source.file)
         self.nodes = 0
@@ -204,6 +226,14 @@ class _Walker:
         if depth > self.max_depth:
             raise LoaderError(f"nesting deeper than {self.max_depth} levels", loc)
         self.doc.locations[path] = loc
+        if self.compose_tags and node.tag in COMPOSE_TAGS:
+            if node.tag == "!reset":
+                return RESET
+            # Read the node as if untagged, then mark it: the merge replaces with it.
+            node.tag = MAP if isinstance(node, MappingNode) else SEQ
+            if isinstance(node, ScalarNode):
+                node.tag = STR
+            return Override(self.visit(node, path, depth, loc, via))
         if isinstance(node, ScalarNode):
             value = self.scalar(node, loc)
             if not node.style and not isinstance(value, str):  # plain: keep the text as written
@@ -363,13 +393,17 @@ def load_yaml(
     max_nodes: int = 100_000,
     max_depth: int = 200,
     max_bytes: int = 5 * 1024 * 1024,
+    compose_tags: bool = False,
 ) -> LoadedDocument:
-    """Parse one YAML 1.2 document into plain data, with the location of every value."""
+    """Parse one YAML 1.2 document into plain data, with the location of every value.
+
+    `compose_tags`: accept compose's merge tags, `!reset` (-> RESET) and `!override`
+    (-> Override(value)); other tags are still refused."""
     source = _Text(_decode(text, file, max_bytes), file)
     loader = _CLoader(source.text) if _HAVE_LIBYAML else _PyLoader(source.text)
     try:
         root = loader.get_single_node()
-        walker = _Walker(source, max_nodes, max_depth)
+        walker = _Walker(source, max_nodes, max_depth, compose_tags)
         if root is None:  # empty document: still give errors about it a place to point at
             walker.doc.locations[()] = Location(file, 1, 1)
         else:

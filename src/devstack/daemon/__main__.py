@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _profiles(value: object) -> list[str] | None:
+    return [str(p) for p in value] if isinstance(value, list) else None
+
+
 def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | None) -> int:
     """Run the launching `up`; report its plan (0) or why nothing started (2, or 1)."""
 
@@ -119,6 +123,7 @@ def _first_up(daemon: Daemon, intent: dict[str, object], report: BootReport | No
             bool(intent.get("build")),
             _text(intent.get("release")),
             _mapping(intent.get("engine")),
+            _profiles(intent.get("profiles")),
         )
     except ManifestError as exc:
         return _invalid(exc, report)

@@ -87,13 +87,16 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
         """Bring the stack in line with the manifest (or a release); answers the plan.
         With `dry_run`, only the plan; an invalid manifest is a 422 with its problems."""
         if request.dry_run:
-            return daemon.plan(request.environment, request.remove_orphans, request.release)
+            return daemon.plan(
+                request.environment, request.remove_orphans, request.release, request.profiles
+            )
         return daemon.up(
             request.environment,
             request.remove_orphans,
             request.build,
             request.release,
             request.engine,
+            request.profiles,
         )
 
     @app.post("/v1/down")

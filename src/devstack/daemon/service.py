@@ -7,7 +7,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -263,13 +263,19 @@ class Daemon:
         return desired
 
     def _candidate(
-        self, environment: str | None, remove_orphans: bool, release: str | None = None
+        self,
+        environment: str | None,
+        remove_orphans: bool,
+        release: str | None = None,
+        profiles: Sequence[str] | None = None,
     ) -> tuple[LoadedStack, Intent, DesiredState]:
         """What `up` would run: the manifest as it is on disk, stops cleared."""
         loaded = load_stack(self.manifest)
         if environment is not None:
             loaded.stack.environment(environment)  # UnknownName (404): the argument is wrong
-        intent = self.intent.for_up(environment, remove_orphans, release)
+        intent = self.intent.for_up(environment, remove_orphans, release, profiles)
+        if profiles is not None and (unknown := intent.unknown_profiles(loaded.stack.services)):
+            raise BadRequest(unknown)
         return loaded, intent, self._resolve(intent.but(warm=frozenset()), loaded)
 
     # -- commands --------------------------------------------------------------------------
@@ -285,9 +291,13 @@ class Daemon:
         return desired
 
     def plan(
-        self, environment: str | None, remove_orphans: bool, release: str | None = None
+        self,
+        environment: str | None,
+        remove_orphans: bool,
+        release: str | None = None,
+        profiles: Sequence[str] | None = None,
     ) -> PlanResponse:
-        _, _, desired = self._candidate(environment, remove_orphans, release)
+        _, _, desired = self._candidate(environment, remove_orphans, release, profiles)
         observed = self.controller.observed()
         view = self.controller.prepared_view(desired)
         return render_plan(project(view, observed, self.clock()))
@@ -299,10 +309,11 @@ class Daemon:
         build: bool = False,
         release: str | None = None,
         engine: Mapping[str, object] | None = None,
+        profiles: Sequence[str] | None = None,
     ) -> PlanResponse:
         mark("daemon.up")
         self.secrets.clear()  # `up` reads the environment's secrets afresh
-        loaded, intent, desired = self._candidate(environment, remove_orphans, release)
+        loaded, intent, desired = self._candidate(environment, remove_orphans, release, profiles)
         # Before anything starts or stops: a port another process holds fails the whole `up`.
         check_ports(desired, self._desired, self.runtime.observe(), self.paths.stack_id)
         # May move the stack to another engine (its containers leave the old one first).

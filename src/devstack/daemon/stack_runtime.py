@@ -130,6 +130,8 @@ class HostRuntime:
     @property
     def docker(self) -> DockerRuntime | None:
         made = self._composite.made().get("docker")
+        if made is None:
+            return None  # checked before the import: host processes never load the Docker SDK
         from devstack.runtimes.docker import DockerRuntime
 
         return made if isinstance(made, DockerRuntime) else None

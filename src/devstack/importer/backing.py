@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from devstack.config.bindings import env_prefix
-from devstack.config.interpolate import InterpolationError, interpolate
+from devstack.config.interpolate import InterpolationError, interpolate, references
 from devstack.config.servers import DEFAULT_IMAGES
 from devstack.importer import fields
 from devstack.importer.notes import Notes
@@ -33,6 +33,25 @@ SERVER_REASONS = {
     "restart": "devstack restarts it on failure",
     "depends_on": "a backing service starts first",
     "command": "devstack runs it with its own settings",
+}
+# Keys of a database/cache service that make no difference once devstack runs the server.
+SERVER_HARMLESS = {
+    "container_name": "devstack names the server's container itself",
+    "shm_size": "devstack's server settings apply",
+    "expose": "consumers reach it through their binding",
+    "networks": "consumers reach it through their binding",
+    "user": "the image's default user runs the server",
+    "secrets": "devstack gives the server its password itself",
+    "stdin_open": "nothing types into a server",
+    "tty": "nothing types into a server",
+    "labels": "devstack labels its containers itself",
+    "logging": "devstack captures its logs itself",
+    "deploy": "devstack runs one server",
+    "profiles": "a backing service runs whenever a service that uses it runs",
+    "tmpfs": "devstack keeps the data in its own volume",
+    "security_opt": "Docker's default security options apply",
+    "ulimits": "Docker's default limits apply",
+    "env_file": "devstack configures the server itself",
 }
 
 
@@ -113,7 +132,7 @@ class BackingBuilder:
             ):
                 ok = bool(_PG_NAME.match(written))
                 if not ok:
-                    self.notes.approximated(
+                    self.notes.changes(
                         env_path,
                         f"{field_name} {written!r} is not a name devstack accepts: {default}",
                         target,
@@ -139,19 +158,34 @@ class BackingBuilder:
                 for index, item in enumerate(value or []):
                     self.server_volume(kind, name, entry, item, (*key_path, index), target)
             elif key == "command" and kind == "redis" and "requirepass" in str(value):
-                self.notes.unmapped(key_path, "devstack's redis has no password", target)
+                self.notes.changes(key_path, "dropped: devstack's redis has no password", target)
             else:
-                reason = SERVER_REASONS.get(key, "devstack has no equivalent for a backing service")
-                self.notes.unmapped(key_path, reason, target)
+                self.server_key(key, value, key_path, target)
         self.backing[name] = entry
         self.absorbed[compose_name] = Absorbed(compose_name, kind, [name], entry.get("provider"))
+
+    def server_key(self, key: str, value: Any, path: DataPath, target: DataPath) -> None:
+        """A compose key of a service that became a backing service: devstack runs the
+        server itself, so what it drops is said honestly."""
+        if key in SERVER_REASONS:
+            reason = SERVER_REASONS[key]
+            if key == "command":
+                self.notes.changes(path, f"dropped: {reason}", target)
+            else:
+                self.notes.no_effect(path, reason, target)
+        elif key in SERVER_HARMLESS:
+            self.notes.no_effect(path, SERVER_HARMLESS[key], target)
+        else:
+            self.notes.changes(
+                path, "dropped: devstack has no equivalent for a backing service", target
+            )
 
     def value(self, text: str, path: DataPath, default: str, target: DataPath) -> str:
         """A backing-service field: devstack does not interpolate these, so evaluate now."""
         try:
             return fields.fixed(self.src, text, path, self.notes, target)
         except ImportProblem as exc:
-            self.notes.approximated(path, f"{exc}; using {default!r}", target)
+            self.notes.changes(path, f"{exc}; using {default!r}", target)
             return default
 
     def password(self, text: str, path: DataPath, target: DataPath) -> str:
@@ -160,17 +194,38 @@ class BackingBuilder:
         URL from their binding, so the server's password need not match the shell's."""
         if not fields.has_references(text):
             return self.src.evaluate(text, path)  # `$$` -> `$`
+        from_dotenv = self.from_dotenv(text)
+        if from_dotenv is not None:
+            self.notes.no_effect(
+                path,
+                "the value in .env beside the compose file, as compose reads it (a value from "
+                "the shell is never copied into the manifest)",
+                target,
+            )
+            return from_dotenv
         try:
             value = interpolate(text, lambda _: None)
         except InterpolationError:
             value = ""
-        self.notes.approximated(
+        self.notes.changes(
             path,
-            "from a variable, which devstack does not read here: the compose file's default "
-            "is written (or devstack's), never the shell's value",
+            "from a variable, which devstack does not copy into the manifest: the server's "
+            "password is the compose file's default (or devstack's); a service that reads the "
+            "variable itself, not its binding's URL, must be given that password",
             target,
         )
         return value or "devstack"
+
+    def from_dotenv(self, text: str) -> str | None:
+        """`text` evaluated with `.env` alone, when every variable it reads is there."""
+        values = self.src.dotenv_values
+        try:
+            names = set(references(text))
+            if not names or not names <= set(values):
+                return None
+            return interpolate(text, values.get)
+        except InterpolationError:
+            return None
 
     def server_volume(
         self,
@@ -197,9 +252,9 @@ class BackingBuilder:
                 )
                 entry["seed"] = {"sql": rel}
                 return
-            self.notes.unmapped(path, "devstack seeds one .sql file (seed.sql)", target)
+            self.notes.changes(path, "dropped: devstack seeds one .sql file (seed.sql)", target)
             return
-        self.notes.approximated(
+        self.notes.no_effect(
             path,
             f"devstack keeps its data in its own volume, <stack>_<provider>-{name}-data",
             target,
@@ -228,23 +283,18 @@ class BackingBuilder:
                     value = self.src.evaluate(raw, path)
                 except ImportProblem:
                     continue
-            host = _host(value)
+            host = host_of(value)
             owner = next((a for a in self.absorbed.values() if host == a.compose_name), None)
             if owner is None:
                 continue
             uses += [b for b in owner.backings if b not in uses]
-            replacement = self.replacement(owner, key, value)
-            if replacement is None:
+            replacement, doubt = self.replacement(owner, key, value)
+            if replacement is DROP:
                 del env[key]
-            elif replacement == "":
-                self.notes.unmapped(
-                    path,
-                    f"points at {owner.compose_name}, now backing service(s) {', '.join(owner.backings)}; "
-                    "use the variables its binding injects",
-                    target,
-                )
-            else:
-                env[key] = replacement
+                continue
+            env[key] = replacement
+            if doubt:
+                self.notes.changes(path, f"points at {owner.compose_name}: {doubt}", target)
         if any(self.backing[b]["kind"] not in ("postgres", "redis") for b in uses):
             for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
                 if env.get(key) == self.region:
@@ -254,53 +304,79 @@ class BackingBuilder:
                     del env[key]
         return uses
 
-    def replacement(self, owner: Absorbed, key: str, value: str) -> str | dict[str, Any] | None:
-        """None: drop (the binding injects it); "": cannot map; else the new template."""
+    def replacement(self, owner: Absorbed, key: str, value: str) -> tuple[Any, str | None]:
+        """(the new value, or DROP when the binding injects it; a doubt to note, or None).
+
+        A host, `host:port` or URL naming the converted service is rewritten onto the
+        binding's `${backing.NAME.FIELD}`s; the rest of a URL (user, database, path) is kept.
+        """
+        name = owner.backings[0]
+        entry = self.backing[name]
+        here = "${backing." + name + ".host}"
+        port = "${backing." + name + ".port}"
         if "://" not in value:
-            return ""  # a bare host name: no binding variable holds just that
+            if owner.kind in ("postgres", "redis"):
+                return (f"{here}:{port}" if ":" in value else here), None
+            # An AWS endpoint has a URL, not a host: the old name no longer resolves.
+            return value, f"{value!r} is kept; use the binding's AWS_ENDPOINT_URL"
         parts = urlsplit(value)
-        if owner.kind in ("postgres", "redis"):
-            name = owner.backings[0]
-            injected = {
-                "DATABASE_URL" if owner.kind == "postgres" else "REDIS_URL",
-                f"{env_prefix(name)}_URL",
-            }
-            scheme_ok = parts.scheme in (
-                ("postgres", "postgresql") if owner.kind == "postgres" else ("redis",)
-            )
-            if not scheme_ok:
-                return ""
-            entry = self.backing[name]
-            if owner.kind == "postgres" and (
-                parts.username not in (None, entry["user"])
-                or parts.path.strip("/") not in ("", entry["database"])
+        if owner.kind == "localstack":
+            if key == "AWS_ENDPOINT_URL" or key.startswith("AWS_ENDPOINT_URL_"):
+                return DROP, None
+            queue = QUEUE_PATH.match(parts.path or "")
+            if queue:
+                for backing in owner.backings:
+                    if self.backing[backing].get("queue") == queue.group(1):
+                        return "${backing." + backing + ".queue_url}", None
+            rest = parts.path if parts.path not in ("", "/") else ""
+            rest += f"?{parts.query}" if parts.query else ""
+            return "${backing." + name + ".endpoint}" + rest, None
+        family = "postgres" if owner.kind == "postgres" else "redis"
+        if family not in parts.scheme:
+            return value, f"{key} is kept as written ({parts.scheme}:// is not a {family} URL)"
+        exact = parts.scheme in (("postgres", "postgresql") if family == "postgres" else ("redis",))
+        doubt = None
+        if owner.kind == "postgres":
+            user, database = parts.username, parts.path.strip("/")
+            if user not in (None, entry["user"]) or parts.password not in (
+                None,
+                entry["password"],
             ):
-                return ""  # another user or database than the one declared
-            if owner.kind == "redis":
-                index = parts.path.strip("/") or "0"
-                if not index.isdigit() or int(index) > 15:
-                    return ""
-                # The first consumer says which database; one that wants another is noted.
-                if entry.setdefault("database", int(index)) != int(index):
-                    return ""
+                doubt = f"{key} keeps its user and password; devstack's server has user {entry['user']!r}"
+                exact = False
+            elif database not in ("", entry["database"]):
+                doubt = (
+                    f"{key} keeps database {database!r}; devstack creates only "
+                    f"{entry['database']!r} on that server"
+                )
+                exact = False
+        else:
+            index = parts.path.strip("/") or "0"
+            number = int(index) if index.isdigit() and int(index) <= 15 else -1
+            # The first consumer says which database the binding's URL names.
+            exact = exact and number >= 0 and entry.setdefault("database", number) == number
+        injected = {
+            "DATABASE_URL" if owner.kind == "postgres" else "REDIS_URL",
+            f"{env_prefix(name)}_URL",
+        }
+        if exact and not parts.query:
             if key in injected:
-                return None
+                return DROP, None
             template = "${" + env_prefix(name) + "_URL}"
             # A Postgres URL holds the password: keep it masked under its new name too.
-            return {"value": template, "secret": True} if owner.kind == "postgres" else template
-        if key == "AWS_ENDPOINT_URL" or key.startswith("AWS_ENDPOINT_URL_"):
-            return None
-        queue = QUEUE_PATH.match(parts.path or "")
-        if queue:
-            for name in owner.backings:
-                if self.backing[name].get("queue") == queue.group(1):
-                    return "${backing." + name + ".queue_url}"
-        if parts.path in ("", "/"):
-            return "${backing." + owner.backings[0] + ".endpoint}"
-        return ""
+            return ({"value": template, "secret": True} if family == "postgres" else template), None
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = (f"{userinfo}@" if "@" in parts.netloc else "") + f"{here}:{port}"
+        rewritten = urlunsplit(parts._replace(netloc=netloc))
+        if family == "postgres" and parts.password:
+            return {"value": rewritten, "secret": True}, doubt
+        return rewritten, doubt
 
 
-def _host(value: str) -> str | None:
+DROP = object()  # the binding injects this variable itself
+
+
+def host_of(value: str) -> str | None:
     """The host a variable's value points at: a URL's host, or a bare `host[:port]`."""
     if "://" in value:
         try:

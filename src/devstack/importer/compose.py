@@ -13,26 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from devstack.config.envfile import EnvFileError, parse_env_file
-from devstack.importer import fields
-from devstack.importer.backing import BackingBuilder, detect, safe_name
+from devstack.config.interpolate import InterpolationError, interpolate
+from devstack.importer import fields, passthrough
+from devstack.importer.backing import BackingBuilder, detect, host_of, safe_name
 from devstack.importer.emit import Document
 from devstack.importer.localstack import absorb_localstack, queue_url_names
 from devstack.importer.notes import Note, Notes
 from devstack.importer.services import MappedService, ServiceMapper
 from devstack.importer.source import ComposeSource, ImportProblem, read_compose
 
-OVERRIDE_FILES = (
-    "compose.override.yaml",
-    "compose.override.yml",
-    "docker-compose.override.yaml",
-    "docker-compose.override.yml",
-)
 TOP_LEVEL_REASONS = {
     "version": "obsolete, compose ignores it too",
     "networks": "every container joins the stack network <stack>_default",
-    "secrets": "use environment variables or environments.ENV.secrets",
-    "configs": "use a bind mount under volumes",
-    "include": "import each included file on its own",
 }
 
 
@@ -44,20 +36,33 @@ class Conversion:
 
 
 def convert(
-    compose_file: Path, out_dir: Path, environ: Mapping[str, str] | None = None
+    compose_file: Path,
+    out_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    keep: frozenset[str] = frozenset(),
 ) -> Conversion:
-    """Import `compose_file` as a manifest to be written in `out_dir` (paths relative to it)."""
+    """Import `compose_file` as a manifest to be written in `out_dir` (paths relative to it).
+
+    `keep`: compose services to keep as plain containers even if they are a database,
+    cache or LocalStack."""
     src = read_compose(compose_file, environ)
+    unknown = sorted(keep - set(src.data["services"]))
+    if unknown:
+        raise ImportProblem(
+            f"--keep-services {unknown[0]}: no service {unknown[0]!r} in {src.doc.file} "
+            f"(services: {', '.join(src.data['services'])})"
+        )
     try:
-        return _Converter(src, out_dir).run()
+        return _Converter(src, out_dir, keep).run()
     except (TypeError, ValueError, AttributeError, KeyError) as exc:
         # A shape compose would reject that no check above caught: still no traceback.
         raise ImportProblem(f"{src.doc.file}: cannot import: {exc!r}") from exc
 
 
 class _Converter:
-    def __init__(self, src: ComposeSource, out_dir: Path) -> None:
+    def __init__(self, src: ComposeSource, out_dir: Path, keep: frozenset[str]) -> None:
         self.src = src
+        self.keep = keep
         self.out_dir = out_dir
         self.notes = Notes()
         self.compose: dict[str, Any] = src.data["services"]
@@ -67,7 +72,7 @@ class _Converter:
         self.names = {c: safe_name(c) for c in self.compose}
         for compose_name, name in self.names.items():
             if name != compose_name:
-                self.notes.approximated(
+                self.notes.no_effect(
                     ("services", compose_name), f"renamed {name!r}: devstack names are lowercase"
                 )
         self.backing = BackingBuilder(src, self.notes, out_dir, set(self.names.values()))
@@ -87,21 +92,41 @@ class _Converter:
         data["services"] = {m.name: m.entry for m in mapped}
         if volumes:
             data["volumes"] = volumes
+        for kind in ("secrets", "configs"):
+            top = passthrough.top_level(self.src, kind, self.notes, self.out_dir)
+            if top:
+                data[kind] = top
         for key in self.src.data:
             if key.startswith("x-"):
-                self.notes.unmapped(
+                self.notes.no_effect(
                     (key,), "a compose extension; its anchors are expanded where used"
                 )
-            elif key not in ("services", "volumes", "name"):
-                reason = TOP_LEVEL_REASONS.get(key, "devstack has no equivalent")
-                self.notes.unmapped((key,), reason)
-        for override in OVERRIDE_FILES:
-            if (self.src.root / override).is_file():
-                # Compose merges it silently; devstack reads one manifest.
-                self.notes.unmapped(
-                    (override,), "not merged: import `docker compose config` output to include it"
-                )
+            elif key == "networks":
+                self.top_networks()
+            elif key not in ("services", "volumes", "name", "secrets", "configs"):
+                reason = TOP_LEVEL_REASONS.get(key)
+                if reason is None:
+                    self.notes.changes((key,), "dropped: devstack has no equivalent")
+                else:
+                    self.notes.no_effect((key,), reason)
+        for file in self.src.overrides:
+            self.notes.no_effect((file,), "merged, as `docker compose up` does")
+        for file in self.src.included_evaluated:
+            self.notes.no_effect(
+                (file,),
+                "included with its own variables: its ${VAR}s were evaluated at import",
+            )
         return Conversion(self.render(data), list(self.notes.items), data)
+
+    def top_networks(self) -> None:
+        for name, spec in (self.src.data.get("networks") or {}).items():
+            path = ("networks", name)
+            if isinstance(spec, dict) and (spec.get("external") or spec.get("ipam")):
+                what = "external" if spec.get("external") else "ipam"
+                self.notes.changes(
+                    (*path, what), f"dropped: devstack creates its own network, without {what}"
+                )
+        self.notes.no_effect(("networks",), TOP_LEVEL_REASONS["networks"])
 
     def stack_name(self) -> str:
         raw = self.src.data.get("name")
@@ -111,9 +136,25 @@ class _Converter:
 
     def absorb_backing_services(self) -> None:
         for compose_name, body in self.compose.items():
+            if compose_name in self.keep:
+                continue  # --keep-services: a plain container, as in compose
             kind = None if "build" in body else detect(body.get("image"))
             name = self.names[compose_name]
-            if kind in ("postgres", "redis"):
+            kept = self._kept_as_container(compose_name, kind, body)
+            if kept:
+                self.notes.no_effect(
+                    ("services", compose_name), f"kept as a container: {kept}", ("services", name)
+                )
+            elif kind in ("postgres", "redis") and not self._named_by_a_consumer(compose_name):
+                # Nothing we can rewrite points at it: a program that connects to it by a
+                # name written in its code would lose it. Kept as compose runs it.
+                self.notes.no_effect(
+                    ("services", compose_name),
+                    f"kept as a container: no service's environment names {compose_name!r}, "
+                    "so none could be rewired to a backing service (see --keep-services)",
+                    ("services", name),
+                )
+            elif kind in ("postgres", "redis"):
                 self.backing.server(compose_name, name, kind, body)
             elif kind == "localstack":
                 queues = [
@@ -124,22 +165,67 @@ class _Converter:
                     if (queue := queue_url_names(value, compose_name))
                 ]
                 if not absorb_localstack(self.backing, compose_name, name, body, queues):
-                    self.notes.approximated(
+                    self.notes.no_effect(
                         ("services", compose_name),
                         "kept as a container: no bucket, queue, topic, parameter or secret found "
                         "to declare as a backing service (see docs/import.md)",
                         ("services", name),
                     )
 
+    def _kept_as_container(self, compose_name: str, kind: str | None, body: dict[str, Any]) -> str:
+        """Why a database or cache is better left a container (empty: it is not): its
+        password is a secret file, or set on its command line, which devstack's server
+        would not know, and its consumers read the same secret."""
+        env = body.get("environment") or {}
+        names = env if isinstance(env, dict) else [str(e).partition("=")[0] for e in env]
+        if kind == "postgres" and "POSTGRES_PASSWORD_FILE" in names:
+            return "its password comes from a secret file, which its consumers read too"
+        if kind == "redis" and "requirepass" in str(body.get("command", "")):
+            return "it requires a password (requirepass), which devstack's redis has not"
+        return ""
+
+    def _named_by_a_consumer(self, compose_name: str) -> bool:
+        """Does another service's environment (or env file) hold its name as a host?"""
+        for other, body in self.compose.items():
+            if other == compose_name:
+                continue
+            path = ("services", other, "environment")
+            env = fields.environment(self.src, body.get("environment") or {}, path, Notes())
+            texts = [*env.values(), *self._env_file_values(body)]
+            for text in texts:
+                # Unset variables read as a placeholder: only the host matters here.
+                try:
+                    value = interpolate(text, lambda n: self.src.variables.get(n, "x"))
+                except InterpolationError:
+                    continue
+                if host_of(value) == compose_name:
+                    return True
+        return False
+
     def _env_values(self, compose_name: str, body: dict[str, Any]) -> list[str]:
         path = ("services", compose_name, "environment")
         env = fields.environment(self.src, body.get("environment") or {}, path, Notes())
-        values = []
+        values = self._env_file_values(body)
         for key, value in env.items():
             try:
                 values.append(self.src.evaluate(value, (*path, key)))
             except ImportProblem:  # a `${X:?}` unset now: not a queue URL we can see
                 continue
+        return values
+
+    def _env_file_values(self, body: dict[str, Any]) -> list[str]:
+        given = body.get("env_file") or []
+        values = []
+        for item in given if isinstance(given, list) else [given]:
+            text = str(item.get("path") if isinstance(item, dict) else item)
+            try:
+                entries = parse_env_file(
+                    (self.src.root / self.src.evaluate(text, ("services",))).resolve(),
+                    self.src.variables.get,
+                )
+            except (ImportProblem, EnvFileError, OSError):
+                continue  # reported where the service's env files are read
+            values += [entry.value for entry in entries]
         return values
 
     def map_services(self) -> list[MappedService]:
@@ -183,10 +269,11 @@ class _Converter:
             env_files.append(
                 {"path": fields.relative_path(self.src, ".env", self.out_dir), "required": False}
             )
-            self.notes.approximated(
+            self.notes.no_effect(
                 (".env",),
-                "compose reads it for interpolation only; as an env file of `dev` its variables "
-                "also reach every service",
+                "an env file of `dev`, so ${VAR}s find its values as in compose; its "
+                "variables also reach every service's environment (compose uses them only "
+                "for interpolation)",
                 ("environments", "dev", "env_file"),
             )
         shared = {tuple((p, r) for p, r, _ in m.env_files) for m in mapped}
@@ -209,15 +296,17 @@ class _Converter:
                 entries = parse_env_file(file, self.src.variables.get)
             except FileNotFoundError:
                 if required:
-                    self.notes.unmapped(
-                        data_path, f"{path} not found at import", ("services", mapped.name)
+                    self.notes.changes(
+                        data_path,
+                        f"{path} not found at import: its variables are missing",
+                        ("services", mapped.name),
                     )
                 continue
             except (EnvFileError, OSError) as exc:
                 raise self.src.problem(data_path, str(exc)) from None
             # `$` doubled: the values were interpolated once already, by the env-file parser.
             inlined.update({e.name: e.value.replace("$", "$$") for e in entries})
-            self.notes.approximated(
+            self.notes.no_effect(
                 data_path,
                 f"{path} inlined into env: devstack reads env files per environment, not per service",
                 target,
@@ -234,8 +323,15 @@ class _Converter:
         out: dict[str, Any] = {}
         for name, spec in declared.items():
             path = ("volumes", name)
+            driver = fields.volume_driver(self.src, name)
+            if driver is not None and name not in used:
+                self.notes.no_effect(
+                    path,
+                    f"mounted as the {driver[0]} its driver_opts describe, where services use it",
+                )
+                continue
             if name not in used:
-                self.notes.unmapped(
+                self.notes.no_effect(
                     path, "used by no service devstack runs; backing services keep their own data"
                 )
                 continue
@@ -245,10 +341,16 @@ class _Converter:
                     entry["labels"] = {str(k): str(v) for k, v in value.items()}
                 elif key == "labels":
                     entry["labels"] = dict(str(v).partition("=")[::2] for v in value)
-                else:
-                    self.notes.unmapped(
+                elif key == "name" or (key == "driver" and value == "local"):
+                    self.notes.no_effect(
                         (*path, key),
                         "devstack creates plain local volumes <stack>_<name>",
+                        ("volumes", name),
+                    )
+                else:
+                    self.notes.changes(
+                        (*path, key),
+                        "dropped: devstack creates plain local volumes <stack>_<name>",
                         ("volumes", name),
                     )
             out[name] = entry
@@ -272,7 +374,7 @@ class _Converter:
             else:
                 loose.append(str(note))
         if loose:
-            header += ["", "Not mapped or approximated:", *(f"  {line}" for line in loose)]
+            header += ["", "Import notes:", *(f"  {line}" for line in loose)]
         return doc.render()
 
 

@@ -40,9 +40,10 @@ def fixed(src: ComposeSource, text: str, path: DataPath, notes: Notes, target: D
     if has_references(text):
         # The value may come from the shell or .env: never print a secret's.
         shown = "a value" if is_secret_name(str(path[-1])) else repr(value)
-        notes.approximated(
+        notes.no_effect(
             path,
-            f"{text!r} evaluated at import to {shown}: devstack does not interpolate this field",
+            f"{text!r} evaluated at import to {shown} (devstack does not interpolate this "
+            "field; import again if the variable changes)",
             target,
         )
     return value
@@ -63,13 +64,14 @@ def environment(src: ComposeSource, value: Any, path: DataPath, notes: Notes) ->
         raise src.problem(path, "environment must be a list or a mapping")
     for key, raw, item_path in items:
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
-            notes.unmapped(item_path, f"{key!r} is not a variable name devstack accepts")
+            notes.changes(item_path, f"dropped: {key!r} is not a variable name devstack accepts")
             continue
         if raw is None:
             # Compose passes KEY from the shell only when it is set; ${KEY} is empty instead.
             out[key] = "${" + key + "}"
-            notes.approximated(
-                item_path, f"{key} without a value becomes ${{{key}}} (empty when unset)"
+            notes.no_effect(
+                item_path,
+                f"{key} without a value becomes ${{{key}}}: the shell's value, empty when unset",
             )
         else:
             out[key] = src.as_written(item_path, raw)
@@ -110,25 +112,33 @@ def port(
     else:
         text = src.as_written(path, value)
     text = fixed(src, text, path, notes, target)
+    if passthrough_accepts("ports", [text]):
+        return text  # the manifest takes it as compose writes it (ranges, udp)
     text, _, protocol = text.partition("/")
     if protocol and protocol != "tcp":
-        notes.unmapped(path, f"{protocol} ports are not published by devstack", target)
+        notes.changes(path, f"dropped: {protocol} ports are not published by devstack", target)
         return None
     if "-" in text:
-        notes.unmapped(path, "port ranges are not supported; list each port", target)
+        notes.changes(path, "dropped: port ranges are not supported; list each port", target)
         return None
     parts = text.rsplit(":", 2)
     if len(parts) == 3 and parts[1] == "":  # IP::CONTAINER, a random host port on IP
-        notes.approximated(path, "a free host port on 127.0.0.1", target)
+        notes.no_effect(path, "a free host port on 127.0.0.1", target)
         text = parts[2]
     elif len(parts) == 3 and parts[0] in ("", "[::]", "::"):
         text = f"{parts[1]}:{parts[2]}"
     try:
         parse_port(text)
     except ValueError as exc:
-        notes.unmapped(path, str(exc), target)
+        notes.changes(path, f"dropped: {exc}", target)
         return None
     return text
+
+
+def passthrough_accepts(key: str, value: Any) -> bool:
+    from devstack.importer.passthrough import accepts
+
+    return accepts(key, value)
 
 
 def relative_path(src: ComposeSource, text: str, out_dir: Path) -> str:
@@ -151,20 +161,26 @@ def volume(
     target: DataPath,
     out_dir: Path,
     named: set[str],
-) -> str | None:
-    """One `volumes:` entry as `SOURCE:/path[:ro]`; `named` collects named volumes used."""
+) -> str | dict[str, Any] | None:
+    """One `volumes:` entry as `SOURCE:/path[:ro]` (or compose's long syntax, when the
+    manifest takes it); `named` collects named volumes used."""
     if isinstance(value, dict):
+        long = _long_volume(src, value, path, notes, target, out_dir, named)
+        if long is not None:
+            return long
         kind = value.get("type", "volume")
         if kind not in ("bind", "volume"):
-            notes.unmapped(path, f"{kind} mounts are not supported", target)
+            notes.changes(path, f"dropped: {kind} mounts are not supported", target)
             return None
         source, dest = value.get("source"), value.get("target")
         if not source:
-            notes.unmapped(path, "anonymous volumes are not supported; name it", target)
+            notes.changes(path, "dropped: anonymous volumes are not supported", target)
             return None
         extra = [k for k in value if k not in ("type", "source", "target", "read_only")]
         if extra:
-            notes.unmapped(path, f"volume options {', '.join(extra)} are not supported", target)
+            notes.changes(
+                path, f"volume options {', '.join(extra)} are not supported (dropped)", target
+            )
         if kind == "bind" and not str(source).startswith((".", "/", "~")):
             source = f"./{source}"
         text = f"{source}:{dest}" + (":ro" if value.get("read_only") else "")
@@ -173,19 +189,76 @@ def volume(
     text = fixed(src, text, path, notes, target)
     parts = text.split(":")
     if len(parts) == 1:
-        notes.unmapped(path, "anonymous volumes are not supported; name it", target)
+        if passthrough_accepts("volumes", [text]):
+            return text  # an anonymous volume: the manifest takes `/path` as compose does
+        notes.changes(path, "dropped: anonymous volumes are not supported", target)
         return None
     if len(parts) > 3 or not parts[1].startswith("/"):
-        notes.unmapped(path, f"cannot read volume {text!r} (SOURCE:/path[:MODE])", target)
+        notes.changes(path, f"dropped: cannot read volume {text!r} (SOURCE:/path[:MODE])", target)
         return None
     source, dest = parts[0], parts[1]
     modes = [m for m in (parts[2].split(",") if len(parts) == 3 else []) if m != "rw"]
     dropped = [m for m in modes if m not in _BIND_MODES]
     if dropped:
-        notes.unmapped(path, f"mount options {', '.join(dropped)} are not supported", target)
+        notes.no_effect(path, f"mount options {', '.join(dropped)} are not used", target)
     modes = [m for m in modes if m in _BIND_MODES]
+    driver = volume_driver(src, source)
+    if driver is not None and driver[0] == "tmpfs" and passthrough_accepts("tmpfs", [dest]):
+        return {"type": "tmpfs", "target": dest}
+    if driver is not None and driver[1] is not None:
+        source = driver[1]  # a local volume that binds a host folder: that folder
     if source.startswith((".", "/", "~")):
         source = relative_path(src, source, out_dir)
     else:
         named.add(source)
     return ":".join([source, dest, *([",".join(modes)] if modes else [])])
+
+
+def volume_driver(src: ComposeSource, name: str) -> tuple[str, str | None] | None:
+    """A top-level volume whose local driver options make it a bind of a host folder
+    (`type: none, o: bind, device: PATH`) or a tmpfs: ("bind", PATH) or ("tmpfs", None)."""
+    spec = (src.data.get("volumes") or {}).get(name)
+    if not isinstance(spec, dict) or spec.get("driver", "local") != "local":
+        return None
+    opts = spec.get("driver_opts")
+    if not isinstance(opts, dict):
+        return None
+    if opts.get("type") == "tmpfs":
+        return ("tmpfs", None)
+    device = opts.get("device")
+    if "bind" in str(opts.get("o", "")).split(",") and isinstance(device, str):
+        return ("bind", src.evaluate(device, ("volumes", name, "driver_opts", "device")))
+    return None
+
+
+def _long_volume(
+    src: ComposeSource,
+    value: dict[str, Any],
+    path: DataPath,
+    notes: Notes,
+    target: DataPath,
+    out_dir: Path,
+    named: set[str],
+) -> dict[str, Any] | None:
+    """Compose's long syntax as the manifest takes it, or None when it does not (or when
+    the short `SOURCE:/path[:ro]` says the same)."""
+    if set(value) <= {"type", "source", "target", "read_only"} and value.get("source"):
+        return None
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        item_path = (*path, key)
+        if isinstance(item, str):
+            out[key] = fixed(src, src.as_written(item_path, item), item_path, notes, target)
+        else:
+            out[key] = item
+    kind = out.get("type", "volume")
+    source = out.get("source")
+    if kind == "bind" and isinstance(source, str):
+        if not source.startswith((".", "/", "~")):
+            source = f"./{source}"
+        out["source"] = relative_path(src, source, out_dir)
+    if not passthrough_accepts("volumes", [out]):
+        return None
+    if kind == "volume" and isinstance(source, str) and source:
+        named.add(source)
+    return out

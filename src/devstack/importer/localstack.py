@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from devstack.importer import fields
-from devstack.importer.backing import QUEUE_PATH, SERVER_REASONS, Absorbed, BackingBuilder
+from devstack.importer.backing import QUEUE_PATH, Absorbed, BackingBuilder
 from devstack.importer.localstack_init import INIT_DIRS, InitScan, Resource, scan_path
 from devstack.importer.source import DataPath
 from devstack.model.backing import DEFAULT_REGION, check_bucket_name
@@ -48,21 +48,21 @@ def absorb_localstack(
             before = len(scan.unmapped)
             scan_path(host, source.removeprefix("./"), scan)
             for file, line, command in scan.unmapped[before:]:
-                deferred.append((item_path, "not mapped", f"{file}:{line}: {command}"))
+                deferred.append((item_path, "changes", f"not run: {file}:{line}: {command}"))
         elif dest == "/var/run/docker.sock":
             deferred.append(
                 (
                     item_path,
-                    "not mapped",
+                    "changes",
                     "devstack's LocalStack runs without the Docker socket, so without Lambda containers",
                 )
             )
         elif dest.startswith("/var/lib/localstack"):
-            deferred.append(
-                (item_path, "approximated", f"data in the volume <stack>_{provider}-data")
-            )
+            deferred.append((item_path, "no effect", f"data in the volume <stack>_{provider}-data"))
         else:
-            deferred.append((item_path, "not mapped", "devstack's LocalStack mounts nothing else"))
+            deferred.append(
+                (item_path, "changes", "dropped: devstack's LocalStack mounts nothing else")
+            )
     for url in queue_urls:
         scan.resources.append(Resource("sqs", url))
     resources = _dedupe(scan.resources)
@@ -76,7 +76,7 @@ def absorb_localstack(
     env = fields.environment(self.src, body.get("environment") or {}, env_path, self.notes)
     for key in list(env):
         if key == "SERVICES":
-            self.notes.approximated(
+            self.notes.no_effect(
                 (*env_path, key),
                 "devstack starts the services its backing services need",
                 target,
@@ -86,9 +86,7 @@ def absorb_localstack(
         elif key == "PERSISTENCE":
             settings["persistence"] = env[key] in ("1", "true")
         elif key == "LOCALSTACK_AUTH_TOKEN":
-            self.notes.approximated(
-                (*env_path, key), "passed through from the shell when set", target
-            )
+            self.notes.no_effect((*env_path, key), "passed through from the shell when set", target)
         else:
             settings.setdefault("env", {})[key] = env[key]
             continue
@@ -97,13 +95,12 @@ def absorb_localstack(
         settings["region"] = self.region
     self.providers[provider] = settings
     for item_path, kind, reason in deferred:
-        (self.notes.unmapped if kind == "not mapped" else self.notes.approximated)(
+        (self.notes.changes if kind == "changes" else self.notes.no_effect)(
             item_path, reason, target
         )
-    for key in body:
+    for key, value in body.items():
         if key not in ("image", "environment", "volumes") and not key.startswith("x-"):
-            reason = SERVER_REASONS.get(key, "devstack has no equivalent for a provider")
-            self.notes.unmapped((*path, key), reason, target)
+            self.server_key(key, value, (*path, key), target)
     names = declare(self, resources, provider)
     self.absorbed[compose_name] = Absorbed(compose_name, "localstack", names, provider)
     return True
@@ -121,7 +118,7 @@ def declare(self: BackingBuilder, resources: list[Resource], provider: str) -> l
             try:
                 check_bucket_name(res.name)
             except ValueError as exc:
-                self.notes.unmapped(("services",), f"bucket {res.name!r}: {exc}")
+                self.notes.changes(("services",), f"dropped: bucket {res.name!r}: {exc}")
                 continue
             entry = {"kind": "s3", "bucket": res.name}
         elif res.kind == "sqs":

@@ -7,38 +7,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.importer import fields
+from devstack.importer import fields, passthrough
 from devstack.importer.contracts import propose
 from devstack.importer.notes import Notes
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.manifest import parse_port
 
-# Why a compose key has no devstack equivalent (the default: "devstack has no equivalent").
-UNMAPPED_REASONS = {
-    "container_name": "devstack names containers <stack>-<service>-<n>",
-    "hostname": "a container is reachable by its service name on the stack network",
-    "networks": "every container joins the stack network <stack>_default",
-    "network_mode": "every container joins the stack network <stack>_default",
+# Compose keys devstack drops, and why that makes no difference on a developer's machine.
+NO_EFFECT_REASONS = {
+    "container_name": "devstack names containers <stack>-<service>-<n>; the service name "
+    "still resolves on the stack network",
+    "hostname": "the container is reachable by its service name on the stack network",
     "links": "services reach each other by name on the stack network",
-    "external_links": "services reach each other by name on the stack network",
     "expose": "every port is reachable on the stack network",
     "labels": "devstack labels its containers itself",
+    "annotations": "devstack labels its containers itself",
     "logging": "devstack captures every service's logs itself",
-    "entrypoint": "devstack cannot replace an image's entrypoint; put it in the image",
-    "working_dir": "devstack cannot set a container's working directory; put it in the image",
-    "init": "devstack always runs containers with an init process",
     "mem_limit": "devstack does not limit resources",
+    "mem_reservation": "devstack does not limit resources",
     "memswap_limit": "devstack does not limit resources",
     "cpus": "devstack does not limit resources",
     "cpu_shares": "devstack does not limit resources",
     "pids_limit": "devstack does not limit resources",
-    "secrets": "use environment variables or environments.ENV.secrets",
-    "configs": "use a bind mount under volumes",
     "platform": "devstack builds and runs for the host's platform",
-    "pull_policy": "devstack never pulls images",
-    "stop_signal": "devstack stops with SIGTERM, then SIGKILL",
-    "extends": "not resolved: import the output of `docker compose config` instead",
+    "pull_policy": "devstack never pulls images it can build",
+    "stdin_open": "devstack captures the output; nothing types into a service",
+    "tty": "devstack captures the output; nothing types into a service",
+    "security_opt": "Docker's default security options apply (less confinement)",
+    "restart_policy": "use restart:",
 }
+# Dropped keys that do change what runs, and what happens instead.
+CHANGES_REASONS = {
+    "external_links": "containers outside the stack are not linked",
+    "volumes_from": "the other container's volumes are not mounted",
+    "use_api_socket": "the Docker API socket is not mounted",
+    "ipc": "the container gets its own IPC namespace",
+    "pid": "the container gets its own PID namespace",
+    "userns_mode": "Docker's default user namespace applies",
+    "dns": "Docker's default DNS applies",
+    "gpus": "no GPU is given to the container",
+}
+
+
+_TMPFS_KEYS = {"type", "target"}
 
 
 @dataclass
@@ -52,7 +63,7 @@ class MappedService:
 
 # `curl -f http://localhost:8080/health` or `wget -q --spider http://127.0.0.1:8080/`.
 _HTTP_TEST = re.compile(
-    r"^(?:curl\s+(?:-[a-zA-Z]+\s+)*|wget\s+(?:-[a-zA-Z-]+\s+)*)"
+    r"^(?:curl\s+(?:--?[a-zA-Z-]+\s+)*|wget\s+(?:--?[a-zA-Z-]+\s+)*)"
     r"[\"']?http://(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d+)(/[^\s\"']*)?[\"']?"
     r"(?:\s*\|\|\s*exit\s+1)?$"
 )
@@ -110,7 +121,7 @@ class ServiceMapper:
                 entry[key] = value  # the user's own data: devstack keeps x- keys too
             elif key == "image":
                 if "build" in body:
-                    self.notes.approximated(
+                    self.notes.no_effect(
                         path, "devstack tags the images it builds itself; build: is used", target
                     )
                 else:
@@ -150,6 +161,11 @@ class ServiceMapper:
                         )
                     )
                 ]
+                # A bare tmpfs mount is the service's `tmpfs:` list, as compose also has it.
+                plain = [v for v in volumes if isinstance(v, dict) and set(v) == _TMPFS_KEYS]
+                if plain and passthrough.accepts("tmpfs", [v["target"] for v in plain]):
+                    entry["tmpfs"] = [*entry.get("tmpfs", []), *(v["target"] for v in plain)]
+                    volumes = [v for v in volumes if v not in plain]
                 if volumes:
                     entry["volumes"] = volumes
             elif key == "depends_on":
@@ -166,41 +182,80 @@ class ServiceMapper:
             elif key == "stop_grace_period":
                 entry["stop_grace"] = fields.duration(self.src, value, path)
             elif key == "profiles":
-                entry["replicas"] = 0
-                names = ", ".join(str(p) for p in value or [])
-                self.notes.approximated(
-                    path,
-                    f"only in profile(s) {names}: replicas 0, so `up` does not start it, as in "
-                    f"compose; `devstack scale {name}=1` starts it",
-                    target,
-                )
+                self.profiles(value, path, target, entry)
             elif key == "scale":
                 entry.setdefault("replicas", int(value))
             elif key == "deploy":
                 self.deploy(value, path, target, entry)
             elif key == "develop":
                 self.develop(value, path, target, entry)
+            elif key in passthrough.SERVICE_KEYS:
+                carried = passthrough.carry(
+                    self.src, key, value, path, self.notes, target, self.out_dir
+                )
+                if carried is not None:
+                    entry[key] = carried
+            elif key == "networks":
+                self.networks(value, path, target)
+            elif key in NO_EFFECT_REASONS:
+                self.notes.no_effect(path, NO_EFFECT_REASONS[key], target)
             else:
-                reason = UNMAPPED_REASONS.get(key, "devstack has no equivalent")
-                self.notes.unmapped(path, reason, target)
+                reason = CHANGES_REASONS.get(key, "devstack has no equivalent")
+                self.notes.changes(path, f"dropped: {reason}", target)
         self.http_healthcheck(entry, (*base, "healthcheck", "test"), target)
         needs = propose(entry.get("env", {}))
         if needs:
             entry["needs"] = needs  # from `${VAR:?}` and bare `${VAR}`: checked before it runs
         return mapped
 
+    def profiles(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
+        names = [str(p) for p in value or []]
+        if passthrough.accepts("profiles", names):
+            entry["profiles"] = names  # `devstack up --profile NAME`, as in compose
+            return
+        entry["replicas"] = 0
+        self.notes.changes(
+            path,
+            f"only in profile(s) {', '.join(names)}: replicas 0, so `up` does not start it; "
+            f"`devstack scale {target[-1]}=1` starts it",
+            target,
+        )
+
+    def networks(self, value: Any, path: DataPath, target: DataPath) -> None:
+        """One stack network is the same as compose's per-project networks, unless a
+        service relies on an alias or a fixed address."""
+        if isinstance(value, dict):
+            for net, spec in value.items():
+                for key in ("aliases", "ipv4_address", "ipv6_address"):
+                    if isinstance(spec, dict) and spec.get(key):
+                        self.notes.changes(
+                            (*path, net, key),
+                            f"dropped: devstack puts every container on one stack network "
+                            f"without {key}",
+                            target,
+                        )
+        self.notes.no_effect(
+            path, "every container joins the stack network <stack>_default", target
+        )
+
     def http_healthcheck(self, entry: dict[str, Any], path: DataPath, target: DataPath) -> None:
         """A check that only GETs the first port becomes devstack's own HTTP probe: no curl
         needed in the image, no exec per probe."""
         check, ports = entry.get("healthcheck"), entry.get("ports")
-        if not check or "command" not in check or not ports:
+        key = next((k for k in ("command", "test") if k in (check or {})), None)
+        if not check or key is None or not ports:
             return
-        probe = http_probe(check["command"], parse_port(ports[0]).container)
+        given = check[key]
+        if key == "test" and isinstance(given, list):
+            if given[0] == "NONE":
+                return
+            given = given[1:] if given[0] == "CMD" else given[1]
+        probe = http_probe(given, parse_port(ports[0]).container)
         if probe is None:
             return
-        del check["command"]
+        del check[key]
         entry["healthcheck"] = {"http": probe, **check}
-        self.notes.approximated(
+        self.notes.no_effect(
             path, f"an HTTP GET of {probe} on the first port, from devstack", target
         )
 
@@ -221,8 +276,12 @@ class ServiceMapper:
                 spec[key] = self.src.as_written(item_path, item)
             elif key == "args":
                 spec["args"] = fields.environment(self.src, item, item_path, self.notes)
+            elif key in ("additional_contexts", "secrets", "ssh"):
+                self.notes.changes(
+                    item_path, f"dropped: devstack builds without build {key}", target
+                )
             else:
-                self.notes.unmapped(
+                self.notes.no_effect(
                     item_path,
                     "devstack builds with context, dockerfile, args and target only",
                     target,
@@ -262,25 +321,47 @@ class ServiceMapper:
             spec = given or {}
             condition = spec.get("condition", "service_started")
             if condition == "service_completed_successfully":
-                self.notes.approximated(
+                if passthrough.condition_accepted(condition):
+                    out[str(name)] = condition
+                    continue
+                self.notes.changes(
                     (*path, name, "condition"),
-                    "devstack has no one-shot services; waits until it started",
+                    "waits until it started, not until it exited: devstack has no one-shot "
+                    "dependency",
                     target,
                 )
                 condition = "service_started"
-            for extra in ("restart", "required"):
-                if extra in spec:
-                    self.notes.unmapped((*path, name, extra), "devstack has no equivalent", target)
+            if spec.get("restart"):
+                self.notes.changes(
+                    (*path, name, "restart"),
+                    "dropped: it is not restarted when its dependency restarts",
+                    target,
+                )
+            if spec.get("required") is False:
+                self.notes.no_effect(
+                    (*path, name, "required"), "the dependency is part of the stack", target
+                )
             out[str(name)] = condition
         return out
 
     def healthcheck(self, value: Any, path: DataPath, target: DataPath) -> dict[str, Any] | None:
+        compose_test = passthrough.image_healthcheck_fallback()
         if value.get("disable") is True:
-            return None
+            # Without a healthcheck devstack would use the image's own: say "none" instead.
+            return {"test": ["NONE"]} if compose_test else None
         test = value.get("test")
         command: str | list[str]
+        if test is None and compose_test:
+            if any(k in value for k in ("interval", "timeout", "retries", "start_period")):
+                self.notes.no_effect(
+                    path, "the image's own healthcheck runs, with its own timings", target
+                )
+            return None
         if test is None:
-            self.notes.unmapped(
+            # The image's own HEALTHCHECK applies when no test is given, as in compose.
+            if passthrough.image_healthcheck_fallback():
+                return None
+            self.notes.changes(
                 path, "a healthcheck without test: devstack does not read the image's", target
             )
             return None
@@ -289,7 +370,7 @@ class ServiceMapper:
         else:
             head, *rest = [str(t) for t in test]
             if head == "NONE":
-                return None
+                return {"test": ["NONE"]} if compose_test else None
             rest = [fields.fixed(self.src, t, (*path, "test"), self.notes, target) for t in rest]
             command = " ".join(rest) if head == "CMD-SHELL" else rest
         check: dict[str, Any] = {"command": command}
@@ -301,19 +382,17 @@ class ServiceMapper:
         return check
 
     def restart(self, value: Any, path: DataPath, target: DataPath) -> str | None:
-        text = self.src.as_written(path, value)
+        text = fields.fixed(self.src, self.src.as_written(path, value), path, self.notes, target)
         if text in ("no", "always"):
             return text
         if text.startswith("on-failure"):
             if ":" in text:
-                self.notes.approximated(
-                    path, "devstack retries with backoff, without a limit", target
-                )
+                self.notes.no_effect(path, "devstack retries with backoff, without a limit", target)
             return "on-failure"
         if text == "unless-stopped":
-            self.notes.approximated(path, "always: `devstack stop` keeps it stopped", target)
+            self.notes.no_effect(path, "always: `devstack stop` keeps it stopped", target)
             return "always"
-        self.notes.unmapped(path, f"unknown restart policy {text!r}", target)
+        self.notes.changes(path, f"dropped: unknown restart policy {text!r}", target)
         return None
 
     def deploy(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
@@ -321,12 +400,14 @@ class ServiceMapper:
             item_path = (*path, key)
             if key == "replicas":
                 entry.setdefault("replicas", int(item))
+            elif key == "resources" and "devices" in str((item or {}).get("reservations")):
+                self.notes.changes(item_path, "dropped: no device (GPU) is reserved", target)
             elif key == "resources":
-                self.notes.unmapped(item_path, "devstack does not limit resources", target)
+                self.notes.no_effect(item_path, "devstack does not limit resources", target)
             elif key == "restart_policy":
-                self.notes.unmapped(item_path, "use restart:", target)
+                self.notes.no_effect(item_path, "use restart:", target)
             else:
-                self.notes.unmapped(item_path, "devstack has no equivalent", target)
+                self.notes.no_effect(item_path, "a Swarm setting; compose ignores it too", target)
 
     def develop(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
         rules = []
@@ -340,18 +421,36 @@ class ServiceMapper:
                 out["action"] = "rebuild"
             elif action == "sync" and rule.get("target"):
                 out.update(action="sync", target=rule["target"])
-            elif action in ("sync+restart", "restart"):
-                self.notes.approximated(
-                    rule_path, "the service restarts; files are not copied first", target
+            elif action == "restart":
+                out["action"] = "restart"
+            elif action == "sync+restart" and rule.get("target"):
+                # Closest: the files are copied in; a process that does not reload them
+                # itself is not restarted.
+                out.update(action="sync", target=rule["target"])
+                self.notes.changes(
+                    rule_path,
+                    "synced without the restart: devstack's sync does not restart",
+                    target,
                 )
+            elif action == "sync+exec" and rule.get("target"):
+                out.update(action="sync", target=rule["target"])
+                self.notes.changes(rule_path, "synced; the exec command does not run", target)
             else:
-                self.notes.unmapped(rule_path, f"watch action {action!r} has no equivalent", target)
+                self.notes.changes(
+                    rule_path, f"dropped: watch action {action!r} has no equivalent", target
+                )
                 continue
+            if rule.get("initial_sync"):
+                self.notes.no_effect(
+                    (*rule_path, "initial_sync"),
+                    "the container starts from a fresh build of the same files",
+                    target,
+                )
             if rule.get("ignore"):
                 out["ignore"] = [str(i) for i in rule["ignore"]]
             rules.append(out)
         for key in value or {}:
             if key != "watch":
-                self.notes.unmapped((*path, key), "devstack has no equivalent", target)
+                self.notes.no_effect((*path, key), "devstack has no equivalent", target)
         if rules:
             entry["watch"] = rules

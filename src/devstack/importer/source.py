@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devstack.config.envfile import EnvFileError, parse_env_file
 from devstack.config.interpolate import InterpolationError, interpolate
-from devstack.config.yaml_loader import LoadedDocument, LoaderError, Location, load_yaml
+from devstack.config.yaml_loader import LoadedDocument, Location
 from devstack.config.yaml_loader import format_path as _format
 
 DataPath = tuple[str | int, ...]
@@ -33,6 +32,11 @@ class ComposeSource:
     doc: LoadedDocument
     variables: Mapping[str, str]  # for import-time interpolation: shell over .env
     dotenv: Path | None = None  # the `.env` beside the file, when there is one
+    # The document that wrote a service, when not the main file (an included file).
+    origins: dict[str, LoadedDocument] = field(default_factory=dict)
+    included_evaluated: list[str] = field(default_factory=list)  # interpolated at import
+    overrides: list[str] = field(default_factory=list)  # compose.override.yaml, merged
+    dotenv_values: Mapping[str, str] = field(default_factory=dict)  # `.env` alone
 
     @property
     def root(self) -> Path:
@@ -43,10 +47,17 @@ class ComposeSource:
         data: dict[str, Any] = self.doc.data
         return data
 
+    def document(self, path: DataPath) -> LoadedDocument:
+        """The document `path` was written in (an included file's, or the main one)."""
+        if len(path) > 1 and path[0] == "services":
+            return self.origins.get(str(path[1]), self.doc)
+        return self.doc
+
     def where(self, path: DataPath) -> str:
         """`compose.yaml:12:5: services.web.ports[0]` for a message."""
-        location: Location | None = self.doc.locate(path)
-        prefix = f"{location}: " if location else f"{self.doc.file}: "
+        doc = self.document(path)
+        location: Location | None = doc.locate(path)
+        prefix = f"{location}: " if location else f"{doc.file}: "
         return prefix + _format(path)
 
     def problem(self, path: DataPath, message: str) -> ImportProblem:
@@ -58,7 +69,7 @@ class ComposeSource:
             return ""
         if isinstance(value, str):
             return value
-        return self.doc.raw_text.get(
+        return self.document(path).raw_text.get(
             path, str(value).lower() if isinstance(value, bool) else str(value)
         )
 
@@ -71,32 +82,32 @@ class ComposeSource:
 
 
 def read_compose(path: Path, environ: Mapping[str, str] | None = None) -> ComposeSource:
-    """Load a compose file; raises ImportProblem with a located message."""
+    """Load a compose file with what it extends and includes; raises ImportProblem with a
+    located message."""
+    from devstack.importer.project import Project, env_variables, read_file
+
     shown = _display(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ImportProblem(f"{shown}: no such file") from None
-    except OSError as exc:
-        raise ImportProblem(f"{shown}: cannot read: {exc.strerror}") from None
-    try:
-        doc = load_yaml(raw, shown)
-    except LoaderError as exc:
-        raise ImportProblem(str(exc)) from None
-    if not isinstance(doc.data, dict) or not isinstance(doc.data.get("services"), dict):
-        where = doc.locate(("services",)) or Location(shown, 1, 1)
-        raise ImportProblem(f"{where}: a compose file is a mapping with `services:`")
     shell = dict(os.environ if environ is None else environ)
     dotenv = path.resolve().parent / ".env"
-    variables: dict[str, str] = {}
-    if dotenv.is_file():
-        try:
-            entries = parse_env_file(dotenv, shell.get)
-        except EnvFileError as exc:
-            raise ImportProblem(str(exc)) from None
-        variables.update({entry.name: entry.value for entry in entries})
-    variables.update(shell)  # compose: the shell wins over .env
-    return ComposeSource(path.resolve(), doc, variables, dotenv if dotenv.is_file() else None)
+    variables = env_variables([dotenv] if dotenv.is_file() else [], shell, shown)
+    main = read_file(path, variables, shown)
+    project = Project(main)
+    data = project.resolve()
+    doc = main.doc
+    if not isinstance(data.get("services"), dict):
+        where = doc.locate(("services",)) or Location(shown, 1, 1)
+        raise ImportProblem(f"{where}: a compose file is a mapping with `services:`")
+    doc.data = data
+    return ComposeSource(
+        path.resolve(),
+        doc,
+        variables,
+        dotenv if dotenv.is_file() else None,
+        project.origins,
+        project.evaluated,
+        project.overrides,
+        env_variables([dotenv], {}, shown) if dotenv.is_file() else {},
+    )
 
 
 def _display(path: Path) -> str:

@@ -40,6 +40,9 @@ def desired_state(
     """
     if intent.release is not None:
         return _released(loaded, intent, intent.release, host_env, state_dir, ports, secrets)
+    # A service whose profiles are all disabled runs no replica, unless `devstack scale`
+    # asked for some (as `docker compose up NAME` starts a service of any profile).
+    scale = dict.fromkeys(intent.inactive(loaded.stack.services), 0) | dict(intent.scale)
     return resolve(
         loaded,
         intent.environment or DEFAULT_ENVIRONMENT,
@@ -50,7 +53,7 @@ def desired_state(
         swaps=intent.active_swaps,
         warm=intent.warm,
         secrets=secrets,
-        scale=intent.scale,
+        scale=scale,
     )
 
 

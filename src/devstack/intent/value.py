@@ -2,8 +2,9 @@
 
 The environment in use, the services the user stopped, swaps (per backing service, the
 providers it was swapped to, newest last, so `swap --undo` can step back one at a time),
-replica counts from `devstack scale`, and the release `up --release` pinned (until a
-plain `up`). `remove_orphans` and `warm` (providers started ahead of a swap) belong to
+replica counts from `devstack scale`, the release `up --release` pinned (until a
+plain `up`), and the profiles `up --profile` enabled (compose's: a service with profiles
+runs only when one of them is enabled). `remove_orphans` and `warm` (providers started ahead of a swap) belong to
 the running daemon only and are never saved.
 """
 
@@ -38,6 +39,7 @@ class Intent:
     release: str | None = None  # a pinned release replaces the manifest
     remove_orphans: bool = False
     warm: frozenset[str] = frozenset()
+    profiles: frozenset[str] = frozenset()  # enabled by the last `up`
 
     def __post_init__(self) -> None:
         # Frozen all the way down: callers may pass sets, dicts and lists; an intent that a
@@ -45,6 +47,7 @@ class Intent:
         set_ = object.__setattr__
         set_(self, "stopped", frozenset(self.stopped))
         set_(self, "warm", frozenset(self.warm))
+        set_(self, "profiles", frozenset(self.profiles))
         set_(
             self,
             "swaps",
@@ -70,15 +73,22 @@ class Intent:
     def scaled(self, name: str, replicas: int) -> Intent:
         return self.but(scale={**self.scale, name: replicas})
 
-    def for_up(self, environment: str | None, remove_orphans: bool, release: str | None) -> Intent:
+    def for_up(
+        self,
+        environment: str | None,
+        remove_orphans: bool,
+        release: str | None,
+        profiles: Iterable[str] | None = None,
+    ) -> Intent:
         """What `up` asks for: everything running (stops cleared), in `environment` (None:
-        the one in use), running `release` (None: a plain `up` returns to the manifest).
-        Swaps and scale carry over."""
+        the one in use), running `release` (None: a plain `up` returns to the manifest),
+        with exactly `profiles` enabled (None: those in use). Swaps and scale carry over."""
         return self.but(
             environment=environment or self.environment,
             stopped=frozenset(),
             remove_orphans=remove_orphans,
             release=release,
+            profiles=self.profiles if profiles is None else frozenset(profiles),
         )
 
     def for_config(self, environment: str | None, running: str | None = None) -> Intent:
@@ -89,6 +99,23 @@ class Intent:
         if environment is not None:
             return self.but(environment=environment, release=None, stopped=frozenset())
         return self.but(environment=running or self.environment, stopped=frozenset())
+
+    def inactive(self, loaded_services: Mapping[str, Any]) -> set[str]:
+        """Services of `loaded_services` that do not run: all their profiles disabled."""
+        return {
+            name
+            for name, service in loaded_services.items()
+            if service.profiles and not self.profiles.intersection(service.profiles)
+        }
+
+    def unknown_profiles(self, loaded_services: Mapping[str, Any]) -> str | None:
+        """One line naming the enabled profiles no service declares, else None."""
+        declared = {p for service in loaded_services.values() for p in service.profiles}
+        unknown = sorted(self.profiles - declared)
+        if not unknown:
+            return None
+        known = ", ".join(sorted(declared)) or "none"
+        return f"no service has profile {', '.join(unknown)} (profiles: {known})"
 
     def after_down(self) -> Intent:
         """What `down` keeps: swaps outlive it (until undone or reset); the rest does not."""
@@ -123,16 +150,20 @@ class Intent:
                 for name, count in scale.items()
             },
             release=optional(saved.get("release"), need_str, "release"),
+            profiles=frozenset(
+                need_str(name, "profiles[]")
+                for name in need_list(saved.get("profiles") or [], "profiles")
+            ),
         )
 
     def save(self, path: Path) -> None:
-        write_json_atomic(
-            path,
-            {
-                "environment": self.environment,
-                "stopped": sorted(self.stopped),
-                "swaps": {name: list(h) for name, h in self.swaps.items()},
-                "scale": dict(self.scale),
-                "release": self.release,
-            },
-        )
+        saved: dict[str, Any] = {
+            "environment": self.environment,
+            "stopped": sorted(self.stopped),
+            "swaps": {name: list(h) for name, h in self.swaps.items()},
+            "scale": dict(self.scale),
+            "release": self.release,
+        }
+        if self.profiles:  # older files have none: the shape stays the same without
+            saved["profiles"] = sorted(self.profiles)
+        write_json_atomic(path, saved)

@@ -165,6 +165,8 @@ class DependsOnCondition(Model):
 
 
 PortSpec = Annotated[str, BeforeValidator(port_spec)]
+# A compose profile name (compose: [a-zA-Z0-9][a-zA-Z0-9_.-]+).
+PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class BuildSpec(Model):
@@ -274,6 +276,11 @@ class Service(Model):
     )
     watch: list[WatchRule] = Field(
         default_factory=list, description="Live reload rules for this service's files"
+    )
+    profiles: list[Annotated[str, Field(pattern=PROFILE_PATTERN)]] = Field(
+        default_factory=list,
+        description="Compose's profiles: the service runs only when `up --profile NAME` (or "
+        "DEVSTACK_PROFILES) enables one of them; a service without profiles always runs",
     )
     inherit_env: list[Annotated[str, Field(pattern=VAR_NAME_PATTERN)]] = Field(
         default_factory=list,

@@ -16,6 +16,8 @@ from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.runtimes import sockdiag
+
 PROC = Path("/proc")
 LISTEN = "0A"  # TCP_LISTEN in include/net/tcp_states.h
 CMDLINE_LIMIT = 80  # characters of the holder's command line a message quotes
@@ -43,6 +45,12 @@ def in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 def listening_inodes(port: int) -> set[int]:
     """Inodes of the sockets listening on `port`, on any address, IPv4 or IPv6."""
+    asked = sockdiag.listening_inodes(port)
+    return asked if asked is not None else proc_listening_inodes(port)
+
+
+def proc_listening_inodes(port: int) -> set[int]:
+    """The same, read from /proc/net/tcp{,6}: where netlink sock_diag is unavailable."""
     found: set[int] = set()
     for table in ("tcp", "tcp6"):
         try:
@@ -142,15 +150,27 @@ class TracedListeners:
         self._known: dict[Hashable, tuple[object, int, int, int]] = {}
 
     def held_by(
-        self, key: Hashable, generation: object, port: int, ours: Callable[[int], bool]
+        self,
+        key: Hashable,
+        generation: object,
+        port: int,
+        ours: Callable[[int], bool],
+        likely: int | None = None,
     ) -> bool:
         """True if a process `ours` accepts listens on `port`, or no holder can be seen
         (another user's). `generation` (an instance's start time) invalidates what was
-        traced for an earlier instance under the same key."""
+        traced for an earlier instance under the same key. `likely` (the instance's own
+        pid) is looked at first: usually it holds the port, and then no other process's
+        fds are read (50 services starting at once each walked every process's fds)."""
         known = self._known.get(key)
         if known and known[0] == generation and still_holds(*known[1:]):
             return True
         inodes = listening_inodes(port)
+        if likely is not None and inodes:
+            held = socket_fd(likely, inodes)
+            if held and ours(likely):
+                self._known[key] = (generation, likely, *held)
+                return True
         found = holders_of(inodes)
         if not found:
             return True
