@@ -1,8 +1,9 @@
 """The docker runtime: one container per service instance, owned by labels.
 
-Only this module and its helpers (docker_engine, docker_objects, docker_output, build) talk to the Docker SDK, and every
-docker error is translated into RuntimeError_ with a message a user can act on. It keeps no table of its own: `observe()`
-lists containers by the `devstack.stack` label (the SDK's sparse list, one API call), and
+Only this module and its helpers (docker_engine, docker_objects, docker_output,
+docker_options, docker_sync, build) talk to the Docker SDK, and every docker error is
+translated into RuntimeError_ with a message a user can act on. It keeps no table of its
+own: `observe()` lists containers by the `devstack.stack` label (the SDK's sparse list, one API call), and
 an events thread only marks the stack dirty, so a restarted daemon re-adopts for free.
 """
 
@@ -38,6 +39,7 @@ from devstack.runtimes.docker_engine import (
 )
 from devstack.runtimes.docker_objects import StackObjects
 from devstack.runtimes.docker_output import ContainerOutput
+from devstack.runtimes.docker_sync import sync_batch
 
 if TYPE_CHECKING:
     from devstack.runtimes.remote_engine import RemoteEngine
@@ -333,25 +335,9 @@ class DockerRuntime:
         return docker_options.engine_health(self._finder(service, replica))
 
     def sync(self, service: str, batch: SyncBatch, target: str) -> None:
-        """Apply a `sync` rule's batch to the service's running containers: remove the
-        paths that are gone, then unpack the changed files at `target` (layout kept)."""
-        if batch.empty:
-            return
-        api = self.api()
-        with translated(f"syncing files into {service}"):
-            filters = {"label": [f"{LABEL}.stack={self.stack_id}", f"{LABEL}.service={service}"],
-                       "status": "running"}  # fmt: skip
-            for item in api.containers(filters=filters):
-                if batch.removed:
-                    argv = ["rm", "-rf", "--", *batch.removed]
-                    exec_id = api.exec_create(item["Id"], argv, stdout=True, stderr=True)["Id"]
-                    output = api.exec_start(exec_id)
-                    code = api.exec_inspect(exec_id).get("ExitCode")
-                    if code != 0:
-                        shown = output.decode(errors="replace").strip() if output else ""
-                        raise RuntimeError_(f"removing deleted files failed ({code}): {shown}")
-                if batch.archive:
-                    api.put_archive(item["Id"], target, batch.archive)
+        """Apply a `sync` rule's batch to the service's running containers."""
+        if not batch.empty:
+            sync_batch(self.api(), self.stack_id, service, batch, target)
 
     def remove_network(self) -> None:
         self.objects.remove_network()
