@@ -513,3 +513,55 @@ def test_typed_causes_and_reasons_render_the_texts_users_have_always_seen(
     typed: object, text: str
 ) -> None:
     assert str(typed) == text
+
+
+def _migration() -> tuple[DesiredService, DesiredService, DesiredState]:
+    """`app` waits for the one-shot `migrate` to exit 0 (compose's
+    service_completed_successfully)."""
+    migrate = service("migrate", restart="no")
+    app = service("app", depends_on={"migrate": "service_completed_successfully"})
+    return migrate, app, desired(app, migrate)
+
+
+def test_a_completion_condition_waits_while_the_one_shot_runs() -> None:
+    migrate, _, state = _migration()
+
+    first = reconcile(state, ObservedState(), NOW)
+    w = running(migrate)
+    later = reconcile(state, ObservedState((w,), {w.key: "none"}), NOW)
+
+    assert first.operations == (Operation("start", "migrate", 0, NotRunning()),)
+    for plan in (first, later):
+        assert plan.waiting[0].service == "app"
+    assert later.operations == ()
+    assert later.waiting == (
+        Waiting("app", Blocked((Unsettled("migrate", "running, not completed"),))),
+    )
+
+
+def test_a_completion_condition_starts_the_dependent_once_the_one_shot_exited_0() -> None:
+    migrate, _, state = _migration()
+
+    plan = reconcile(state, ObservedState((exited(migrate, 0),)), NOW)
+
+    assert plan.operations == (Operation("start", "app", 0, NotRunning()),)
+
+
+def test_a_failed_one_shot_holds_its_dependent_with_the_exit_code() -> None:
+    migrate, _, state = _migration()
+
+    plan = reconcile(state, ObservedState((exited(migrate, 3),)), NOW)
+
+    assert plan.operations == ()
+    assert plan.waiting == (Waiting("app", Blocked((Unsettled("migrate", "exited with code 3"),))),)
+
+
+def test_the_dry_run_plans_the_one_shot_then_its_dependent() -> None:
+    _, _, state = _migration()
+
+    steps = project(state, ObservedState(), NOW).operations
+
+    assert [(op.service, op.after) for op in steps] == [
+        ("migrate", ()),
+        ("app", ("migrate completed",)),
+    ]

@@ -34,6 +34,7 @@ ServiceState = Literal[
     "waiting",
     "stopped",
     "exited",
+    "completed",
     "restarting",
     "failed",
     "orphan",

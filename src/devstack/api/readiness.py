@@ -23,7 +23,7 @@ def judge(services: list[dict[str, Any]]) -> tuple[Verdict, list[dict[str, Any]]
     broken = [s for s in waiting_for if s["state"] in FAILED_STATES]
     if broken:
         return "failed", broken
-    pending = [s for s in waiting_for if s["state"] != "running"]
+    pending = [s for s in waiting_for if s["state"] not in ("running", "completed")]
     if pending:
         return "pending", pending
     return "ready", waiting_for

@@ -19,6 +19,7 @@ STATE_TONES: dict[str, Tone] = {
     "unhealthy": "bad",
     "restarting": "bad",  # crashed, waiting out its backoff
     "exited": "bad",
+    "completed": "ok",  # a one-shot that exited 0, as a service depending on it asked
     "failed": "failed",
     "stopped": "down",
     "orphan": "foreign",

@@ -45,7 +45,7 @@ from devstack.engine.causes import Requested
 from devstack.engine.controller import PENDING_RECHECK, Controller
 from devstack.engine.events import LogStore
 from devstack.engine.plan import Operation
-from devstack.engine.reconcile import project
+from devstack.engine.reconcile import completes, project
 from devstack.engine.supervise import spawn
 from devstack.intent.desired import DEFAULT_ENVIRONMENT, desired_state
 from devstack.intent.value import Intent
@@ -325,7 +325,10 @@ class Daemon:
         self.controller.invalidate()
         # `up` means "everything running": clear user stops and let finished ones start again.
         for w in self.runtime.observe():
-            if w.state == "exited":
+            # A one-shot that completed as a dependent asked (exit 0) stays done, as the
+            # dry run says: a no-op `up` runs nothing again.
+            done = w.exit_code == 0 and completes(desired, w.service)
+            if w.state == "exited" and not done:
                 self.runtime.remove(w.service, w.replica)
         # Images are built (or found) now, as compose does, so the plan below is exact.
         observed = self.controller.observed()

@@ -28,7 +28,7 @@ from devstack.config.backing import BackingResolution
 from devstack.daemon.seams import StackState
 from devstack.engine.causes import Blocked, ContractBroken
 from devstack.engine.plan import ProjectedPlan
-from devstack.engine.reconcile import unsettled_dependencies
+from devstack.engine.reconcile import completes, unsettled_dependencies
 from devstack.engine.restart import will_restart
 from devstack.model.backing import Backing
 from devstack.model.desired import DesiredState
@@ -241,7 +241,10 @@ class Views:
         elif first.state == "exited":
             again = will_restart(service, first.exit_code)
             state = "failed" if error else "restarting" if again else "exited"
-            reason = reason or self._exit_reason(first)
+            if state == "exited" and first.exit_code == 0 and completes(desired, name):
+                state = "completed"  # a one-shot another service waited for: its success
+            else:
+                reason = reason or self._exit_reason(first)
         elif first.spec_hash != service.spec_hash:
             state = "waiting"
             reason = "restart pending (spec changed)"

@@ -34,6 +34,10 @@ from devstack.model.observed import ObservedState, Workload
 __all__ = ["BACKOFF_RESET_AFTER", "project", "reconcile", "unsettled_dependencies"]
 
 
+COMPLETED = "service_completed_successfully"
+_WAITED = {"service_healthy": "healthy", "service_started": "started", COMPLETED: "completed"}
+
+
 def reconcile(desired: DesiredState, observed: ObservedState, now: float) -> Plan:
     ops: list[Operation] = []
     waiting: list[Waiting] = []
@@ -144,6 +148,9 @@ def unsettled_dependencies(
         if target.violations:
             blocked.append(Unsettled(dep, HELD))
             continue
+        if condition == COMPLETED:
+            blocked.extend(_incomplete(dep, target, observed))
+            continue
         for replica in range(target.replicas):
             w = observed.get(dep, replica)
             if w is None or w.state != "running" or w.spec_hash != target.spec_hash:
@@ -154,6 +161,26 @@ def unsettled_dependencies(
                 blocked.append(Unsettled(dep, health if health != "none" else "starting"))
                 break
     return blocked
+
+
+def _incomplete(dep: str, target: DesiredService, observed: ObservedState) -> list[Unsettled]:
+    """A one-shot dependency not yet done: every instance must have exited 0 running the
+    desired spec (a failure stays a failure: compose stops there too)."""
+    for replica in range(target.replicas):
+        w = observed.get(dep, replica)
+        if w is None or w.spec_hash != target.spec_hash:
+            return [Unsettled(dep, "starting")]
+        if w.state == "running":
+            return [Unsettled(dep, "running, not completed")]
+        if w.exit_code != 0:
+            code = "unknown code" if w.exit_code is None else f"code {w.exit_code}"
+            return [Unsettled(dep, f"exited with {code}")]
+    return []
+
+
+def completes(desired: DesiredState, name: str) -> bool:
+    """Does a service wait for `name` to complete (exit 0)? Then its exit 0 is its success."""
+    return any(s.depends_on.get(name) == COMPLETED for s in desired.services.values())
 
 
 def _running_dependents(desired: DesiredState, observed: ObservedState, name: str) -> list[str]:
@@ -198,9 +225,7 @@ def _waits_for(desired: DesiredState, op: Operation, touched: set[str]) -> tuple
     if op.kind in ("start", "restart"):
         service = desired.services[op.service]
         return tuple(
-            f"{dep} {'healthy' if cond == 'service_healthy' else 'started'}"
-            for dep, cond in service.depends_on.items()
-            if dep in touched
+            f"{dep} {_WAITED[cond]}" for dep, cond in service.depends_on.items() if dep in touched
         )
     return tuple(
         f"{other} stopped"
@@ -218,8 +243,11 @@ def _simulate(desired: DesiredState, observed: ObservedState, plan: Plan) -> Obs
             workloads.pop(key, None)
             continue
         service = desired.services[op.service]
+        # A one-shot another service waits for is taken to complete at once.
+        done = completes(desired, op.service)
         workloads[key] = Workload(
-            op.service, op.replica, "running", service.spec_hash, service.digests, 0.0
-        )
+            op.service, op.replica, "exited" if done else "running", service.spec_hash,
+            service.digests, 0.0, exit_code=0 if done else None,
+        )  # fmt: skip
         health[key] = "healthy" if service.healthcheck else "none"
     return replace(observed, workloads=tuple(workloads.values()), health=health)

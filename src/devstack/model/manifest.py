@@ -161,7 +161,11 @@ class HealthCheck(Model):
 
 
 class DependsOnCondition(Model):
-    condition: Literal["service_started", "service_healthy"] = "service_healthy"
+    # service_completed_successfully: a one-shot (a migration, an init job) that must have
+    # exited 0 before the dependent starts, as compose has it.
+    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = (
+        "service_healthy"
+    )
 
 
 PortSpec = Annotated[str, BeforeValidator(port_spec)]
