@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,14 +35,31 @@ def _table(target: DataTarget) -> str:
 
 
 def to_json(value: Any) -> Any:
-    """boto3's typed value -> JSON (bytes as base64)."""
+    """boto3's typed value -> JSON (bytes as base64), normalised so that the same item
+    reads the same from every provider: numbers without trailing zeros (`12.3450` and
+    `12.345` are one number to DynamoDB), sets sorted (they have no order)."""
     if isinstance(value, dict):
+        if len(value) == 1:
+            ((tag, inner),) = value.items()
+            if tag == "N":
+                return {"N": _number(inner)}
+            if tag == "NS":
+                return {"NS": sorted((_number(n) for n in inner), key=Decimal)}
+            if tag in ("SS", "BS"):
+                return {tag: sorted(to_json(inner))}
         return {k: to_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [to_json(v) for v in value]
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode()
     return value
+
+
+def _number(text: str) -> str:
+    try:
+        return format(Decimal(text).normalize(), "f")
+    except InvalidOperation:
+        return text
 
 
 def from_json(value: Any, binary: bool = False) -> Any:

@@ -106,7 +106,8 @@ class BackingWriter:
         self._blobs = 0
         self._records: IO[bytes] | None = None
         self._lines = 0
-        (directory / "blobs").mkdir(mode=0o700, parents=True)
+        directory.mkdir(mode=0o700)
+        (directory / "blobs").mkdir(mode=0o700)
 
     def put_bytes(self, key: str, data: bytes, meta: dict[str, Any] | None = None) -> Item:
         return self.put_stream(key, [data], meta)

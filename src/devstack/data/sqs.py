@@ -84,10 +84,7 @@ class SqsAdapter:
         finally:
             # Back on the queue at once, read or not (an error above included).
             for start in range(0, len(handles), 10):
-                batch = [
-                    h | {"VisibilityTimeout": 0}  # type: ignore[operator]
-                    for h in handles[start : start + 10]
-                ]
+                batch = [{**h, "VisibilityTimeout": 0} for h in handles[start : start + 10]]
                 sqs.change_message_visibility_batch(QueueUrl=url, Entries=batch)
 
     def plan(self, target: DataTarget, snap: BackingReader, options: DataOptions) -> RestorePlan:
