@@ -71,6 +71,8 @@ def server_of(target: DataTarget) -> Server:
 
 def _connect(target: DataTarget) -> Any:
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     server = server_of(target)
     password = urlsplit(target.url or "").password
@@ -81,6 +83,9 @@ def _connect(target: DataTarget) -> Any:
         password=password,
         socket_connect_timeout=5,
         socket_timeout=30,
+        # redis-py retries a refused connection with backoff by default: seconds before
+        # saying the server is not there. A restore is simply run again instead.
+        retry=Retry(NoBackoff(), 0),
     )
 
 
