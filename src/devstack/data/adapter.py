@@ -61,6 +61,11 @@ class DataOptions:
     include_secrets: bool = False  # SecureString, Secrets Manager values, the DB password
     include_messages: bool = False  # sqs: read queued messages (see sqs.py for the cost)
     workers: int = 16  # concurrent requests per backing service
+    # `data pull`: only keys starting with `prefix`, at most `limit` items (s3, dynamodb),
+    # and what the target holds beyond the snapshot stays (a seed adds, never deletes)
+    prefix: str | None = None
+    limit: int | None = None
+    keep_extra: bool = False
     progress: Progress = field(default_factory=NoProgress)
 
 
