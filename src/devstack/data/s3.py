@@ -156,7 +156,8 @@ class S3Adapter:
                 problems.append(f"object {item.key} is missing")
             elif now != (item.meta.get("md5"), item.size):
                 problems.append(f"object {item.key} differs from the snapshot")
-        problems.extend(f"object {key} is not in the snapshot" for key in sorted(current))
+        if not options.keep_extra:  # a pull's seed keeps what was there
+            problems.extend(f"object {key} is not in the snapshot" for key in sorted(current))
         return problems
 
 
