@@ -198,6 +198,18 @@ class DynamoDbAdapter:
         run_all(batches, write, options.workers)
 
     def check(self, target: DataTarget, snap: BackingReader, options: DataOptions) -> list[str]:
+        """Every write was acknowledged (no unprocessed item left), so what is left to
+        check is that nothing else is there: the table's count, read by a COUNT scan (a
+        full comparison would read the whole table again, doubling a carry's time)."""
+        db, table = _client(target), _table(target)
+        pages = db.get_paginator("scan").paginate(TableName=table, Select="COUNT")
+        found = sum(int(page.get("Count", 0)) for page in pages)
+        if found == len(snap.items):
+            return []
+        return [f"table {table}: {found} items, the snapshot has {len(snap.items)}"]
+
+    def compare(self, target: DataTarget, snap: BackingReader, options: DataOptions) -> list[str]:
+        """The full comparison, item by item (what the tests assert)."""
         plan = self.plan(target, snap, options)
         if plan.empty:
             return []
