@@ -124,6 +124,10 @@ def test_pull_seeds_within_prefix_and_limit_and_leaves_staging_as_it_was(
     db = rows.aws.client("dynamodb") if rows.aws else None
     ids = sorted(i["id"]["S"] for i in db.scan(TableName=names["table"])["Items"])
     assert len(ids) == 2 and all(i.startswith("eu-") for i in ids)
+    db.put_item(TableName=names["table"], Item={"id": {"S": "local-1"}})
+    pull(store, table, rows, Meter(quiet=True), prefix="us-")  # again: adds, keeps local-1
+    ids = sorted(i["id"]["S"] for i in db.scan(TableName=names["table"])["Items"])
+    assert [i[:3] for i in ids] == ["eu-", "eu-", "loc", "us-", "us-", "us-"]
 
     assert staging_state(moto) == before
     assert not list((tmp_path / ".devstack" / "snapshots").iterdir())  # nothing left behind
