@@ -6,7 +6,6 @@ database password never appears in the CLI's output, the daemon's logs or the sn
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from typing import Any
@@ -101,4 +100,4 @@ def test_snapshot_and_restore_postgres_and_redis_through_the_cli(stack: Stack) -
     assert CANARY.encode() not in stored
     assert CANARY.encode() not in logs
     assert all(CANARY not in text for text in outputs)
-    assert os.stat(snapshot).st_mode & 0o777 == 0o700
+    assert snapshot.stat().st_mode & 0o777 == 0o700

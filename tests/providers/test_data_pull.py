@@ -87,7 +87,9 @@ def seed_staging(moto: str, names: dict[str, str]) -> None:
     )
     for n in range(6):
         prefix = "eu-" if n % 2 else "us-"
-        db.put_item(TableName=names["table"], Item={"id": {"S": f"{prefix}{n}"}, "n": {"N": str(n)}})
+        db.put_item(
+            TableName=names["table"], Item={"id": {"S": f"{prefix}{n}"}, "n": {"N": str(n)}}
+        )
 
 
 def local(ministack: str, kind: str, **resources: Any) -> DataTarget:
@@ -136,11 +138,15 @@ def test_pull_seeds_within_prefix_and_limit_and_leaves_staging_as_it_was(
 def test_pull_reads_only_from_a_staging_provider(
     moto: str, ministack: str, stack: Any, names: dict[str, str], tmp_path: Path
 ) -> None:
-    with pytest.raises(DataError, match=r"^--from nowhere: no such environment \(declared: staging\)$"):
+    with pytest.raises(
+        DataError, match=r"^--from nowhere: no such environment \(declared: staging\)$"
+    ):
         source_target(stack.stack, stack.root, "nowhere", "uploads", {})
     with pytest.raises(DataError, match=r"flags is served by ministack \(ministack\) there"):
         source_target(stack.stack, stack.root, "staging", "flags", {})
     source = source_target(stack.stack, stack.root, "staging", "orders", {})
     assert source.aws is not None
-    with pytest.raises(DataError, match=r"^refused dynamodb DeleteTable on http://127\.0\.0\.1:\d+: "):
+    with pytest.raises(
+        DataError, match=r"^refused dynamodb DeleteTable on http://127\.0\.0\.1:\d+: "
+    ):
         source.aws.client("dynamodb").delete_table(TableName=names["table"])

@@ -163,9 +163,7 @@ def db_name() -> str:
 
 
 @needs_postgres
-def test_postgres_restores_row_by_row_and_previews_by_table(
-    postgres: int, tmp_path: Path
-) -> None:
+def test_postgres_restores_row_by_row_and_previews_by_table(postgres: int, tmp_path: Path) -> None:
     source = pg_target(postgres, db_name())
     seed_shop(postgres, source.resources["database"])
     before = pg_rows(postgres, source.resources["database"])
@@ -289,7 +287,7 @@ def redis_state(port: int, target: DataTarget) -> dict[bytes, tuple[str, Any, bo
     for key in r.scan_iter():
         kind = r.type(key).decode()
         value: Any = {
-            "string": lambda k: r.get(k),
+            "string": r.get,
             "list": lambda k: r.lrange(k, 0, -1),
             "set": lambda k: sorted(r.smembers(k)),
             "zset": lambda k: r.zrange(k, 0, -1, withscores=True),

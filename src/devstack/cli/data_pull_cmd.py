@@ -20,9 +20,7 @@ from devstack.cli.output import EXIT_FAILURE, fail, info
     help="The environment whose `aws` or `external` provider serves BACKING (staging).",
 )  # fmt: skip
 @click.option("--prefix", help="Only object keys (s3) or partition keys (dynamodb) starting so.")
-@click.option(
-    "--limit", type=click.IntRange(min=1), help="At most this many objects or items."
-)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many objects or items.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary at the end.")
 @file_option
 @pass_context

@@ -65,7 +65,16 @@ class Server:
         return {**os.environ, "PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "5"}
 
     def args(self, database: str | None = None) -> list[str]:
-        return ["-h", self.host, "-p", str(self.port), "-U", self.user, "-d", database or self.database]
+        return [
+            "-h",
+            self.host,
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            database or self.database,
+        ]
 
     @property
     def where(self) -> str:
@@ -120,7 +129,17 @@ class _Session:
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        argv = [_tool("psql"), *server.args(), "-X", "-q", "-tA", "-F", "\x1f", "-v", "ON_ERROR_STOP=1"]
+        argv = [
+            _tool("psql"),
+            *server.args(),
+            "-X",
+            "-q",
+            "-tA",
+            "-F",
+            "\x1f",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ]
         self.proc = subprocess.Popen(
             argv, env=server.env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -39,7 +39,9 @@ def guard(client: Any, where: str) -> Any:
                 "read (List*, Get*, Describe*, Head*, Scan, Query, BatchGetItem)"
             )
 
-    client.meta.events.register(f"before-call.{service}", before_call, unique_id="devstack-read-only")
+    client.meta.events.register(
+        f"before-call.{service}", before_call, unique_id="devstack-read-only"
+    )
     return client
 
 

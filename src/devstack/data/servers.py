@@ -26,7 +26,11 @@ def redis_target(desired: DesiredState, backing: str, model: Any) -> DataTarget 
         if not name.endswith(suffix) or name in desired.retired:
             continue
         spec = service.spec
-        if isinstance(spec, ProcessSpec) and spec.command and Path(spec.command[0]).name == "redis-server":
+        if (
+            isinstance(spec, ProcessSpec)
+            and spec.command
+            and Path(spec.command[0]).name == "redis-server"
+        ):
             port, ptype = spec.ports[0], "process"
         elif isinstance(spec, ContainerSpec) and any(p.container == REDIS_PORT for p in spec.ports):
             port = next(p.host for p in spec.ports if p.container == REDIS_PORT)
