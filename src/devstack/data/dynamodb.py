@@ -191,7 +191,6 @@ class DynamoDbAdapter:
         return [f"table {table}: {found} items, the snapshot has {len(snap.items)}"]
 
 
-
 def _create_table(db: Any, table: str, info: dict[str, Any]) -> None:
     kwargs: dict[str, Any] = {
         "TableName": table,
