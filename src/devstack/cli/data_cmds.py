@@ -230,3 +230,12 @@ def rm(ctx: Context, names: tuple[str, ...]) -> None:
             info(f"removed snapshot {name}")
     except DataError as exc:
         fail(str(exc), EXIT_FAILURE)
+
+
+def _register_pull() -> None:
+    from devstack.cli.data_pull_cmd import pull
+
+    data_group.add_command(pull)
+
+
+_register_pull()

@@ -32,7 +32,9 @@ class DataTarget:
     kind: str  # s3, dynamodb, ssm, secretsmanager, sqs, postgres, redis
     provider: str  # the provider's name (`ministack`, `moto`, `db`...)
     provider_type: str  # its type (`ministack`, `moto`, `localstack`, `process`...)
-    resources: Mapping[str, Any]  # the manifest entry as JSON (bucket, table, path...)
+    # the manifest entry as JSON (bucket, table, path...); a postgres entry holds the
+    # password, so it is not in the repr either
+    resources: Mapping[str, Any] = field(repr=False)
     aws: AwsTarget | None = None  # AWS kinds: where the resources are
     # postgres / redis: the server's URL as this machine reaches it. It may carry the
     # password, so it is never printed (repr=False) nor written to a snapshot.
@@ -59,6 +61,11 @@ class DataOptions:
     include_secrets: bool = False  # SecureString, Secrets Manager values, the DB password
     include_messages: bool = False  # sqs: read queued messages (see sqs.py for the cost)
     workers: int = 16  # concurrent requests per backing service
+    # `data pull`: only keys starting with `prefix`, at most `limit` items (s3, dynamodb),
+    # and what the target holds beyond the snapshot stays (a seed adds, never deletes)
+    prefix: str | None = None
+    limit: int | None = None
+    keep_extra: bool = False
     progress: Progress = field(default_factory=NoProgress)
 
 

@@ -92,9 +92,25 @@ def _describe(db: Any, table: str) -> dict[str, Any] | None:
         raise
 
 
-def _scan(db: Any, table: str) -> Any:
-    for page in db.get_paginator("scan").paginate(TableName=table):
-        yield from page.get("Items", [])
+def _scan(
+    db: Any, table: str, prefix: str | None = None, key: str = "", limit: int | None = None
+) -> Any:
+    """Every item; with a prefix, those whose partition key `key` begins with it; with a
+    limit, the first `limit` found (the scan stops there)."""
+    args: dict[str, Any] = {"TableName": table}
+    if prefix:
+        args.update(
+            FilterExpression="begins_with(#k, :p)",
+            ExpressionAttributeNames={"#k": key},
+            ExpressionAttributeValues={":p": {"S": prefix}},
+        )
+    seen = 0
+    for page in db.get_paginator("scan").paginate(**args):
+        for item in page.get("Items", []):
+            if limit is not None and seen >= limit:
+                return
+            seen += 1
+            yield item
 
 
 class DynamoDbAdapter:
@@ -116,7 +132,7 @@ class DynamoDbAdapter:
             ],
         )
         names = _key_names(schema)
-        for raw in _scan(db, table):
+        for raw in _scan(db, table, options.prefix, names[0], options.limit):
             item = to_json(raw)
             stored = out.put_record(_key_of(item, names), item)
             options.progress.advance(1, stored.size)
@@ -145,6 +161,8 @@ class DynamoDbAdapter:
             elif now != item.sha256:
                 plan.change += 1
                 puts.add(item.key)
+        if options.keep_extra:
+            current.clear()
         plan.delete = len(current)
         plan.work = {"create": described is None, "puts": puts, "deletes": sorted(current)}
         return plan
@@ -191,8 +209,8 @@ class DynamoDbAdapter:
         db, table = _client(target), _table(target)
         pages = db.get_paginator("scan").paginate(TableName=table, Select="COUNT")
         found = sum(int(page.get("Count", 0)) for page in pages)
-        if found == len(snap.items):
-            return []
+        if found == len(snap.items) or (options.keep_extra and found >= len(snap.items)):
+            return []  # a pull's seed keeps what the table held besides
         return [f"table {table}: {found} items, the snapshot has {len(snap.items)}"]
 
 

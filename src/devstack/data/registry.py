@@ -17,6 +17,8 @@ MODULES = MappingProxyType(
         "ssm": "devstack.data.ssm",
         "secretsmanager": "devstack.data.secretsmanager",
         "sqs": "devstack.data.sqs",
+        "postgres": "devstack.data.postgres",
+        "redis": "devstack.data.redis",
     }
 )
 

@@ -33,12 +33,18 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _listing(s3: Any, bucket: str) -> dict[str, tuple[str, int]] | None:
-    """key -> (ETag without quotes, size); None when the bucket does not exist."""
+def _listing(
+    s3: Any, bucket: str, prefix: str | None = None, limit: int | None = None
+) -> dict[str, tuple[str, int]] | None:
+    """key -> (ETag without quotes, size); None when the bucket does not exist. With a
+    limit, listing stops there (keys come in order: the first `limit` keys)."""
     found: dict[str, tuple[str, int]] = {}
     try:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix or "")
+        for page in pages:
             for obj in page.get("Contents", []):
+                if limit is not None and len(found) >= limit:
+                    return found
                 found[obj["Key"]] = (str(obj.get("ETag", "")).strip('"'), int(obj["Size"]))
     except ClientError as exc:
         if _code(exc) in ("NoSuchBucket", "404"):
@@ -57,7 +63,7 @@ class S3Adapter:
     def snapshot(self, target: DataTarget, out: BackingWriter, options: DataOptions) -> None:
         s3, bucket = _client(target), _bucket(target)
         out.info["bucket"] = bucket
-        listing = _listing(s3, bucket) or {}
+        listing = _listing(s3, bucket, options.prefix, options.limit) or {}
 
         def copy(key: str) -> None:
             reply = s3.get_object(Bucket=bucket, Key=key)
@@ -104,7 +110,8 @@ class S3Adapter:
 
         run_all(same, compare, options.workers)
         plan.change += len(changed)
-        deletes = sorted(k for k in (current or {}) if k not in wanted)
+        extra = [] if options.keep_extra else (current or {})
+        deletes = sorted(k for k in extra if k not in wanted)
         plan.delete = len(deletes)
         plan.work = {"create": current is None, "puts": puts + changed, "deletes": deletes}
         return plan
@@ -149,7 +156,8 @@ class S3Adapter:
                 problems.append(f"object {item.key} is missing")
             elif now != (item.meta.get("md5"), item.size):
                 problems.append(f"object {item.key} differs from the snapshot")
-        problems.extend(f"object {key} is not in the snapshot" for key in sorted(current))
+        if not options.keep_extra:  # a pull's seed keeps what was there
+            problems.extend(f"object {key} is not in the snapshot" for key in sorted(current))
         return problems
 
 

@@ -8,17 +8,19 @@ each backing service's resources are, exactly as provisioning reaches them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from devstack.api.kinds import AWS_KINDS, LOCALSTACK_COMPATIBLE
 from devstack.data.adapter import DataError, DataTarget
 from devstack.data.registry import supported
+from devstack.data.servers import redis_target
 from devstack.model.desired import DesiredState, ProvisionSpec
 from devstack.providers.aws import AwsTarget
 
 
 def data_targets(
-    desired: DesiredState, backings: Iterable[str], declared: Iterable[str]
+    desired: DesiredState, backings: Iterable[str], declared: Mapping[str, Any] | Iterable[str]
 ) -> dict[str, DataTarget]:
     """The targets of `backings` (all of `declared` that hold data when empty), in order.
 
@@ -26,6 +28,7 @@ def data_targets(
     service whose kind holds no data.
     """
     known = list(declared)
+    models: Mapping[str, Any] = declared if isinstance(declared, Mapping) else {}
     wanted = list(backings)
     for name in wanted:
         if name not in known:
@@ -36,6 +39,10 @@ def data_targets(
     for name in wanted or known:
         node = desired.services.get(name)
         spec = node.spec if node is not None else None
+        server = redis_target(desired, name, models.get(name)) if node is None else None
+        if server is not None:  # redis has no backing node: its server says where it is
+            targets[name] = server
+            continue
         if not isinstance(spec, ProvisionSpec) or not supported(spec.kind):
             if wanted:
                 what = spec.kind if isinstance(spec, ProvisionSpec) else "its kind"
