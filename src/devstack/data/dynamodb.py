@@ -12,7 +12,9 @@ import base64
 import hashlib
 import json
 import time
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from itertools import islice
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -172,16 +174,19 @@ class DynamoDbAdapter:
         if plan.work["create"]:
             _create_table(db, table, snap.info)
         puts: set[str] = plan.work["puts"]
-        requests: list[dict[str, Any]] = [
-            {"PutRequest": {"Item": from_json(value)}}
-            for item, value in snap.records()
-            if item.key in puts
-        ]
         names = _key_names(snap.info["key_schema"])
-        for key in plan.work["deletes"]:
-            raw_key = from_json(json.loads(key))
-            requests.append({"DeleteRequest": {"Key": {n: raw_key[n] for n in names}}})
-        batches = [requests[i : i + _BATCH] for i in range(0, len(requests), _BATCH)]
+
+        def requests() -> Iterator[dict[str, Any]]:
+            for item, value in snap.records():
+                if item.key in puts:
+                    yield {"PutRequest": {"Item": from_json(value)}}
+            for key in plan.work["deletes"]:
+                raw_key = from_json(json.loads(key))
+                yield {"DeleteRequest": {"Key": {n: raw_key[n] for n in names}}}
+
+        # Batches made as the workers take them: the table is never all in memory.
+        pending = requests()
+        batches = iter(lambda: list(islice(pending, _BATCH)), [])
 
         def write(batch: list[dict[str, Any]]) -> None:
             pending = {table: batch}

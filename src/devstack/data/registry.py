@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 from types import MappingProxyType
 
+from devstack.api.kinds import DATA_KINDS
 from devstack.data.adapter import Adapter, DataError
 
 # kind -> module exposing `ADAPTER`. Adding a kind is one module and one line here.
@@ -20,6 +21,9 @@ MODULES = MappingProxyType(
         "redis": "devstack.data.redis",
     }
 )
+
+
+assert set(MODULES) <= DATA_KINDS, "api/kinds.py's DATA_KINDS lists every kind with an adapter"
 
 
 def supported(kind: str) -> bool:

@@ -5,11 +5,13 @@ reports progress, turns provider errors into one line, and never half-writes a s
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
@@ -59,6 +61,22 @@ def _provider_errors(target: DataTarget, doing: str) -> Iterator[None]:
         raise DataError(f"{target.where}: {type(exc).__name__} while {doing}") from None
 
 
+def _reachable(targets: Mapping[str, DataTarget]) -> None:
+    """Each local endpoint answers a TCP connect, before anything starts: a provider that
+    is not running fails at once, not after the SDK's retries."""
+    for target in targets.values():
+        url = target.aws.endpoint_url if target.aws else None
+        parts = urlsplit(url) if url else None
+        if parts is None or parts.hostname is None:
+            continue
+        try:
+            socket.create_connection((parts.hostname, parts.port or 80), timeout=2).close()
+        except OSError:
+            raise DataError(
+                f"{target.where}: cannot reach {url}; is the stack up? (`devstack up`)"
+            ) from None
+
+
 def take_snapshot(
     store: SnapshotStore,
     name: str,
@@ -76,6 +94,7 @@ def take_snapshot(
         "include_secrets": options.include_secrets,
         "include_messages": options.include_messages,
     }
+    _reachable(targets)
     writer = store.create(name, header)
     outcomes = []
     try:
@@ -113,6 +132,7 @@ def restore(
     dry_run, only the counts. Every plan is made before anything is written."""
     backings = snapshot.backings()
     opts = replace(options, progress=meter)
+    _reachable(targets)
     plans: list[tuple[DataTarget, RestorePlan]] = []
     for target in targets.values():
         snap = backings.get(target.backing)
