@@ -71,8 +71,10 @@ def test_pull_seeds_the_laptop_from_staging_within_limits(stack: Stack) -> None:
 
     wrong = stack.run("data", "pull", "uploads", "--from", "nowhere")
     assert wrong.returncode == 1
-    assert wrong.stderr.strip().splitlines()[-1].endswith(
-        "--from nowhere: no such environment (declared: staging)"
+    assert (
+        wrong.stderr.strip()
+        .splitlines()[-1]
+        .endswith("--from nowhere: no such environment (declared: staging)")
     )
     local_only = stack.run("data", "pull", "keepalive", "--from", "staging")
     assert local_only.returncode == 1
