@@ -104,6 +104,8 @@ def test_snapshot_restore_and_carry_postgres_and_redis_through_the_cli(stack: St
     assert snapshot.stat().st_mode & 0o777 == 0o700
 
     # Carried to another process server of each: the data comes along.
+    preview = ok("swap", "cache", "other", "--carry", "--dry-run").stdout
+    assert "carry cache: would copy 3 item(s) local -> other" in preview
     ok("swap", "db", "other", "--carry")
     ok("swap", "cache", "other", "--carry")
 

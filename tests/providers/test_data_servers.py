@@ -432,3 +432,19 @@ def test_an_interrupted_redis_restore_converges_when_run_again(
     restore(store.open("s1"), {"cache": target}, DataOptions(), quiet())
 
     assert redis_state(redis_port, target) == before
+
+
+@needs_redis
+@needs_postgres
+def test_the_carry_preview_counts_redis_keys_and_the_postgres_size(
+    redis_port: int, postgres: int
+) -> None:
+    from devstack.data.survey import count
+
+    cache = redis_target(redis_port)
+    seed_cache(redis_port, cache)
+    db = pg_target(postgres, db_name())
+
+    assert count(cache) == (9, None)
+    items, size = count(db)
+    assert items is None and size is not None and size > 1_000_000  # an empty database's files

@@ -313,4 +313,14 @@ class PostgresAdapter:
         return lines
 
 
+def database_size(target: DataTarget) -> int | None:
+    """The database's size on disk in bytes (one cheap call), None if unreachable."""
+    try:
+        server = server_of(target)
+        (size,) = _psql(server, "SELECT pg_database_size(current_database())")[0]
+        return int(size)
+    except (DataError, IndexError, ValueError):
+        return None
+
+
 ADAPTER = PostgresAdapter()
