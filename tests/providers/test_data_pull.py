@@ -40,7 +40,7 @@ def staging_state(endpoint: str) -> str:
     for table in sorted(db.list_tables()["TableNames"]):
         for page in db.get_paginator("scan").paginate(TableName=table):
             for item in page["Items"]:
-                state[f"dynamodb/{table}/{json.dumps(item, sort_keys=True)}"] = 1
+                state[f"dynamodb/{table}/{json.dumps(item, sort_keys=True, default=repr)}"] = 1
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
 
 
