@@ -281,7 +281,8 @@ def test_a_missing_database_is_one_line_without_the_password(postgres: int, tmp_
 
     message = str(caught.value)
     assert "\n" not in message and PASSWORD not in message
-    assert 'database "nosuchdb" does not exist' in message
+    assert message.startswith("psql on 127.0.0.1:")
+    assert message.endswith('database "nosuchdb" does not exist')
     assert not list((tmp_path / "snapshots").iterdir())  # nothing half-written
 
 

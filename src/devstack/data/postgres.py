@@ -121,6 +121,7 @@ def _failure(tool: str, server: Server, stderr: str) -> DataError:
     lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
     errors = [line for line in lines if "ERROR:" in line or "FATAL:" in line or "error:" in line]
     reason = (errors or lines or ["failed"])[0 if errors else -1]
+    reason = reason.removeprefix(f"{tool}: ")  # "pg_dump: error: ..." says pg_dump twice
     return DataError(f"{tool} on {server.where}: {reason}")
 
 
