@@ -11,6 +11,7 @@ copied may write after the copy: those writes stay behind.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from devstack.api.models import CarryOutcome
 from devstack.data.adapter import DataError, DataTarget
@@ -48,10 +49,13 @@ def carried_targets(
     before: DesiredState,
     after: DesiredState,
     moves: Mapping[str, tuple[str, str]],
-    declared: list[str],
+    declared: Mapping[str, Any],
 ) -> tuple[dict[str, DataTarget], dict[str, DataTarget]]:
-    """Sources and destinations of the moved backing services that hold data."""
-    moved = [b for b in moves if b in before.services and b in after.services]
+    """Sources and destinations of the moved backing services that hold data.
+
+    `declared` is the manifest's backing services (name -> model): a redis backing service
+    has no node in the desired state, its model says what to look for."""
+    moved = {b: declared[b] for b in moves if b in declared}
     sources = data_targets(before, [], moved)
     destinations = data_targets(after, [], moved)
     both = sources.keys() & destinations.keys()
