@@ -148,7 +148,7 @@ def _show_preview(preview: JSON) -> None:
         new = change["new"] if change["new"] is not None else "(unset)"
         click.echo(f"  {change['service']}: {change['name']}: {old} -> {new}")
     for moved in preview.get("carry", []):
-        size = f", {human(moved['bytes'])}" if moved.get("bytes") is not None else ""
+        size = f", {human(moved['bytes'])}" if moved.get("bytes") else ""  # 0: not counted
         what = f"{moved['items']} item(s){size}" if moved.get("items") is not None else "its data"
         verb = "would copy" if not preview["applied"] else "copied"
         click.echo(

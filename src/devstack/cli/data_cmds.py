@@ -94,10 +94,12 @@ def snapshot(
     snapshot NAME (default: the time), from whichever provider serves them now."""
     from devstack.data.adapter import DataError, DataOptions
     from devstack.data.run import take_snapshot
+    from devstack.data.snapshot import check_name
 
     name = name or time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     started = time.monotonic()
     try:
+        check_name(name)  # before anything is read: a bad name costs nothing
         desired, targets = _targets(ctx, backings)
         if not targets:
             fail("no backing service holds data devstack can copy", EXIT_USAGE)

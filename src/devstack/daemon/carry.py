@@ -17,7 +17,6 @@ from devstack.api.models import CarryOutcome
 from devstack.data.adapter import DataError, DataTarget
 from devstack.data.progress import Meter
 from devstack.data.run import carry
-from devstack.data.servers import redis_target
 from devstack.data.snapshot import SnapshotStore
 from devstack.data.survey import count
 from devstack.data.targets import data_targets
@@ -50,20 +49,15 @@ def carried_targets(
     before: DesiredState,
     after: DesiredState,
     moves: Mapping[str, tuple[str, str]],
-    declared: list[str],
-    models: Mapping[str, Any] | None = None,
+    declared: Mapping[str, Any],
 ) -> tuple[dict[str, DataTarget], dict[str, DataTarget]]:
-    """Sources and destinations of the moved backing services that hold data."""
-    moved = [b for b in moves if b in before.services and b in after.services]
+    """Sources and destinations of the moved backing services that hold data.
+
+    `declared` is the manifest's backing services (name -> model): a redis backing service
+    has no node in the desired state, its model says what to look for."""
+    moved = {b: declared[b] for b in moves if b in declared}
     sources = data_targets(before, [], moved)
     destinations = data_targets(after, [], moved)
-    for name, (old, new) in moves.items():
-        # redis has no backing node: its servers, old and new, are named by the providers
-        model = (models or {}).get(name)
-        source = redis_target(before, name, model, old) if model is not None else None
-        destination = redis_target(after, name, model, new) if model is not None else None
-        if source is not None and destination is not None:
-            sources[name], destinations[name] = source, destination
     both = sources.keys() & destinations.keys()
     return (
         {b: t for b, t in sources.items() if b in both},

@@ -173,8 +173,8 @@ class Swapper:
     ) -> tuple[dict[str, DataTarget], dict[str, DataTarget]]:
         from devstack.daemon.carry import carried_targets
 
-        models = self.host.loaded.stack.backing
-        sources, destinations = carried_targets(current, candidate, moves, list(models), models)
+        declared = self.host.loaded.stack.backing
+        sources, destinations = carried_targets(current, candidate, moves, declared)
         for name, target in destinations.items():
             # A restore deletes what the snapshot lacks: never on a real account or server.
             if target.provider_type in ("aws", "external"):

@@ -17,18 +17,14 @@ from devstack.model.desired import ContainerSpec, DesiredState, ProcessSpec
 REDIS_PORT = 6379  # inside the `container` provider's image
 
 
-def redis_target(
-    desired: DesiredState, backing: str, model: Any, provider: str | None = None
-) -> DataTarget | None:
+def redis_target(desired: DesiredState, backing: str, model: Any) -> DataTarget | None:
     """The redis server serving `backing` in `desired` (a swap's retired one excluded), or
-    None; `provider` names it when several are there (a swap's old and new)."""
+    None."""
     if model is not None and getattr(model, "kind", None) != "redis":
         return None
     suffix = f"-{backing}"
     for name, service in desired.services.items():
-        if not name.endswith(suffix):
-            continue
-        if (name != f"{provider}{suffix}") if provider else (name in desired.retired):
+        if not name.endswith(suffix) or name in desired.retired:
             continue
         spec = service.spec
         if (

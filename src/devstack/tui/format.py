@@ -126,7 +126,7 @@ def carry_line(moved: JSON, applied: bool) -> str:
     """One backing service of `swap --carry`: what is (or would be) copied, counts only."""
     items = moved.get("items")
     what = f"{items} item(s)" if items is not None else "its data"
-    if moved.get("bytes") is not None:
+    if moved.get("bytes"):  # 0: the kind does not count bytes
         what += f", {int(moved['bytes']):,} bytes"
     verb = "copied" if applied else "would copy"
     return f"carry {moved['backing']}: {verb} {what} {moved['source']} -> {moved['destination']}"
