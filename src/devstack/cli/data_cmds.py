@@ -20,6 +20,8 @@ from devstack.cli import complete
 from devstack.cli.common import Context, file_option, pass_context, report_problems
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info
 
+EXIT_INTERRUPTED = 130  # as for any command cut short by Ctrl-C (cli/main.py)
+
 
 @click.group("data")
 def data_group() -> None:
@@ -108,6 +110,8 @@ def snapshot(
         path, outcomes = take_snapshot(_store(ctx), name, targets, options, _meter(as_json), header)
     except DataError as exc:
         fail(str(exc), EXIT_FAILURE)
+    except KeyboardInterrupt:
+        fail(f"interrupted: no snapshot {name} was written (take it again)", EXIT_INTERRUPTED)
     for o in outcomes:
         for note in o.notes:
             info(f"note: {o.backing}: {note}")
@@ -143,6 +147,11 @@ def restore(
         outcomes = run_restore(snap, targets, DataOptions(), _meter(as_json), dry_run=dry_run)
     except DataError as exc:
         fail(str(exc), EXIT_FAILURE)
+    except KeyboardInterrupt:
+        fail(
+            f"interrupted: partly restored; run `devstack data restore {name}` again",
+            EXIT_INTERRUPTED,
+        )
     for o in outcomes:
         counts = f"{o.add} to add, {o.change} to change, {o.delete} to delete"
         done = "" if dry_run else " (done, checked)"
