@@ -250,10 +250,26 @@ def _all_bytes(root: Path) -> bytes:
 
 
 @needs_postgres
-def test_the_postgres_password_stays_out_unless_asked_for(postgres: int, tmp_path: Path) -> None:
+def test_the_postgres_password_stays_out_unless_asked_for(
+    postgres: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = pg_target(postgres, db_name())
     seed_shop(postgres, source.resources["database"])
     store = SnapshotStore(tmp_path)
+    # Every psql, pg_dump and pg_restore started (for real) is seen: its argv is in `ps`.
+    argvs: list[list[str]] = []
+    real_run, real_popen = subprocess.run, subprocess.Popen
+
+    def run(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        argvs.append(list(argv))
+        return real_run(argv, *args, **kwargs)
+
+    def popen(argv: list[str], *args: Any, **kwargs: Any) -> Any:
+        argvs.append(list(argv))
+        return real_popen(argv, *args, **kwargs)
+
+    monkeypatch.setattr("devstack.data.postgres.subprocess.run", run)
+    monkeypatch.setattr("devstack.data.postgres.subprocess.Popen", popen)
 
     plain, _ = take_snapshot(store, "plain", {"db": source}, DataOptions(), quiet(), {})
     with_secrets, _ = take_snapshot(
@@ -266,6 +282,11 @@ def test_the_postgres_password_stays_out_unless_asked_for(postgres: int, tmp_pat
     modes = {p.stat().st_mode & 0o777 for p in with_secrets.rglob("*") if p.is_file()}
     assert modes == {0o600}
     assert PASSWORD not in repr(source)
+    psql(postgres, source.resources["database"], "DROP TABLE gone")  # something to restore
+    restore(store.open("full"), {"db": source}, DataOptions(), quiet())
+    tools = {Path(argv[0]).name for argv in argvs}
+    assert {"psql", "pg_dump", "pg_restore"} <= tools
+    assert not [argv for argv in argvs if any(PASSWORD in arg for arg in argv)]
 
 
 @needs_postgres
