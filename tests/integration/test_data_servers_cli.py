@@ -1,6 +1,7 @@
-"""`devstack data` on Postgres and Redis served by the `process` provider, end to end: a
-real daemon, the CLI as users run it, the data read back with psql and redis-py. The
-database password never appears in the CLI's output, the daemon's logs or the snapshot.
+"""`devstack data` and `swap --carry` on Postgres and Redis served by the `process`
+provider, end to end: a real daemon, the CLI as users run it, the data read back with psql
+and redis-py, then carried to another `process` server of each. The database password
+never appears in the CLI's output, the daemon's logs or the snapshot.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def psql(url: str, sql: str) -> str:
 
 
 @needs_servers
-def test_snapshot_and_restore_postgres_and_redis_through_the_cli(stack: Stack) -> None:
+def test_snapshot_restore_and_carry_postgres_and_redis_through_the_cli(stack: Stack) -> None:
     import redis
 
     backing = {
@@ -53,7 +54,7 @@ def test_snapshot_and_restore_postgres_and_redis_through_the_cli(stack: Stack) -
     }  # fmt: skip
     stack.write(
         {"app": service("app", uses=["db", "cache"])},
-        providers={"local": {"type": "process"}},
+        providers={"local": {"type": "process"}, "other": {"type": "process"}},
         backing=backing,
     )
     stack.up()
@@ -101,3 +102,23 @@ def test_snapshot_and_restore_postgres_and_redis_through_the_cli(stack: Stack) -
     assert CANARY.encode() not in logs
     assert all(CANARY not in text for text in outputs)
     assert snapshot.stat().st_mode & 0o777 == 0o700
+
+    # Carried to another process server of each: the data comes along.
+    preview = ok("swap", "cache", "other", "--carry", "--dry-run").stdout
+    assert "carry cache: would copy 3 item(s) local -> other" in preview
+    ok("swap", "db", "other", "--carry")
+    ok("swap", "cache", "other", "--carry")
+
+    moved = app_env(stack)
+    assert moved["DATABASE_URL"] != db_url and moved["REDIS_URL"] != env["REDIS_URL"]
+    assert psql(moved["DATABASE_URL"], "SELECT string_agg(name, ',' ORDER BY id) FROM items") == (
+        "tea,coffee"
+    )
+    carried = redis.Redis.from_url(moved["REDIS_URL"])
+    assert sorted(carried.keys()) == [b"greeting", b"queue", b"session"]
+    assert carried.pttl("session") > 0
+    logs = b"".join(
+        p.read_bytes() for p in (stack.root / ".devstack").rglob("*.log") if p.is_file()
+    )
+    assert CANARY.encode() not in logs
+    assert all(CANARY not in text for text in outputs)

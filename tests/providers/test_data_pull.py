@@ -23,14 +23,20 @@ from devstack.data.snapshot import SnapshotStore
 from devstack.providers.aws import AwsTarget
 
 REGION = "us-east-1"
+CANARY = "canary-Pull-3Vd-s3cr3t"
 
 
 def staging_state(endpoint: str) -> str:
     """A digest of everything staging holds: every bucket's objects (key, body, type,
     metadata) and every table's items."""
     aws = AwsTarget(endpoint_url=endpoint, region=REGION)
-    s3, db = aws.client("s3"), aws.client("dynamodb")
+    s3, db, ssm = aws.client("s3"), aws.client("dynamodb"), aws.client("ssm")
     state: dict[str, Any] = {}
+    for page in ssm.get_paginator("get_parameters_by_path").paginate(
+        Path="/", Recursive=True, WithDecryption=True
+    ):
+        for p in page["Parameters"]:
+            state[f"ssm/{p['Name']}"] = [p["Type"], p["Value"], p["Version"]]
     for bucket in sorted(b["Name"] for b in s3.list_buckets()["Buckets"]):
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for obj in page.get("Contents", []):
@@ -47,7 +53,7 @@ def staging_state(endpoint: str) -> str:
 @pytest.fixture
 def names() -> dict[str, str]:
     tag = uuid.uuid4().hex[:8]
-    return {"bucket": f"uploads-{tag}", "table": f"orders-{tag}"}
+    return {"bucket": f"uploads-{tag}", "table": f"orders-{tag}", "path": f"/p-{tag}/"}
 
 
 @pytest.fixture
@@ -59,9 +65,13 @@ def stack(tmp_path: Path, moto: str, names: dict[str, str]) -> Any:
             "uploads": {"kind": "s3", "bucket": names["bucket"]},
             "orders": {"kind": "dynamodb", "table": names["table"], "key": {"id": "S"}},
             "flags": {"kind": "ssm", "path": "/shop/"},
+            "settings": {"kind": "ssm", "path": names["path"]},
+            "jobs": {"kind": "sqs", "queue": "jobs"},
         },
         "environments": {
-            "staging": {"providers": {"uploads": "staging", "orders": "staging"}},
+            "staging": {
+                "providers": {"uploads": "staging", "orders": "staging", "settings": "staging"}
+            },
         },
         "services": {"api": {"command": "true", "uses": ["uploads", "orders"]}},
     }
@@ -90,11 +100,15 @@ def seed_staging(moto: str, names: dict[str, str]) -> None:
         db.put_item(
             TableName=names["table"], Item={"id": {"S": f"{prefix}{n}"}, "n": {"N": str(n)}}
         )
+    ssm = aws.client("ssm")
+    ssm.put_parameter(Name=f"{names['path']}greeting", Value="hello", Type="String")
+    ssm.put_parameter(Name=f"{names['path']}token", Value=CANARY, Type="SecureString")
 
 
 def local(ministack: str, kind: str, **resources: Any) -> DataTarget:
+    backing = {"s3": "uploads", "dynamodb": "orders", "ssm": "settings"}[kind]
     return DataTarget(
-        backing="uploads" if kind == "s3" else "orders", kind=kind, provider="ministack",
+        backing=backing, kind=kind, provider="ministack",
         provider_type="ministack", resources={"kind": kind, **resources},
         aws=AwsTarget(endpoint_url=ministack, region=REGION, localstack=True),
     )  # fmt: skip
@@ -131,6 +145,17 @@ def test_pull_seeds_within_prefix_and_limit_and_leaves_staging_as_it_was(
     ids = sorted(i["id"]["S"] for i in db.scan(TableName=names["table"])["Items"])
     assert [i[:3] for i in ids] == ["eu-", "eu-", "loc", "us-", "us-", "us-"]
 
+    settings = source_target(stack.stack, stack.root, "staging", "settings", {})
+    params = local(ministack, "ssm", path=names["path"])
+    local_ssm = params.aws.client("ssm") if params.aws else None
+    local_ssm.put_parameter(Name=f"{names['path']}mine", Value="laptop", Type="String")
+    pull(store, settings, params, Meter(quiet=True))
+    found = local_ssm.get_parameters_by_path(Path=names["path"], WithDecryption=True)
+    assert {p["Name"].rsplit("/", 1)[1]: p["Value"] for p in found["Parameters"]} == {
+        "greeting": "hello",  # pulled
+        "mine": "laptop",  # kept: a pull deletes nothing here
+    }  # the SecureString stayed on staging
+
     assert staging_state(moto) == before
     assert not list((tmp_path / ".devstack" / "snapshots").iterdir())  # nothing left behind
 
@@ -144,6 +169,8 @@ def test_pull_reads_only_from_a_staging_provider(
         source_target(stack.stack, stack.root, "nowhere", "uploads", {})
     with pytest.raises(DataError, match=r"flags is served by ministack \(ministack\) there"):
         source_target(stack.stack, stack.root, "staging", "flags", {})
+    with pytest.raises(DataError, match=r"^jobs: pull copies s3, dynamodb, ssm, not sqs "):
+        source_target(stack.stack, stack.root, "staging", "jobs", {})
     source = source_target(stack.stack, stack.root, "staging", "orders", {})
     assert source.aws is not None
     with pytest.raises(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def _stop_postgres(proc: subprocess.Popen[bytes], data: Path) -> None:
+    """An immediate shutdown (SIGQUIT to the postmaster): the data is thrown away, so the
+    checkpoint of a fast one is wasted seconds."""
+    try:
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        os.kill(pid, signal.SIGQUIT)
+    except (OSError, ValueError, IndexError):
+        pass
+    _stop(proc)
+
+
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[int]:
     """A Postgres server as the `process` provider runs it; its port."""
@@ -78,7 +90,7 @@ def postgres() -> Iterator[int]:
     ready = [f"{bin_dir}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port), "-U", USER]
     _wait(lambda: subprocess.run(ready, check=False).returncode == 0, proc, log, "postgres")
     yield port
-    _stop(proc)
+    _stop_postgres(proc, home / "data")
     shutil.rmtree(home, ignore_errors=True)
 
 
@@ -109,6 +121,23 @@ def redis_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 def quiet() -> Meter:
     return Meter(quiet=True)
+
+
+class Interrupt(Exception):
+    """Stands for a Ctrl-C in the middle of a restore."""
+
+
+class StopsWhileRestoring(Meter):
+    """A meter whose first report during a restore's writing raises: the restore stops
+    after its first step."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet=True)
+
+    def advance(self, items: int = 1, size: int = 0) -> None:
+        if self.label.startswith("restore"):
+            raise Interrupt
+        super().advance(items, size)
 
 
 # --- postgres ------------------------------------------------------------------------
@@ -240,9 +269,7 @@ def test_the_postgres_password_stays_out_unless_asked_for(postgres: int, tmp_pat
 
 
 @needs_postgres
-def test_an_unreachable_or_refusing_postgres_is_one_line_without_the_password(
-    postgres: int, tmp_path: Path
-) -> None:
+def test_a_missing_database_is_one_line_without_the_password(postgres: int, tmp_path: Path) -> None:
     source = pg_target(postgres, db_name())
     wrong = DataTarget(
         backing="db", kind="postgres", provider="local", provider_type="process",
@@ -254,8 +281,30 @@ def test_an_unreachable_or_refusing_postgres_is_one_line_without_the_password(
 
     message = str(caught.value)
     assert "\n" not in message and PASSWORD not in message
-    assert 'database "nosuchdb" does not exist' in message
+    assert message.startswith("psql on 127.0.0.1:")
+    assert message.endswith('database "nosuchdb" does not exist')
     assert not list((tmp_path / "snapshots").iterdir())  # nothing half-written
+
+
+@needs_postgres
+def test_an_interrupted_postgres_restore_converges_when_run_again(
+    postgres: int, tmp_path: Path
+) -> None:
+    target = pg_target(postgres, db_name())
+    db = target.resources["database"]
+    seed_shop(postgres, db)
+    before = pg_rows(postgres, db)
+    store = SnapshotStore(tmp_path)
+    take_snapshot(store, "s1", {"db": target}, DataOptions(), quiet(), {})
+    psql(postgres, db, "DELETE FROM items WHERE id = 2; CREATE TABLE extra (y int)")
+
+    with pytest.raises(Interrupt):  # stopped once the extra table was dropped
+        restore(store.open("s1"), {"db": target}, DataOptions(), StopsWhileRestoring())
+    assert "public.extra" not in pg_rows(postgres, db)
+
+    restore(store.open("s1"), {"db": target}, DataOptions(), quiet())
+
+    assert pg_rows(postgres, db) == before
 
 
 # --- redis ---------------------------------------------------------------------------
@@ -362,3 +411,41 @@ def test_an_unreachable_redis_is_one_line(tmp_path: Path) -> None:
 
     with pytest.raises(DataError, match=r"cache \(redis on local\): cannot reach redis at"):
         take_snapshot(SnapshotStore(tmp_path), "s1", {"cache": target}, DataOptions(), quiet(), {})
+
+
+@needs_redis
+def test_an_interrupted_redis_restore_converges_when_run_again(
+    redis_port: int, tmp_path: Path
+) -> None:
+    target = redis_target(redis_port)
+    seed_cache(redis_port, target)
+    before = redis_state(redis_port, target)
+    store = SnapshotStore(tmp_path)
+    take_snapshot(store, "s1", {"cache": target}, DataOptions(), quiet(), {})
+    r = client(redis_port, target)
+    r.delete("queue", "tags")
+    r.set("stray", "1")
+
+    with pytest.raises(Interrupt):  # stopped once the stray key was deleted
+        restore(store.open("s1"), {"cache": target}, DataOptions(), StopsWhileRestoring())
+    assert not r.exists("stray") and not r.exists("queue")
+
+    restore(store.open("s1"), {"cache": target}, DataOptions(), quiet())
+
+    assert redis_state(redis_port, target) == before
+
+
+@needs_redis
+@needs_postgres
+def test_the_carry_preview_counts_redis_keys_and_the_postgres_size(
+    redis_port: int, postgres: int
+) -> None:
+    from devstack.data.survey import count
+
+    cache = redis_target(redis_port)
+    seed_cache(redis_port, cache)
+    db = pg_target(postgres, db_name())
+
+    assert count(cache) == (9, None)
+    items, size = count(db)
+    assert items is None and size is not None and size > 1_000_000  # an empty database's files

@@ -33,21 +33,34 @@ PASSWORD = "password"  # the item holding the password (--include-secrets only)
 _LEFT_OUT = "the database password is left out (take the snapshot with --include-secrets)"
 _HINT = "apt-get install postgresql-client"
 
-# Every ordinary table outside the system schemas, with a digest of its shape (columns
-# and their types, in order) and of its rows (each row's text, sorted: order-independent).
-_TABLES = """
-SELECT format('%I.%I', n.nspname, c.relname)
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_%'
-ORDER BY 1
+# Every ordinary table outside the system schemas, with its row count, a digest of its
+# rows (each row's text, sorted: order-independent) and of its shape (columns and their
+# types, in order). One statement: query_to_xml runs each table's query, so a database of
+# many tables costs one psql call, not one per table.
+_DIGESTS = r"""
+WITH tables AS MATERIALIZED (
+  SELECT c.oid, n.nspname, c.relname
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\_%'
+)
+SELECT format('%I.%I', t.nspname, t.relname) AS n,
+  (xpath('/row/c/text()', x))[1]::text AS c,
+  coalesce((xpath('/row/d/text()', x))[1]::text, '') AS d,
+  coalesce((SELECT md5(string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod),
+                                  ',' ORDER BY a.attnum))
+            FROM pg_attribute a
+            WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS s
+FROM tables t, LATERAL query_to_xml(
+  format('SELECT count(*) AS c, md5(string_agg(h, '''' ORDER BY h)) AS d FROM (SELECT md5(r::text) AS h FROM %I.%I r) s',
+         t.nspname, t.relname),
+  false, true, '') AS x
 """
-_SHAPE = """
-SELECT coalesce(md5(string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod),
-                               ',' ORDER BY a.attnum)), '')
-FROM pg_attribute a WHERE a.attrelid = '{table}'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-"""
-_ROWS = "SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') FROM (SELECT md5(t::text) AS h FROM {table} t) s"
+# In a session, one line a statement: the tables joined into one.
+_DIGESTS_ONE_LINE = (
+    r"SELECT coalesce(string_agg(concat_ws(E'\x1f', n, c, d, s), E'\x1e' ORDER BY n), '') "
+    f"FROM ({_DIGESTS}) q"
+)
 
 
 @dataclass(frozen=True)
@@ -103,9 +116,13 @@ def _tool(name: str) -> str:
 
 
 def _failure(tool: str, server: Server, stderr: str) -> DataError:
-    """The tool's last line (the reason; Postgres never quotes a password in it)."""
-    lines = [line for line in stderr.strip().splitlines() if line.strip()]
-    return DataError(f"{tool} on {server.where}: {lines[-1] if lines else 'failed'}")
+    """The tool's error line (the reason; Postgres never quotes a password in it), else
+    its last line: psql follows an error with the statement and a caret."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "ERROR:" in line or "FATAL:" in line or "error:" in line]
+    reason = (errors or lines or ["failed"])[0 if errors else -1]
+    reason = reason.removeprefix(f"{tool}: ")  # "pg_dump: error: ..." says pg_dump twice
+    return DataError(f"{tool} on {server.where}: {reason}")
 
 
 def _psql(server: Server, sql: str) -> list[list[str]]:
@@ -149,7 +166,7 @@ class _Session:
         """The single row of a statement that returns exactly one."""
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
-            self.proc.stdin.write(" ".join(sql.split()) + ";\n")
+            self.proc.stdin.write(sql.replace("\n", " ") + ";\n")
             self.proc.stdin.flush()
         except BrokenPipeError:
             pass
@@ -189,30 +206,17 @@ def _frozen(server: Server) -> Iterator[tuple[_Session, str]]:
         session.close()
 
 
-def _table_names(read: Any) -> list[str]:
-    return [row[0] for row in read(_TABLES)]
-
-
 def _digests(server: Server, session: _Session | None = None) -> dict[str, dict[str, Any]]:
     """table -> {"rows", "digest", "shape"}: in `session`'s snapshot, or now."""
-
-    def rows(sql: str) -> list[list[str]]:
-        if session is None:
-            return _psql(server, sql)
-        # The session answers one row per statement: the table names as one row.
-        (joined,) = session.one(f"SELECT coalesce(string_agg(t, E'\\x1e'), '') FROM ({sql}) x(t)")
-        return [[name] for name in joined.split("\x1e") if name]
-
-    def one(sql: str) -> list[str]:
-        return session.one(sql) if session is not None else _psql(server, sql)[0]
-
-    found: dict[str, dict[str, Any]] = {}
-    for table in _table_names(rows):
-        quoted = table.replace("'", "''")
-        count, digest = one(_ROWS.format(table=table))
-        (shape,) = one(_SHAPE.format(table=quoted))
-        found[table] = {"rows": int(count), "digest": digest, "shape": shape}
-    return found
+    if session is None:
+        rows = _psql(server, _DIGESTS)
+    else:
+        joined = "\x1f".join(session.one(_DIGESTS_ONE_LINE))  # one field, split on \x1f
+        rows = [line.split("\x1f") for line in joined.split("\x1e") if line]
+    return {
+        name: {"rows": int(count), "digest": digest, "shape": shape}
+        for name, count, digest, shape in rows
+    }
 
 
 @dataclass
@@ -308,6 +312,16 @@ class PostgresAdapter:
                     f"table {table} differs ({now['rows']} rows, the snapshot has {want['rows']})"
                 )
         return lines
+
+
+def database_size(target: DataTarget) -> int | None:
+    """The database's size on disk in bytes (one cheap call), None if unreachable."""
+    try:
+        server = server_of(target)
+        (size,) = _psql(server, "SELECT pg_database_size(current_database())")[0]
+        return int(size)
+    except (DataError, IndexError, ValueError):
+        return None
 
 
 ADAPTER = PostgresAdapter()

@@ -19,7 +19,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from devstack.api.kinds import AWS_KINDS
 from devstack.config.backing import BackingProblem, resolve_backing
 from devstack.data.adapter import DataError, DataOptions, DataTarget
 from devstack.data.progress import Meter
@@ -30,6 +29,9 @@ from devstack.model.manifest import Stack
 from devstack.providers.aws import AwsTarget
 
 SOURCE_TYPES = ("aws", "external")
+# What a pull copies. Not sqs: reading queued messages hides them (ReceiveMessage is no
+# read); not secretsmanager: its values stay on staging, which leaves nothing to copy.
+PULLED_KINDS = ("s3", "dynamodb", "ssm")
 LIMITED_KINDS = ("s3", "dynamodb")  # the kinds --prefix and --limit apply to
 
 
@@ -44,8 +46,9 @@ def source_target(
     if model is None:
         known = ", ".join(stack.backing) or "none"
         raise DataError(f"no backing service named {backing} (declared: {known})")
-    if model.kind not in AWS_KINDS:
-        raise DataError(f"{backing}: pull copies AWS kinds only, not {model.kind}")
+    if model.kind not in PULLED_KINDS:
+        kinds = ", ".join(PULLED_KINDS)
+        raise DataError(f"{backing}: pull copies {kinds}, not {model.kind} (docs/backing-data.md)")
     try:
         resolved = resolve_backing(
             stack, root, stack.environments[environment].providers, {}, host_env,

@@ -277,3 +277,17 @@ class RedisAdapter:
 
 
 ADAPTER = RedisAdapter()
+
+
+def key_count(target: DataTarget) -> int | None:
+    """The database's number of keys (DBSIZE: one cheap call), None if unreachable."""
+    import redis
+
+    try:
+        client = _connect(target)
+        try:
+            return int(client.dbsize())
+        finally:
+            client.close()
+    except redis.RedisError:
+        return None

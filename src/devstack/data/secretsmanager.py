@@ -80,7 +80,8 @@ class SecretsManagerAdapter:
             elif now != value:
                 plan.change += 1
                 puts.append((item.key, value, True))
-        deletes = [n for n in snap.info.get("absent", []) if _value(sm, n) is not None]
+        absent = [] if options.keep_extra else snap.info.get("absent", [])  # a pull deletes nothing
+        deletes = [n for n in absent if _value(sm, n) is not None]
         plan.delete = len(deletes)
         if snap.omitted:
             plan.notes.append(

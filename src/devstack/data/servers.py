@@ -18,7 +18,8 @@ REDIS_PORT = 6379  # inside the `container` provider's image
 
 
 def redis_target(desired: DesiredState, backing: str, model: Any) -> DataTarget | None:
-    """The redis server serving `backing` now (a swap's retired one excluded), or None."""
+    """The redis server serving `backing` in `desired` (a swap's retired one excluded), or
+    None."""
     if model is not None and getattr(model, "kind", None) != "redis":
         return None
     suffix = f"-{backing}"

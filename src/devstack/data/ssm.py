@@ -75,7 +75,8 @@ class SsmAdapter:
             elif now != record:
                 plan.change += 1
                 puts.append(record | {"name": item.key})
-        deletes = sorted(n for n in current if n not in snap.omitted)
+        kept = snap.omitted if not options.keep_extra else current  # a pull's seed deletes nothing
+        deletes = sorted(n for n in current if n not in kept)
         plan.delete = len(deletes)
         if snap.omitted:
             plan.notes.append(

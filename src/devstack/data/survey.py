@@ -46,4 +46,16 @@ def _dynamodb(target: DataTarget) -> tuple[int | None, int | None]:
     return items, None
 
 
-_COUNTERS = {"s3": _s3, "dynamodb": _dynamodb}
+def _redis(target: DataTarget) -> tuple[int | None, int | None]:
+    from devstack.data.redis import key_count
+
+    return key_count(target), None
+
+
+def _postgres(target: DataTarget) -> tuple[int | None, int | None]:
+    from devstack.data.postgres import database_size
+
+    return None, database_size(target)  # rows would need a full read: the size on disk
+
+
+_COUNTERS = {"s3": _s3, "dynamodb": _dynamodb, "redis": _redis, "postgres": _postgres}
