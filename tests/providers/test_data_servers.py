@@ -470,3 +470,40 @@ def test_the_carry_preview_counts_redis_keys_and_the_postgres_size(
     assert count(cache) == (9, None)
     items, size = count(db)
     assert items is None and size is not None and size > 1_000_000  # an empty database's files
+
+
+@needs_postgres
+def test_pull_seeds_from_an_external_postgres_that_it_only_reads(
+    postgres: int, tmp_path: Path
+) -> None:
+    import yaml
+
+    from devstack.config.loader import load_stack
+    from devstack.data.postgres import _psql, server_of
+    from devstack.data.pull import pull, source_target
+
+    staging = pg_target(postgres, db_name())
+    seed_shop(postgres, staging.resources["database"])
+    before = pg_rows(postgres, staging.resources["database"])
+    url = f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{postgres}/{staging.resources['database']}"
+    manifest = {
+        "name": "shop",
+        "providers": {"staging": {"type": "external", "url": url}},
+        "backing": {"db": {"kind": "postgres", "database": "shop", "user": "app"}},
+        "environments": {"staging": {"providers": {"db": "staging"}}},
+        "services": {"api": {"command": "true", "uses": ["db"]}},
+    }
+    (tmp_path / "devstack.yaml").write_text(yaml.safe_dump(manifest))
+    loaded = load_stack(tmp_path / "devstack.yaml")
+    local = pg_target(postgres, db_name())
+    psql(postgres, local.resources["database"], "CREATE TABLE mine (x int)")
+
+    source = source_target(loaded.stack, loaded.root, "staging", "db", {})
+    [outcome] = pull(SnapshotStore(tmp_path), source, local, quiet())
+
+    assert outcome.add == 3
+    pulled = pg_rows(postgres, local.resources["database"])
+    assert pulled == before | {"public.mine": ""}  # the local table is kept
+    assert pg_rows(postgres, staging.resources["database"]) == before
+    with pytest.raises(DataError, match="read-only transaction"):
+        _psql(server_of(source), "CREATE TABLE written (x int)")

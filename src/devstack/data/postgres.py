@@ -72,10 +72,15 @@ class Server:
     user: str
     database: str
     password: str = field(repr=False)
+    # A pull's source: the server itself refuses every write in these sessions.
+    read_only: bool = False
 
     @property
     def env(self) -> dict[str, str]:
-        return {**os.environ, "PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "5"}
+        env = {**os.environ, "PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "5"}
+        if self.read_only:
+            env["PGOPTIONS"] = "-c default_transaction_read_only=on"
+        return env
 
     def args(self, database: str | None = None) -> list[str]:
         return [
@@ -105,6 +110,7 @@ def server_of(target: DataTarget) -> Server:
         user=str(resources.get("user") or parts.username or "postgres"),
         database=str(resources.get("database") or parts.path.lstrip("/") or "postgres"),
         password=str(resources.get("password") or parts.password or ""),
+        read_only=bool(resources.get("read_only")),
     )
 
 
@@ -266,7 +272,7 @@ class PostgresAdapter:
                 plan.add += 1
             elif now != state:
                 plan.change += 1
-        drop = sorted(t for t in current if t not in wanted)
+        drop = [] if options.keep_extra else sorted(t for t in current if t not in wanted)
         plan.delete = len(drop)
         rows = sum(int(t["rows"]) for t in wanted.values())
         plan.notes.append(f"tables: {len(wanted)} in the snapshot, {rows} rows")
@@ -304,7 +310,8 @@ class PostgresAdapter:
         for table in sorted(set(wanted) | set(current)):
             want, now = wanted.get(table), current.get(table)
             if want is None:
-                lines.append(f"table {table} is not in the snapshot")
+                if not options.keep_extra:  # a pull's seed keeps the tables it lacks
+                    lines.append(f"table {table} is not in the snapshot")
             elif now is None:
                 lines.append(f"table {table} is missing")
             elif now != want:

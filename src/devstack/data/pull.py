@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from devstack.config.backing import BackingProblem, resolve_backing
 from devstack.data.adapter import DataError, DataOptions, DataTarget
@@ -31,7 +32,7 @@ from devstack.providers.aws import AwsTarget
 SOURCE_TYPES = ("aws", "external")
 # What a pull copies. Not sqs: reading queued messages hides them (ReceiveMessage is no
 # read); not secretsmanager: its values stay on staging, which leaves nothing to copy.
-PULLED_KINDS = ("s3", "dynamodb", "ssm")
+PULLED_KINDS = ("s3", "dynamodb", "ssm", "postgres")
 LIMITED_KINDS = ("s3", "dynamodb")  # the kinds --prefix and --limit apply to
 
 
@@ -63,6 +64,8 @@ def source_target(
             f"--from {environment}: {backing} is served by {what} there; pull reads from an "
             f"`aws` or `external` provider (staging)"
         )
+    if model.kind == "postgres":
+        return _postgres_source(stack, backing, use.name, model)
     ep = use.endpoint
     aws = AwsTarget(ep.host_url, ep.region, ep.access_key_id, ep.secret_access_key, ep.profile)
     return DataTarget(
@@ -72,6 +75,30 @@ def source_target(
         provider_type=use.type,
         resources=model.model_dump(mode="json", exclude={"provider"}),
         aws=read_only(aws),
+    )
+
+
+def _postgres_source(stack: Stack, backing: str, provider: str, model: Any) -> DataTarget:
+    """An external Postgres, as its URL gives it (credentials and database included), read
+    in sessions the server itself keeps read-only (default_transaction_read_only)."""
+    declared = stack.providers.get(provider)
+    url = str(getattr(declared, "url", "") or "")
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+        raise DataError(f"provider {provider}: url is not a postgresql:// URL")
+    resources = {
+        "database": unquote(parts.path.lstrip("/")) or model.database,
+        "user": unquote(parts.username or "") or model.user,
+        "password": unquote(parts.password or "") or model.password,
+        "read_only": True,
+    }
+    return DataTarget(
+        backing=backing,
+        kind="postgres",
+        provider=provider,
+        provider_type="external",
+        resources=resources,
+        url=f"postgresql://{parts.hostname}:{parts.port or 5432}",
     )
 
 
