@@ -169,7 +169,9 @@ def test_pull_reads_only_from_a_staging_provider(
         source_target(stack.stack, stack.root, "nowhere", "uploads", {})
     with pytest.raises(DataError, match=r"flags is served by ministack \(ministack\) there"):
         source_target(stack.stack, stack.root, "staging", "flags", {})
-    with pytest.raises(DataError, match=r"^jobs: pull copies s3, dynamodb, ssm, not sqs "):
+    with pytest.raises(
+        DataError, match=r"^jobs: pull copies s3, dynamodb, ssm, postgres, not sqs "
+    ):
         source_target(stack.stack, stack.root, "staging", "jobs", {})
     source = source_target(stack.stack, stack.root, "staging", "orders", {})
     assert source.aws is not None
