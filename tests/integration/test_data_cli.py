@@ -9,7 +9,6 @@ canary SecureString never appears in any output or log.
 from __future__ import annotations
 
 import json
-import shutil
 import stat
 from typing import Any
 
@@ -129,33 +128,3 @@ def test_bad_arguments_get_one_line(stack: Stack) -> None:
     bad = stack.run("data", "snapshot", "../x")
     assert bad.returncode == 1 and "invalid snapshot name '../x'" in bad.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
-
-
-@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
-def test_swap_carry_moves_a_redis_database_between_servers(stack: Stack) -> None:
-    """Redis has no backing node: the carry finds its servers by the manifest's model."""
-    redis = pytest.importorskip("redis")
-    stack.write(
-        {"app": service("app", uses=["cache"])},
-        providers={"one": {"type": "process"}, "two": {"type": "process"}},
-        backing={"cache": {"kind": "redis", "database": 2, "provider": "one"}},
-    )
-    stack.up()
-    before = endpoint(stack, "cache")
-    first = redis.Redis.from_url(before + "/2")
-    first.set("greeting", "hello")
-    first.hset("cart", mapping={"apples": "3"})
-    first.set("session", "s", ex=600)
-
-    assert (
-        "carry cache: would copy 3 item(s) one -> two"  # DBSIZE: the keys
-        in stack.ok("swap", "cache", "two", "--carry", "--dry-run").stdout
-    )
-    stack.ok("swap", "cache", "two", "--carry")
-
-    after = endpoint(stack, "cache")
-    assert after != before  # another server, which only the carry filled
-    second = redis.Redis.from_url(after + "/2")
-    assert second.get("greeting") == b"hello"
-    assert second.hgetall("cart") == {b"apples": b"3"}
-    assert 0 < second.ttl("session") <= 600

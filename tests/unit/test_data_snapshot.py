@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from devstack.data.adapter import DataError
+from devstack.data.adapter import DataError, DataOptions, DataTarget
 from devstack.data.progress import Meter
+from devstack.data.run import restore
 from devstack.data.snapshot import SnapshotStore
+from devstack.providers.aws import AwsTarget
 
 
 def make(tmp_path: Path, name: str = "one") -> SnapshotStore:
@@ -103,3 +105,13 @@ def test_progress_is_a_redrawn_line_on_a_terminal_and_plain_lines_when_piped() -
         lines[-1]
         == "snapshot uploads (s3 on ministack): 30 items, 60.0 KiB (8.0 KiB/s), 4 items/s, 7.5s"
     )
+
+
+def test_a_restore_never_writes_to_a_real_endpoint(tmp_path: Path) -> None:
+    store = make(tmp_path)
+    real = DataTarget(
+        "uploads", "s3", "staging", "aws", {"bucket": "b"},
+        aws=AwsTarget(endpoint_url=None, region="eu-west-1"),
+    )  # fmt: skip
+    with pytest.raises(DataError, match=r"staging is a real endpoint \(aws\)"):
+        restore(store.open("one"), {"uploads": real}, DataOptions(), Meter(quiet=True))

@@ -172,12 +172,13 @@ class Swapper:
         self, current: DesiredState, candidate: DesiredState, moves: dict[str, tuple[str, str]]
     ) -> tuple[dict[str, DataTarget], dict[str, DataTarget]]:
         from devstack.daemon.carry import carried_targets
+        from devstack.data.run import REAL
 
         declared = self.host.loaded.stack.backing
         sources, destinations = carried_targets(current, candidate, moves, declared)
         for name, target in destinations.items():
             # A restore deletes what the snapshot lacks: never on a real account or server.
-            if target.provider_type in ("aws", "external"):
+            if target.provider_type in REAL:
                 raise BadRequest(
                     f"cannot carry {name}'s data to {target.provider}: --carry copies only "
                     "to a provider devstack runs (a real endpoint is never written to)"

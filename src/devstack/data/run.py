@@ -20,6 +20,8 @@ from devstack.data.progress import Meter
 from devstack.data.registry import adapter_for
 from devstack.data.snapshot import SnapshotReader, SnapshotStore
 
+REAL = frozenset({"aws", "external"})  # provider types devstack never writes data to
+
 
 @dataclass
 class Outcome:
@@ -132,6 +134,13 @@ def restore(
     dry_run, only the counts. Every plan is made before anything is written."""
     backings = snapshot.backings()
     opts = replace(options, progress=meter)
+    for target in targets.values():
+        # A restore deletes what the snapshot lacks: never on a real account or server.
+        if target.provider_type in REAL and not dry_run:
+            raise DataError(
+                f"{target.where}: {target.provider} is a real endpoint ({target.provider_type}); "
+                "devstack restores only onto providers it runs (--dry-run still previews)"
+            )
     _reachable(targets)
     plans: list[tuple[DataTarget, RestorePlan]] = []
     for target in targets.values():

@@ -77,6 +77,8 @@ class S3Adapter:
             item = out.put_stream(
                 key, chunks(), _meta(reply.get("ContentType"), reply.get("Metadata"))
             )
+            # Known only once the body has streamed through; the manifest is written after
+            # every worker is done, so it has it. Restores compare it with the ETag.
             item.meta["md5"] = md5.hexdigest()
             options.progress.advance(1, item.size)
 
