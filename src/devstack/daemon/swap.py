@@ -194,10 +194,11 @@ class Swapper:
 
         try:
             return carry_data(self.host.paths, self.host.logs, sources, destinations)
-        except DataError as exc:
+        except (DataError, OSError) as exc:  # OSError: the snapshot's disk (full, read-only)
             self.host.apply_intent(self.host.intent.but(warm=frozenset()))
+            why = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
             raise SwapError(
-                f"swap not made, nothing changed: carrying the data failed: {exc}"
+                f"swap not made, nothing changed: carrying the data failed: {why}"
             ) from None
 
     def _real_targets(
