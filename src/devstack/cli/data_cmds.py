@@ -110,6 +110,8 @@ def snapshot(
         path, outcomes = take_snapshot(_store(ctx), name, targets, options, _meter(as_json), header)
     except DataError as exc:
         fail(str(exc), EXIT_FAILURE)
+    except OSError as exc:  # the snapshot's disk: full, read-only (nothing was kept)
+        fail(f"snapshot {name} not written: {exc.strerror or exc}", EXIT_FAILURE)
     except KeyboardInterrupt:
         fail(f"interrupted: no snapshot {name} was written (take it again)", EXIT_INTERRUPTED)
     for o in outcomes:
@@ -147,6 +149,8 @@ def restore(
         outcomes = run_restore(snap, targets, DataOptions(), _meter(as_json), dry_run=dry_run)
     except DataError as exc:
         fail(str(exc), EXIT_FAILURE)
+    except OSError as exc:  # a snapshot file that cannot be read
+        fail(f"snapshot {name}: {exc.strerror or exc} ({exc.filename or 'a file'})", EXIT_FAILURE)
     except KeyboardInterrupt:
         fail(
             f"interrupted: partly restored; run `devstack data restore {name}` again",
