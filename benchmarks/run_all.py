@@ -38,6 +38,7 @@ Benchmark = Callable[[Plan], list[Figure]]
 def registry() -> dict[str, Benchmark]:
     """Name -> benchmark, in the order a run takes them: those with targets from the
     issues first, so an interrupted run (results are written after each) has them."""
+    import data_carry
     import suite_docker
     import suite_misc
     import suite_process
@@ -49,6 +50,7 @@ def registry() -> dict[str, Benchmark]:
         "idle": suite_process.idle,
         "ui": suite_misc.ui,
         "swap": suite_swap.run,
+        "data_carry": data_carry.run,
         "emulators": suite_misc.emulator_start,
         "docker_up": suite_docker.docker_up,  # cold up, no-op up: containers
         "status": suite_docker.status,

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from textual.binding import Binding
-from textual.widgets import Button, Checkbox, Input, OptionList
+from textual.widgets import Button, Checkbox, Input, OptionList, Static
 from tui_fakes import NOW, STATUS, FakeClient, log, svc
 from tui_pilot import SIZE, cell_text, run, until
 
@@ -361,6 +361,31 @@ def test_swap_dialog_previews_then_applies(fake: FakeClient) -> None:
     run(scenario)
 
 
+def test_the_carry_choice_previews_what_is_copied_and_is_sent(fake: FakeClient) -> None:
+    async def scenario() -> None:
+        app = make_app(fake)
+        async with app.run_test(size=SIZE) as pilot:
+            await loaded(pilot, app)
+            dialog = await open_swap(pilot, app, "uploads")
+            await pilot.press("down", "down")  # moto
+            await until(pilot, lambda: dialog.choice == "moto" and dialog.preview, "moto's preview")
+            assert "carry" not in fake.called("swap")[-1]
+            dialog.query_one("#carry", Checkbox).value = True
+            await until(pilot, lambda: fake.called("swap")[-1].get("carry"), "a carry preview")
+            await until(pilot, lambda: dialog.preview and dialog.preview.get("carry"), "its answer")
+            shown = str(dialog.query_one("#preview-text", Static).render())
+            assert "carry uploads: would copy 3 item(s), 300 bytes ministack -> moto" in shown
+            dialog.query_one("#apply", Button).press()
+            await until(pilot, lambda: not fake.called("swap")[-1].get("dry_run"), "the swap")
+            assert fake.called("swap")[-1] == {
+                "backing": "uploads",
+                "provider": "moto",
+                "carry": True,
+            }
+
+    run(scenario)
+
+
 def test_a_swap_to_something_real_needs_the_confirmation_ticked(fake: FakeClient) -> None:
     real = ["uploads: real AWS account (profile staging, eu-west-1)"]
     original = fake.swap
@@ -381,7 +406,7 @@ def test_a_swap_to_something_real_needs_the_confirmation_ticked(fake: FakeClient
             assert isinstance(app.focused, Input)
             await pilot.press(*"staging-aws", "enter")
             await until(pilot, lambda: dialog.choice == "staging-aws" and dialog.preview, "preview")
-            checkbox = dialog.query_one(Checkbox)
+            checkbox = dialog.query_one("#confirm-real", Checkbox)
             apply = dialog.query_one("#apply", Button)
             assert checkbox.display and apply.disabled
             assert app.focused is checkbox

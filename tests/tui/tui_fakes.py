@@ -229,6 +229,11 @@ class FakeClient:
     def swap(self, **request: object) -> JSON:
         self._record("swap", **request)
         answer = copy.deepcopy(SWAP_PREVIEW)
+        if request.get("carry"):
+            answer["carry"] = [
+                {"backing": request["backing"], "kind": "s3", "source": "ministack",
+                 "destination": request.get("provider") or "ministack", "items": 3, "bytes": 300}
+            ]  # fmt: skip
         if not request.get("dry_run"):
             answer.update(applied=True, message="swapped uploads: ministack -> moto", plan="")
         return answer

@@ -117,6 +117,8 @@ class Client:
     def swap(self, **request: object) -> JSON:
         """`backing`, `provider`, `undo`, `reset`, `dry_run`, `timeout` (see SwapRequest)."""
         wait = float(request.get("timeout", 120.0))  # type: ignore[arg-type]
+        if request.get("carry") and not request.get("dry_run"):
+            wait += 3600.0  # the data is copied before the answer: a large bucket takes long
         return self._call("POST", "/v1/swap", dict(request), timeout=wait + 60.0)
 
     def backing(self) -> list[JSON]:

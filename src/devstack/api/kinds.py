@@ -85,6 +85,9 @@ PROVIDER_KINDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
 )
 BUILTIN_PROVIDERS = tuple(p.name for p in _PROVIDERS if p.builtin)
 LOCALSTACK_COMPATIBLE = frozenset(p.name for p in _PROVIDERS if p.localstack_compatible)
+# Kinds whose data `devstack data` and `swap --carry` copy (devstack/data/registry.py has
+# one adapter for each): the TUI offers "carry data" for these only.
+DATA_KINDS = frozenset({"s3", "dynamodb", "ssm", "secretsmanager", "sqs", "postgres", "redis"})
 
 
 def default_provider(kind: str) -> str | None:

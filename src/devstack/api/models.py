@@ -205,6 +205,11 @@ class SwapRequest(RequestModel):
         description="Needed to point at an external endpoint or a real AWS account; "
         "without it such a swap only answers with what it would touch",
     )
+    carry: bool = Field(
+        default=False,
+        description="Copy the moved backing services' data to the new provider before the "
+        "consumers restart (docs/backing-data.md)",
+    )
 
 
 class EnvChange(BaseModel):
@@ -212,6 +217,18 @@ class EnvChange(BaseModel):
     name: str
     old: str | None
     new: str | None
+
+
+class CarryOutcome(BaseModel):
+    backing: str
+    kind: str
+    source: str = Field(description="The provider the data comes from")
+    destination: str = Field(description="The provider it is copied to")
+    items: int | None = Field(
+        default=None, description="Items copied (a dry run: found on the source; None: unknown)"
+    )
+    bytes: int | None = None
+    seconds: float | None = None
 
 
 class SwapResponse(BaseModel):
@@ -232,6 +249,10 @@ class SwapResponse(BaseModel):
         "across providers: which one localstack-client code reaches",
     )
     plan: str = ""
+    carry: list[CarryOutcome] = Field(
+        default_factory=list,
+        description="With `carry`: each backing service whose data is (or would be) copied",
+    )
 
 
 class BackingStatus(BaseModel):

@@ -15,6 +15,7 @@ from devstack.cli.common import Context, daemon_call, file_option, pass_context
 from devstack.cli.output import EXIT_FAILURE, EXIT_USAGE, fail, info, style
 from devstack.cli.render import backing_table
 from devstack.cli.waits import report_failed
+from devstack.data.progress import human
 
 
 @click.command("backing")
@@ -40,6 +41,11 @@ def backing(ctx: Context, as_json: bool) -> None:
 @click.option("--reset", is_flag=True, help="Revert every swap.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before pointing at a real endpoint.")
 @click.option("--no-wait", is_flag=True, help="Return once the swap is committed.")
+@click.option(
+    "--carry",
+    is_flag=True,
+    help="Copy the data to the new provider before the consumers restart (with --undo: back).",
+)
 @click.option("--timeout", type=float, default=120.0, show_default=True, metavar="SECONDS")
 @file_option
 @pass_context
@@ -52,6 +58,7 @@ def swap(
     reset: bool,
     yes: bool,
     no_wait: bool,
+    carry: bool,
     timeout: float,
 ) -> None:
     """Point BACKING at PROVIDER; only the services that use it restart.
@@ -74,6 +81,8 @@ def swap(
         "reset": reset,
         "timeout": timeout,
     }
+    if carry:  # sent only when asked: a daemon without it keeps answering
+        request["carry"] = True
     started = time.monotonic()
     with daemon_call(ctx) as client:
         # One call does it (a swap to something real comes back unapplied, to confirm).
@@ -100,6 +109,13 @@ def _show_preview(preview: JSON) -> None:
         old = change["old"] if change["old"] is not None else "(unset)"
         new = change["new"] if change["new"] is not None else "(unset)"
         click.echo(f"  {change['service']}: {change['name']}: {old} -> {new}")
+    for moved in preview.get("carry", []):
+        size = f", {human(moved['bytes'])}" if moved.get("bytes") else ""  # 0: not counted
+        what = f"{moved['items']} item(s){size}" if moved.get("items") is not None else "its data"
+        verb = "would copy" if not preview["applied"] else "copied"
+        click.echo(
+            f"carry {moved['backing']}: {verb} {what} {moved['source']} -> {moved['destination']}"
+        )
     for note in preview.get("notes", []):
         click.echo(style(f"note: {note}", "yellow"))
     if preview.get("plan"):

@@ -42,6 +42,7 @@ COMMANDS = {
     "backing": "devstack.cli.backing_cmds:backing",
     "validate": "devstack.cli.config_cmds:validate",
     "config": "devstack.cli.config_cmds:config_group",
+    "data": "devstack.cli.data_cmds:data_group",
     "schema": "devstack.cli.config_cmds:schema",
     "completion": "devstack.cli.config_cmds:completion",
     "ui": "devstack.cli.ui_cmd:ui",

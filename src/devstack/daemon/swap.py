@@ -12,16 +12,25 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
-from devstack.api.models import MASK, EnvChange, StackStatus, SwapRequest, SwapResponse
+from devstack.api.models import (
+    MASK,
+    CarryOutcome,
+    EnvChange,
+    StackStatus,
+    SwapRequest,
+    SwapResponse,
+)
 from devstack.config.backing import BackingResolution, declared_providers, provider_mismatch
 from devstack.daemon.failures import BadRequest, SwapError
 from devstack.daemon.seams import StackState
+from devstack.data.adapter import DataTarget
 from devstack.engine.ports import RuntimeError_
 from devstack.engine.reconcile import project
 from devstack.intent.value import Intent
 from devstack.model.desired import DesiredState, ProvisionSpec
 from devstack.model.names import UnknownName
 from devstack.runtimes.provision import provision_spec
+from devstack.state.paths import StackPaths
 from devstack.trace import mark
 
 __all__ = ["SwapError", "SwapHost", "Swapper", "env_changes"]
@@ -32,6 +41,8 @@ class SwapHost(StackState, Protocol):
 
     @property
     def clock(self) -> Callable[[], float]: ...
+    @property
+    def paths(self) -> StackPaths: ...
     def preview(self, intent: Intent) -> DesiredState:
         """The desired state `intent` would give, nothing applied."""
         ...
@@ -118,7 +129,12 @@ class Swapper:
         if response.real and not request.confirm_real and not request.dry_run:
             response.message = "confirmation needed: this swap points at something real"
             return response
+        carried = self._carried(current, candidate, moves) if request.carry else None
         if request.dry_run:
+            if carried is not None:
+                from devstack.daemon.carry import preview
+
+                response.carry = preview(*carried)
             observed = self.host.controller.observed()
             view = self.host.controller.prepared_view(candidate)
             response.plan = project(view, observed, self.host.clock()).render()
@@ -127,6 +143,9 @@ class Swapper:
         mark("swap.resolved")
         self._warm_up(candidate, active, moves, request.timeout)
         mark("swap.warm")
+        if carried is not None:
+            response.carry = self._carry(*carried)
+            mark("swap.carried")
         self.host.apply_intent(self.host.intent.but(swaps=history, warm=frozenset()))
         mark("swap.applied")
         what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
@@ -148,6 +167,39 @@ class Swapper:
             for b, p in new.provider_of.items()
             if old.provider_of.get(b) != p
         }
+
+    def _carried(
+        self, current: DesiredState, candidate: DesiredState, moves: dict[str, tuple[str, str]]
+    ) -> tuple[dict[str, DataTarget], dict[str, DataTarget]]:
+        from devstack.daemon.carry import carried_targets
+        from devstack.data.run import REAL
+
+        declared = self.host.loaded.stack.backing
+        sources, destinations = carried_targets(current, candidate, moves, declared)
+        for name, target in destinations.items():
+            # A restore deletes what the snapshot lacks: never on a real account or server.
+            if target.provider_type in REAL:
+                raise BadRequest(
+                    f"cannot carry {name}'s data to {target.provider}: --carry copies only "
+                    "to a provider devstack runs (a real endpoint is never written to)"
+                )
+        return sources, destinations
+
+    def _carry(
+        self, sources: dict[str, DataTarget], destinations: dict[str, DataTarget]
+    ) -> list[CarryOutcome]:
+        """The data copied to the warmed-up providers; on failure the warm-up is undone
+        and nothing changed for the consumers (they still use the old provider)."""
+        from devstack.daemon.carry import DataError, carry_data
+
+        try:
+            return carry_data(self.host.paths, self.host.logs, sources, destinations)
+        except (DataError, OSError) as exc:  # OSError: the snapshot's disk (full, read-only)
+            self.host.apply_intent(self.host.intent.but(warm=frozenset()))
+            why = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+            raise SwapError(
+                f"swap not made, nothing changed: carrying the data failed: {why}"
+            ) from None
 
     def _real_targets(
         self, candidate: DesiredState, moves: dict[str, tuple[str, str]]

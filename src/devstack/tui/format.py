@@ -109,6 +109,8 @@ def swap_preview(preview: JSON) -> str:
     if changes:
         lines.append("env changes:")
         lines.extend(f"• {env_change(c)}" for c in changes)
+    for moved in preview.get("carry") or []:
+        lines.append(carry_line(moved, bool(preview.get("applied"))))
     if preview.get("plan"):
         lines.extend(["plan:", *str(preview["plan"]).splitlines()])
     if preview.get("real"):
@@ -118,6 +120,16 @@ def swap_preview(preview: JSON) -> str:
     if message and not preview.get("plan"):
         lines.append(str(message))
     return "\n".join(lines)
+
+
+def carry_line(moved: JSON, applied: bool) -> str:
+    """One backing service of `swap --carry`: what is (or would be) copied, counts only."""
+    items = moved.get("items")
+    what = f"{items} item(s)" if items is not None else "its data"
+    if moved.get("bytes"):  # 0: the kind does not count bytes
+        what += f", {int(moved['bytes']):,} bytes"
+    verb = "copied" if applied else "would copy"
+    return f"carry {moved['backing']}: {verb} {what} {moved['source']} -> {moved['destination']}"
 
 
 def desired_replicas(service: JSON) -> int:

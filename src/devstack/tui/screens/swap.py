@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input
 
-from devstack.api.kinds import provider_choices
+from devstack.api.kinds import DATA_KINDS, provider_choices
 from devstack.tui import format as fmt
 from devstack.tui.api import JSON, ApiClient
 from devstack.tui.screens.dialog import Answer, PreviewDialog
@@ -30,6 +30,22 @@ class SwapDialog(PreviewDialog):
     def compose_extra(self) -> ComposeResult:
         if not self.undo:
             yield Input(placeholder="or type a provider name, then ⏎", compact=True, id="provider")
+        if self.row.get("kind") in DATA_KINDS:
+            label = "carry data back" if self.undo else "carry data to the new provider"
+            yield Checkbox(label, id="carry", compact=True)
+
+    @property
+    def carry(self) -> bool:
+        found = self.query("#carry")
+        return bool(found and found.first(Checkbox).value)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id == "carry":
+            event.stop()
+            if self.choice is not None:
+                self.ask(self.choice)  # the preview then says what would be copied
+            return
+        super().on_checkbox_changed(event)
 
     def initial_index(self) -> int:
         current = self.row.get("provider")
@@ -43,9 +59,11 @@ class SwapDialog(PreviewDialog):
             self.ask(name)
 
     def request(self, choice: str) -> JSON:
-        if self.undo:
-            return {"backing": self.row["name"], "undo": True}
-        return {"backing": self.row["name"], "provider": choice}
+        request: JSON = {"backing": self.row["name"]}
+        request.update({"undo": True} if self.undo else {"provider": choice})
+        if self.carry:  # sent only when ticked: the requests stay as they were without it
+            request["carry"] = True
+        return request
 
     def fetch(self, choice: str) -> JSON:
         return self.client.swap(**self.request(choice), dry_run=True)

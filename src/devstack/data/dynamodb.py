@@ -1,0 +1,240 @@
+"""dynamodb: every item of the table, and the key schema a restore recreates it from.
+
+Items are kept in DynamoDB's typed JSON (`{"S": "x"}`), binary values base64-encoded, so
+a number keeps its exact digits and a set stays a set. An item's key in the manifest is
+its key attributes as canonical JSON; a restore puts what is missing or different and
+deletes what the snapshot lacks, in batches of 25 on a pool of workers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from itertools import islice
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from devstack.data.adapter import DataError, DataOptions, DataTarget, RestorePlan
+from devstack.data.pool import run_all
+from devstack.data.snapshot import BackingReader, BackingWriter, canonical
+
+_BATCH = 25  # BatchWriteItem's limit
+_ACTIVE_TIMEOUT = 60.0
+
+
+def _client(target: DataTarget) -> Any:
+    assert target.aws is not None
+    return target.aws.client("dynamodb", max_attempts=4)
+
+
+def _table(target: DataTarget) -> str:
+    return str(target.resources["table"])
+
+
+def to_json(value: Any) -> Any:
+    """boto3's typed value -> JSON (bytes as base64), normalised so that the same item
+    reads the same from every provider: numbers without trailing zeros (`12.3450` and
+    `12.345` are one number to DynamoDB), sets sorted (they have no order)."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            ((tag, inner),) = value.items()
+            if tag == "N":
+                return {"N": _number(inner)}
+            if tag == "NS":
+                return {"NS": sorted((_number(n) for n in inner), key=Decimal)}
+            if tag in ("SS", "BS"):
+                return {tag: sorted(to_json(inner))}
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode()
+    return value
+
+
+def _number(text: str) -> str:
+    try:
+        return format(Decimal(text).normalize(), "f")
+    except InvalidOperation:
+        return text
+
+
+def from_json(value: Any, binary: bool = False) -> Any:
+    """The inverse of `to_json`: B and BS values back to bytes."""
+    if isinstance(value, dict):
+        return {k: from_json(v, k in ("B", "BS")) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_json(v, binary) for v in value]
+    if binary and isinstance(value, str):
+        return base64.b64decode(value)
+    return value
+
+
+def _key_names(schema: list[dict[str, str]]) -> list[str]:
+    return [k["AttributeName"] for k in schema]
+
+
+def _key_of(item: dict[str, Any], names: list[str]) -> str:
+    return canonical({n: item[n] for n in names}).decode()
+
+
+def _describe(db: Any, table: str) -> dict[str, Any] | None:
+    try:
+        return dict(db.describe_table(TableName=table)["Table"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def _scan(
+    db: Any, table: str, prefix: str | None = None, key: str = "", limit: int | None = None
+) -> Any:
+    """Every item; with a prefix, those whose partition key `key` begins with it; with a
+    limit, the first `limit` found (the scan stops there)."""
+    args: dict[str, Any] = {"TableName": table}
+    if prefix:
+        args.update(
+            FilterExpression="begins_with(#k, :p)",
+            ExpressionAttributeNames={"#k": key},
+            ExpressionAttributeValues={":p": {"S": prefix}},
+        )
+    seen = 0
+    for page in db.get_paginator("scan").paginate(**args):
+        for item in page.get("Items", []):
+            if limit is not None and seen >= limit:
+                return
+            seen += 1
+            yield item
+
+
+class DynamoDbAdapter:
+    kind = "dynamodb"
+
+    def snapshot(self, target: DataTarget, out: BackingWriter, options: DataOptions) -> None:
+        db, table = _client(target), _table(target)
+        described = _describe(db, table)
+        if described is None:
+            raise DataError(f"{target.backing}: table {table} does not exist on {target.provider}")
+        schema = described["KeySchema"]
+        out.info.update(
+            table=table,
+            key_schema=schema,
+            attribute_definitions=described.get("AttributeDefinitions", []),
+            indexes=[
+                {k: i[k] for k in ("IndexName", "KeySchema", "Projection") if k in i}
+                for i in described.get("GlobalSecondaryIndexes", [])
+            ],
+        )
+        names = _key_names(schema)
+        for raw in _scan(db, table, options.prefix, names[0], options.limit):
+            item = to_json(raw)
+            stored = out.put_record(_key_of(item, names), item)
+            options.progress.advance(1, stored.size)
+
+    def plan(self, target: DataTarget, snap: BackingReader, options: DataOptions) -> RestorePlan:
+        db, table = _client(target), _table(target)
+        names = _key_names(snap.info["key_schema"])
+        described = _describe(db, table)
+        current: dict[str, str] = {}
+        if described is not None:
+            if _key_names(described["KeySchema"]) != names:
+                raise DataError(
+                    f"{snap.name}: table {table} on {target.provider} has key "
+                    f"{_key_names(described['KeySchema'])}, the snapshot's has {names}"
+                )
+            for raw in _scan(db, table):
+                item = to_json(raw)
+                current[_key_of(item, names)] = hashlib.sha256(canonical(item)).hexdigest()
+        plan = RestorePlan(snap.name, self.kind)
+        puts: set[str] = set()
+        for item in snap.items:
+            now = current.pop(item.key, None)
+            if now is None:
+                plan.add += 1
+                puts.add(item.key)
+            elif now != item.sha256:
+                plan.change += 1
+                puts.add(item.key)
+        if options.keep_extra:
+            current.clear()
+        plan.delete = len(current)
+        plan.work = {"create": described is None, "puts": puts, "deletes": sorted(current)}
+        return plan
+
+    def apply(
+        self, target: DataTarget, snap: BackingReader, plan: RestorePlan, options: DataOptions
+    ) -> None:
+        db, table = _client(target), _table(target)
+        if plan.work["create"]:
+            _create_table(db, table, snap.info)
+        puts: set[str] = plan.work["puts"]
+        names = _key_names(snap.info["key_schema"])
+
+        def requests() -> Iterator[dict[str, Any]]:
+            for item, value in snap.records():
+                if item.key in puts:
+                    yield {"PutRequest": {"Item": from_json(value)}}
+            for key in plan.work["deletes"]:
+                raw_key = from_json(json.loads(key))
+                yield {"DeleteRequest": {"Key": {n: raw_key[n] for n in names}}}
+
+        # Batches made as the workers take them: the table is never all in memory.
+        pending = requests()
+        batches = iter(lambda: list(islice(pending, _BATCH)), [])
+
+        def write(batch: list[dict[str, Any]]) -> None:
+            pending = {table: batch}
+            for attempt in range(8):
+                reply = db.batch_write_item(RequestItems=pending)
+                pending = reply.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)  # throttled: back off, as the SDKs advise
+            else:
+                raise DataError(f"{snap.name}: table {table} kept refusing writes")
+            options.progress.advance(len(batch))
+
+        run_all(batches, write, options.workers)
+
+    def check(self, target: DataTarget, snap: BackingReader, options: DataOptions) -> list[str]:
+        """Every write was acknowledged (no unprocessed item left), so what is left to
+        check is that nothing else is there: the table's count, read by a COUNT scan (a
+        full comparison would read the whole table again, doubling a carry's time)."""
+        db, table = _client(target), _table(target)
+        pages = db.get_paginator("scan").paginate(TableName=table, Select="COUNT")
+        found = sum(int(page.get("Count", 0)) for page in pages)
+        if found == len(snap.items) or (options.keep_extra and found >= len(snap.items)):
+            return []  # a pull's seed keeps what the table held besides
+        return [f"table {table}: {found} items, the snapshot has {len(snap.items)}"]
+
+
+def _create_table(db: Any, table: str, info: dict[str, Any]) -> None:
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "KeySchema": info["key_schema"],
+        "AttributeDefinitions": info["attribute_definitions"],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if info.get("indexes"):
+        kwargs["GlobalSecondaryIndexes"] = info["indexes"]
+    try:
+        db.create_table(**kwargs)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+            raise
+    deadline = time.monotonic() + _ACTIVE_TIMEOUT
+    while time.monotonic() < deadline:
+        status = (_describe(db, table) or {}).get("TableStatus")
+        if status == "ACTIVE":
+            return
+        time.sleep(0.02)  # emulators answer ACTIVE at once or nearly
+    raise DataError(f"table {table} was not ACTIVE within {_ACTIVE_TIMEOUT:g}s")
+
+
+ADAPTER = DynamoDbAdapter()
