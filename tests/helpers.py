@@ -120,6 +120,11 @@ def alive(pid: int, ticks: int | None = None) -> bool:
     return ticks is None or int(fields[19]) == ticks
 
 
+def _parent(pid: int) -> int | None:
+    fields = stat(pid)
+    return int(fields[1]) if fields else None
+
+
 def pgid(pid: int) -> int | None:
     fields = stat(pid)
     return int(fields[2]) if fields else None
@@ -414,7 +419,9 @@ class Stack:
                 continue
             if b"devstack.daemon" in cmdline:
                 found.append(pid)
-        return found
+        # A child the daemon is forking (a service between fork and exec) still shows the
+        # daemon's command line for a moment: it is not a second daemon.
+        return [pid for pid in found if _parent(pid) not in found]
 
     def leftovers(self) -> list[int]:
         return sorted({*self.owned(), *self.daemons()})

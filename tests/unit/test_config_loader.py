@@ -416,7 +416,8 @@ def test_a_bad_dependency_condition_is_reported_once_at_the_condition() -> None:
 
     assert found == [
         "devstack.yaml:6:25: services.front.depends_on.back.condition: "
-        "Input should be 'service_started' or 'service_healthy'"
+        "Input should be 'service_started', 'service_healthy' or "
+        "'service_completed_successfully'"
     ]
 
 
