@@ -284,11 +284,13 @@ class ProcessRuntime:
                 inst.workload, state="exited", exit_code=code, exited_at=self._clock()
             )
             self._save()
-        self._flush()
         self._tailer.remove(*key)
         shown = "unknown code" if code is None else f"code {code}"
+        # Told before the state file is written: the event's time is the exit's, which
+        # the backoff counts from (a write waiting on another under load took 50 ms).
         self._logs.event(f"{key[0]} exited with {shown}", service=key[0])
         self._on_change()
+        self._flush()
 
     def _watch_adopted(self) -> None:
         # Adopted processes are not our children: no wait(), so poll /proc for them.
