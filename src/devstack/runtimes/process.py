@@ -131,6 +131,11 @@ class ProcessRuntime:
                 )
         except OSError as exc:
             reason = f"cannot start {spec.command[0]!r}: {exc.strerror or exc}"
+            # Said on its stderr, as a shell would, before the exited instance is visible:
+            # status may read it before the engine records this start's error, and must
+            # not show a bare "exited with code 127" even for that moment.
+            err.write_text(reason + "\n")
+            self._logs.emit(service.name, replica, "stderr", reason, ts=started)
             failed = Workload(
                 service.name,
                 replica,
