@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from devstack.cli import fast
+from devstack.cli import fast, fast_up
 from devstack.cli.fast import Call
-from helpers import Stack, describe, free_port, service
+from helpers import Stack, describe, free_port, free_ports, service
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -80,7 +80,8 @@ def test_what_fast_does_not_answer_is_worded_by_the_full_cli(stack: Stack) -> No
     ],
 )
 def test_the_shapes_answered_here(argv: list[str], call: Call) -> None:
-    assert fast.parse(argv) == call
+    parsed = fast.parse(argv)
+    assert parsed is not None and vars(parsed) == vars(call)
 
 
 @pytest.mark.parametrize(
@@ -114,3 +115,76 @@ def test_the_fast_path_loads_no_click(stack: Stack) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.stdout.splitlines()[-1] == "False", done.stderr
+
+
+def test_a_detached_up_on_a_running_stack_is_answered_without_click(stack: Stack) -> None:
+    a_port, b_port = free_ports(2)
+    stack.write({"a": service("a", port=a_port)})
+    stack.up()
+    stack.write({"a": service("a", port=a_port), "b": service("b", port=b_port)})
+    changed = stack.ok("up", "--wait")
+    assert "» start service:b" in changed.stderr
+    assert "2 service(s) running and healthy" in changed.stderr
+    assert stack.live()["b"]["state"] == "running"
+    # The everyday case: nothing to do, every service already healthy.
+    probe = (
+        "import sys; from devstack.cli import fast; code = fast.answer(['up', '--wait']);"
+        " print(code, 'click' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=stack.root, env=stack.cli_env(),
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.stdout.split() == ["0", "False"], describe(done, stack)
+    assert done.stderr.strip() == "2 service(s) running and healthy", "a no-op plans nothing"
+    assert stack.ok("up", "-d").stderr == ""
+
+
+def test_a_detached_up_that_fails_is_worded_as_the_full_command_words_it(stack: Stack) -> None:
+    port, bad_port = free_ports(2)
+    stack.write({"a": service("a", port=port)})
+    stack.up()
+    # Health-checked: `--wait` waits for it to answer, and sees it exit instead.
+    bad = service("bad", port=bad_port, flags=["--exit", "4"])
+    stack.write({"a": service("a", port=port), "bad": bad})
+    failed = stack.run("up", "--wait", "--wait-timeout", "20")
+    assert failed.returncode == 1, describe(failed, stack)
+    assert "» start service:bad" in failed.stderr
+    assert "exit code 4" in failed.stderr and "bad: exiting with 4" in failed.stderr
+    stack.write_text("name: t\nservices:\n  a:\n    command: 3\n")
+    invalid = stack.run("up", "-d")
+    assert invalid.returncode == 2, describe(invalid, stack)
+    assert "devstack.yaml:4" in invalid.stderr and "Traceback" not in invalid.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["up", "-d"], {"detach": True}),
+        (["up", "--wait", "--wait-timeout", "5"], {"wait": True, "wait_timeout": 5.0}),
+        (["-f", "a.yaml", "up", "--detach", "--env=ci"], {"file": "a.yaml", "environment": "ci"}),
+        (["up", "--wait", "--remove-orphans", "--file", "b.yaml"], {"file": "b.yaml"}),
+    ],
+)
+def test_the_up_shapes_answered_here(argv: list[str], expected: dict[str, object]) -> None:
+    parsed = fast.parse(argv)
+    assert isinstance(parsed, fast_up.UpCall)
+    for name, value in expected.items():
+        assert getattr(parsed, name) == value, name
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["up", "--no-ui"],
+        ["up", "-d", "--dry-run"],
+        ["up", "-d", "--build"],
+        ["up", "-d", "--profile", "x"],
+        ["up", "-d", "--context", "big"],
+        ["up", "--wait", "--wait-timeout", "soon"],
+        ["up", "-dt"],
+        ["-f", "a.yaml", "up", "-d", "-f", "b.yaml"],
+    ],
+)
+def test_every_other_up_goes_to_the_full_cli(argv: list[str]) -> None:
+    assert fast.parse(argv) is None

@@ -16,8 +16,8 @@ from devstack.runtimes.engine_target import (
     EngineTarget,
     choose,
     from_request,
-    request,
 )
+from devstack.runtimes.engine_request import request
 
 
 def add_context(config: Path, name: str, host: str) -> None:

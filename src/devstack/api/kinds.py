@@ -9,33 +9,56 @@ of devstack, and it imports nothing itself, so every layer can read it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: `devstack backing` imports this module (see below)
+if TYPE_CHECKING:
+    from typing import Any
+
+# Plain classes, not dataclasses: `dataclasses` imports `inspect`, about 17 ms of the
+# 90 ms an everyday `devstack backing` takes (docs/performance.md); `typing` is 6 more.
 
 
-@dataclass(frozen=True)
 class Kind:
-    name: str
-    aws: bool  # provisioned through the AWS API, bound with AWS_* variables
-    # The resource field that names a backing service of this kind in `devstack backing`
-    # and the TUI (a mapping, such as ssm's parameters, is shown as its keys).
-    resource_key: str
-    default_provider: str | None
+    __slots__ = ("aws", "default_provider", "name", "resource_key")
+
+    def __init__(
+        self, name: str, aws: bool, resource_key: str, default_provider: str | None
+    ) -> None:
+        self.name = name
+        self.aws = aws  # provisioned through the AWS API, bound with AWS_* variables
+        # The resource field that names a backing service of this kind in `devstack backing`
+        # and the TUI (a mapping, such as ssm's parameters, is shown as its keys).
+        self.resource_key = resource_key
+        self.default_provider = default_provider
 
 
-@dataclass(frozen=True)
 class ProviderType:
-    name: str
-    serves: tuple[str, ...]
-    builtin: bool  # usable without declaring it: `devstack swap uploads moto` just works
-    # Answers every AWS service on one LocalStack-style edge endpoint: code written with
-    # `import localstack_client.session as boto3` reaches it through LOCALSTACK_HOST, and
-    # devstack provisions it through localstack-client too.
-    localstack_compatible: bool = False
-    module: str | None = None  # a pip-installable emulator run as `python -m <module>`
-    install_hint: str | None = None  # what to install when `module` is missing
-    account: str | None = None  # the account id it puts in ARNs (with the `test` key)
+    __slots__ = (
+        "account", "builtin", "install_hint", "localstack_compatible", "module", "name",
+        "serves",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        serves: tuple[str, ...],
+        builtin: bool,
+        localstack_compatible: bool = False,
+        module: str | None = None,
+        install_hint: str | None = None,
+        account: str | None = None,
+    ) -> None:
+        self.name = name
+        self.serves = serves
+        self.builtin = builtin  # usable without declaring it: `swap uploads moto` just works
+        # Answers every AWS service on one LocalStack-style edge endpoint: code written with
+        # `import localstack_client.session as boto3` reaches it through LOCALSTACK_HOST, and
+        # devstack provisions it through localstack-client too.
+        self.localstack_compatible = localstack_compatible
+        self.module = module  # a pip-installable emulator run as `python -m <module>`
+        self.install_hint = install_hint  # what to install when `module` is missing
+        self.account = account  # the account id it puts in ARNs (with the `test` key)
 
 
 _KINDS = (

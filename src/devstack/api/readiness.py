@@ -6,10 +6,13 @@ and the daemon applies the very same rule to its own status before its API exist
 
 from __future__ import annotations
 
-from typing import Any, Literal
+TYPE_CHECKING = False  # not typing's: a no-op `up --wait` judges before click (cli/fast_up.py)
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    Verdict = Literal["ready", "failed", "pending"]
 
 FAILED_STATES = frozenset({"failed", "exited", "restarting", "unhealthy"})
-Verdict = Literal["ready", "failed", "pending"]
 
 
 def wanted(services: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -5,12 +5,16 @@ Kept free of pydantic so a CLI command that prints a table loads only this.
 
 from __future__ import annotations
 
-from typing import Literal
+TYPE_CHECKING = False  # not typing's: an everyday `devstack status` does without it
+if TYPE_CHECKING:
+    from typing import Literal
 
-# What a state (of a service, or of a backing service's provider) means to the person
-# reading it. The CLI and the TUI each map a tone to their own colours, so a state reads
-# the same on both.
-Tone = Literal["ok", "pending", "bad", "down", "failed", "foreign", "leaving", "remote"]
+    # What a state (of a service, or of a backing service's provider) means to the person
+    # reading it. The CLI and the TUI each map a tone to their own colours, so a state
+    # reads the same on both.
+    Tone = Literal["ok", "pending", "bad", "down", "failed", "foreign", "leaving", "remote"]
+else:
+    Tone = str
 STATE_TONES: dict[str, Tone] = {
     "running": "ok",
     "provisioned": "ok",

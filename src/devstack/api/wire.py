@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from pathlib import Path
+
+TYPE_CHECKING = False  # not typing's, nor pathlib: see cli/fast.py
+if TYPE_CHECKING:
+    from os import PathLike
 
 MAX_HEAD = 64 * 1024  # status line + headers: the daemon's are a few hundred bytes
 READ = 65536
@@ -110,7 +113,7 @@ class Response:
 class Connection:
     """One request and its answer on a fresh Unix-socket connection (`Connection: close`)."""
 
-    def __init__(self, path: Path, timeout: float | None) -> None:
+    def __init__(self, path: str | PathLike[str], timeout: float | None) -> None:
         self._path = str(path)
         self._timeout = timeout
         self.sock: socket.socket | None = None

@@ -31,7 +31,8 @@ def context_option(command: F) -> F:
 
 
 def engine_request(context: str | None) -> JSON:
-    from devstack.runtimes.engine_target import EngineChoiceError, choose, request
+    from devstack.runtimes.engine_request import request
+    from devstack.runtimes.engine_target import EngineChoiceError, choose
 
     if context is not None:
         try:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
-from typing import NoReturn
 
 from devstack.trace import mark
+
+TYPE_CHECKING = False  # not typing's: `cli/fast.py` answers without importing it
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def reader_left() -> NoReturn:
     """Quiet, like any Unix tool whose reader left: point stdout at /dev/null so the
     interpreter's last flush does not fail again, and exit as if killed by SIGPIPE."""
+    import signal
+
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     sys.exit(128 + signal.SIGPIPE)

@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any
 
+from devstack.api.client import JSON
 from devstack.api.kinds import resources_text
 from devstack.api.palette import PALETTE
 from devstack.api.states import STATE_TONES, Tone, split_problems
+
+TYPE_CHECKING = False  # not typing's: cli/fast.py prints with this module, without typing
+if TYPE_CHECKING:
+    from typing import Any
 
 TONE_COLOURS: dict[Tone, str] = {
     "ok": "green",
@@ -36,8 +40,13 @@ _CODES = {
     "reset": 39,
 }
 
-JSON = dict[str, Any]
 LOCAL = "this machine"  # the daemon's `runs_on` for what runs here (daemon/engines.py)
+
+
+def say(message: str) -> None:
+    """One line on stderr, as the commands' `info` writes it (click.echo(err=True))."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
 
 
 def colour_enabled(stream: object = None) -> bool:

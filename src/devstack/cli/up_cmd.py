@@ -5,15 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
 
-from devstack.api.client import JSON, ApiError, Client, DaemonNotRunning
+from devstack.api.client import JSON, Client, DaemonNotRunning
+from devstack.cli.build_progress import build_progress
 from devstack.cli.common import (
     Context,
     daemon_call,
@@ -103,7 +101,7 @@ def up(
         revive(ctx)  # replaced first, so that this `up` asks the new daemon
     booted = None if ctx.paths.socket.exists() else _boot(*args)
     plan = booted[1] if booted else None
-    with daemon_call(ctx), _build_progress(client, started, enabled=plan is None):
+    with daemon_call(ctx), build_progress(client, started, enabled=plan is None):
         if plan is None:  # a daemon runs (or another `up` just launched one): ask it
             try:
                 plan = ask_up(client, environment, remove_orphans, build, release, engine, enabled)
@@ -144,8 +142,9 @@ def _profiles(given: tuple[str, ...]) -> list[str]:
     """`--profile` values, else $DEVSTACK_PROFILES (compose's COMPOSE_PROFILES), else none."""
     if given:
         return list(dict.fromkeys(given))
-    listed = os.environ.get("DEVSTACK_PROFILES", "")
-    return [p.strip() for p in listed.split(",") if p.strip()]
+    from devstack.cli.fast_up import env_profiles
+
+    return env_profiles()
 
 
 def _boot(
@@ -213,32 +212,6 @@ def _let_go_of_a_daemon_launched_ahead() -> None:
 
 def _interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
-
-
-@contextmanager
-def _build_progress(client: Client, since: float, enabled: bool = True) -> Iterator[None]:
-    """While `up` builds images (before it answers), show the build steps on stderr."""
-    if not enabled:  # a booting daemon reports its build steps itself
-        yield
-        return
-    done = threading.Event()
-
-    def show() -> None:
-        try:
-            for line in client.logs(since=since, follow=True):
-                if done.is_set():
-                    return
-                text = line["text"]
-                if line["stream"] == "event" and text.startswith(("build: ", "building ")):
-                    info(style(f"{line['service']} | {text}", "bright_black", err=True))
-        except (DaemonNotRunning, ApiError, OSError):
-            return
-
-    threading.Thread(target=show, name="build-progress", daemon=True).start()
-    try:
-        yield
-    finally:
-        done.set()
 
 
 def _release_environment(ctx: Context, release: str, environment: str | None) -> str:

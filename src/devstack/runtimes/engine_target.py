@@ -168,15 +168,6 @@ def _normal(host: str) -> str:
 
 # -- from the CLI to the daemon ------------------------------------------------------------
 
-# What the choice depends on besides the flag: sent with `up`, since a daemon already
-# running has the environment of the `up` that launched it, not of this one.
-CHOICE_VARIABLES = ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "HOME")
-
-
-def request(context: str | None, env: Mapping[str, str]) -> dict[str, object]:
-    """What `up` sends: the `--context` flag and the variables the choice reads."""
-    return {"context": context, "env": {k: env[k] for k in CHOICE_VARIABLES if env.get(k)}}
-
 
 def from_request(data: Mapping[str, object]) -> EngineTarget:
     """The engine an `up` request asks for. Raises EngineChoiceError (bad input)."""

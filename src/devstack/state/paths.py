@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-# sun_path holds 108 bytes on Linux; leave room for the terminating NUL and some margin.
-MAX_SOCKET_PATH = 100
+from devstack.state import daemon_socket
+from devstack.state.daemon_socket import STATE_DIR
 
 
 @dataclass(frozen=True)
@@ -16,27 +15,16 @@ class StackPaths:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / ".devstack"
+        return self.root / STATE_DIR
 
     @property
     def stack_id(self) -> str:
         """Stable id of this stack on this machine: labels its processes."""
-        import hashlib
-
-        return hashlib.sha256(str(self.state_dir).encode()).hexdigest()[:12]
+        return daemon_socket.stack_id(str(self.root))
 
     @property
     def socket(self) -> Path:
-        preferred = self.state_dir / "daemon.sock"
-        if len(str(preferred)) <= MAX_SOCKET_PATH:
-            return preferred
-        import tempfile
-
-        # A deep checkout: fall back to a short private path keyed by the stack id.
-        base = os.environ.get("XDG_RUNTIME_DIR") or str(
-            Path(tempfile.gettempdir()) / f"devstack-{os.getuid()}"
-        )
-        return Path(base) / f"devstack-{self.stack_id}.sock"
+        return Path(daemon_socket.socket_path(str(self.root)))
 
     @property
     def lock(self) -> Path:
