@@ -66,7 +66,11 @@ class RunStatus(Static):
         self._started = self._since = 0.0
         self._timer: Timer | None = None
 
+    def on_mount(self) -> None:
+        self.display = False  # no blank line in the dialog before anything runs
+
     def start(self, doing: str, call: Callable[[], JSON]) -> None:
+        self.display = True
         self.doing, self._started, self._since = doing, time.monotonic(), time.time()
         self._timer = self.set_interval(PROGRESS_EVERY, self._tick)
         self._tick()
@@ -238,8 +242,10 @@ class RestoreDialog(PreviewDialog):
     def render_preview(self, preview: JSON) -> str:
         lines = outcome_lines(preview, True)
         if self.applicable(preview):
-            lines.append(f"Apply makes {self.backing} equal to {self.choice}: it deletes what")
-            lines.append("the snapshot lacks, on the provider serving it now.")
+            lines.append(
+                f"Apply makes {self.backing} equal to {self.choice} on the provider serving "
+                "it now: it deletes what the snapshot lacks."
+            )
         else:
             lines.append(f"nothing to change: {self.backing} equals {self.choice}")
         return "\n".join(lines)
