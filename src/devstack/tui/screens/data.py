@@ -24,7 +24,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Checkbox, Input, OptionList, Static
 
 from devstack.tui.api import CALL_ERRORS, JSON, ApiClient, describe_error
-from devstack.tui.screens.dialog import Answer, PreviewDialog
+from devstack.tui.screens.dialog import QUIT, Answer, PreviewDialog
 
 SECRET_KINDS = frozenset({"ssm", "secretsmanager", "postgres"})  # what --include-secrets keeps
 PROGRESS_EVERY = 0.5  # seconds between looks at the backing service's log
@@ -62,6 +62,7 @@ class RunStatus(Static):
         super().__init__("", id="run-status", markup=False)
         self.client, self.backing = client, backing
         self.doing = ""
+        self.restored = False
         self.progress = ""
         self._started = self._since = 0.0
         self._timer: Timer | None = None
@@ -69,8 +70,10 @@ class RunStatus(Static):
     def on_mount(self) -> None:
         self.display = False  # no blank line in the dialog before anything runs
 
-    def start(self, doing: str, call: Callable[[], JSON]) -> None:
+    def start(self, doing: str, call: Callable[[], JSON], restored: bool) -> None:
+        """Run `call` (a restore's when `restored`: its outcome is counts, not items)."""
         self.display = True
+        self.restored = restored
         self.doing, self._started, self._since = doing, time.monotonic(), time.time()
         self._timer = self.set_interval(PROGRESS_EVERY, self._tick)
         self._tick()
@@ -114,6 +117,11 @@ class RunStatus(Static):
     def _finish(self, result: JSON | None, error: str | None) -> None:
         if self._timer is not None:
             self._timer.stop()
+        if result is None:
+            self.update(f"error: {error}")
+        else:
+            lines = outcome_lines(result, self.restored)
+            self.update("\n".join([str(result["message"]), *lines]))
         self.post_message(self.Finished(result, error))
 
 
@@ -122,8 +130,7 @@ class SnapshotDialog(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", tooltip="close (a snapshot being taken goes on)"),
-        # q quits from every screen; in the name field it is just a letter.
-        Binding("q", "app.quit", "Quit", show=False, tooltip="quit (the stack keeps running)"),
+        QUIT,
     ]
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("⏎", "in the name: take the snapshot"),
@@ -189,20 +196,15 @@ class SnapshotDialog(ModalScreen[None]):
         self.query_one("#snapshot-name", Input).disabled = True
         self.query_one("#cancel", Button).label = "Close"
         doing = f"snapshot {name or 'of ' + self.backing}"
-        self.query_one(RunStatus).start(doing, lambda: self.client.snapshot(**request))
+        self.query_one(RunStatus).start(doing, lambda: self.client.snapshot(**request), False)
 
     def on_run_status_finished(self, event: RunStatus.Finished) -> None:
         event.stop()
         self.result, self.error = event.result, event.error
-        status = self.query_one(RunStatus)
         if event.result is None:
-            status.update(f"error: {event.error}")
             self.query_one("#apply", Button).disabled = False  # another name, say
             self.query_one("#snapshot-name", Input).disabled = False
             return
-        status.update(
-            "\n".join([str(event.result["message"]), *outcome_lines(event.result, False)])
-        )
         self.query_one("#cancel", Button).focus()
 
     def action_close(self) -> None:
@@ -214,7 +216,7 @@ class RestoreDialog(PreviewDialog):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Close", tooltip="close (a restore under way goes on)"),
-        Binding("q", "app.quit", "Quit", show=False, tooltip="quit (the stack keeps running)"),
+        QUIT,
     ]
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("↑/↓", "pick a snapshot (the counts follow)"),
@@ -267,19 +269,12 @@ class RestoreDialog(PreviewDialog):
         self.query_one("#choices", OptionList).disabled = True
         self.query_one("#cancel", Button).label = "Close"
         name = str(answer.pop("snapshot"))
-        self.query_one(RunStatus).start(
-            f"restore {self.backing} from {name}", lambda: self.client.restore(name, **answer)
-        )
+        doing = f"restore {self.backing} from {name}"
+        self.query_one(RunStatus).start(doing, lambda: self.client.restore(name, **answer), True)
 
     def on_run_status_finished(self, event: RunStatus.Finished) -> None:
         event.stop()
         self.result, self.error = event.result, event.error
-        status = self.query_one(RunStatus)
-        if event.result is None:
-            status.update(f"error: {event.error}")
-        else:
-            lines = outcome_lines(event.result, True)
-            status.update("\n".join([str(event.result["message"]), *lines]))
         self.query_one("#cancel", Button).focus()
 
 
