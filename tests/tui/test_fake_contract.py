@@ -111,6 +111,10 @@ def test_the_fakes_answers_to_calls_match_the_daemons_schemas(openapi: JSON) -> 
         ("post", "/v1/swap", fake.swap(dry_run=True)),
         ("post", "/v1/swap", fake.swap(dry_run=False)),
         ("post", "/v1/up", fake.up(dry_run=True)),
+        ("get", "/v1/data/snapshots", fake.snapshots()),
+        ("post", "/v1/data/snapshots", fake.snapshot(name="s1", backings=["uploads"])),
+        ("post", "/v1/data/snapshots/{name}/restore", fake.restore("s1", dry_run=True)),
+        ("post", "/v1/data/snapshots/{name}/restore", fake.restore("s1")),
     ]
     found = [
         f"{method.upper()} {path}: {problem}"

@@ -114,6 +114,19 @@ def test_swap_dialog(snap_compare: Compare, fake: FakeClient) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=prepared(app, swap))
 
 
+def test_restore_dialog(snap_compare: Compare, fake: FakeClient) -> None:
+    app = make_app(fake)
+
+    async def restore(pilot: Pilot[Any]) -> None:
+        await pilot.press("4", "r")
+        await until(pilot, lambda: isinstance(app.screen, PreviewDialog), "the dialog")
+        screen = app.screen
+        assert isinstance(screen, PreviewDialog)
+        await until(pilot, lambda: screen.choice == "seeded" and screen.preview, "the counts")
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=prepared(app, restore))
+
+
 def test_environment_dialog(snap_compare: Compare, fake: FakeClient) -> None:
     app = make_app(fake)
 

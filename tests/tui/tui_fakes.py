@@ -146,6 +146,18 @@ PLAN: JSON = {
 }  # fmt: skip
 
 
+SNAPSHOTS: list[JSON] = [
+    {"name": "before-migration", "created": "2027-01-15T09:30:00Z", "backings": {"uploads": "s3", "jobs": "sqs"}, "items": 12, "size": 4096, "include_secrets": False},
+    {"name": "seeded", "created": "2027-01-16T10:00:00Z", "backings": {"uploads": "s3"}, "items": 3, "size": 300, "include_secrets": False},
+]  # fmt: skip
+
+
+def data_outcome(backing: str, **counts: Any) -> JSON:
+    return {"backing": backing, "kind": "s3", "provider": "ministack", "items": 0, "bytes": 0,
+            "seconds": 0.0, "add": 0, "change": 0, "delete": 0, "omitted": 0, "notes": [],
+            **counts}  # fmt: skip
+
+
 class FakeClient:
     def __init__(
         self,
@@ -247,6 +259,48 @@ class FakeClient:
     ) -> JSON:
         self._record("up", environment=environment, dry_run=dry_run)
         return copy.deepcopy(PLAN)
+
+    def snapshots(self) -> list[JSON]:
+        self._record("snapshots")
+        return copy.deepcopy(SNAPSHOTS)
+
+    def snapshot(self, **request: Any) -> JSON:
+        self._record("snapshot", **request)
+        name = request.get("name") or "20270116-100000"
+        (backing,) = request.get("backings") or ["uploads"]
+        return {
+            "snapshot": name,
+            "message": f"snapshot {name}: 3 item(s) of 1 backing service(s) in 0.2s",
+            "dry_run": False,
+            "backings": [data_outcome(backing, items=3, bytes=300, seconds=0.2)],
+        }
+
+    def restore(self, name: str, **request: Any) -> JSON:
+        self._record("restore", name=name, **request)
+        (backing,) = request.get("backings") or ["uploads"]
+        dry_run = bool(request.get("dry_run"))
+        message = (
+            "dry run: nothing changed"
+            if dry_run
+            else f"restored {name}: {backing} +2 ~1 -4 (checked)"
+        )
+        return {
+            "snapshot": name,
+            "message": message,
+            "dry_run": dry_run,
+            "backings": [data_outcome(backing, add=2, change=1, delete=4)],
+        }
+
+    def logs(
+        self,
+        services: list[str] | None = None,
+        since: float | None = None,
+        tail: int | None = None,
+        follow: bool = False,
+    ) -> Iterator[JSON]:
+        self._record("logs", services=services, since=since, tail=tail, follow=follow)
+        lines = [line for line in self._lines if services is None or line["service"] in services]
+        return iter(copy.deepcopy(lines[-tail:] if tail else lines))
 
     def scale(self, service: str, replicas: int) -> JSON:
         """Records the call; the next status (pushed) has the new desired count."""

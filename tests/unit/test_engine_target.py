@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from devstack.runtimes import engine_target
+from devstack.runtimes.engine_request import request
 from devstack.runtimes.engine_target import (
     DEFAULT_HOST,
     EngineChoiceError,
@@ -17,7 +18,6 @@ from devstack.runtimes.engine_target import (
     choose,
     from_request,
 )
-from devstack.runtimes.engine_request import request
 
 
 def add_context(config: Path, name: str, host: str) -> None:

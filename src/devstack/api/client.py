@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 else:
     JSON = dict
 
+DATA_TIMEOUT = 3660.0  # a snapshot or restore answers when done, as a carry does
+
 
 class DaemonNotRunning(Exception):
     """No daemon answers on the stack's socket."""
@@ -126,6 +128,23 @@ class Client:
         if request.get("carry") and not request.get("dry_run"):
             wait += 3600.0  # the data is copied before the answer: a large bucket takes long
         return self._call("POST", "/v1/swap", dict(request), timeout=wait + 60.0)
+
+    def snapshots(self) -> list[JSON]:
+        """The stack's snapshots (SnapshotInfo), oldest first."""
+        data = self._call("GET", "/v1/data/snapshots")
+        return list(data.get("value", []))
+
+    def snapshot(self, **request: object) -> JSON:
+        """`name`, `backings`, `include_secrets`, `include_messages` (see SnapshotRequest)."""
+        # The daemon answers once the data is read: a large bucket takes long.
+        return self._call("POST", "/v1/data/snapshots", dict(request), timeout=DATA_TIMEOUT)
+
+    def restore(self, name: str, **request: object) -> JSON:
+        """`backings`, `dry_run` (see RestoreRequest)."""
+        from urllib.parse import quote
+
+        path = f"/v1/data/snapshots/{quote(name, safe='')}/restore"
+        return self._call("POST", path, dict(request), timeout=DATA_TIMEOUT)
 
     def backing(self) -> list[JSON]:
         data = self._call("GET", "/v1/backing")

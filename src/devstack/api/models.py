@@ -276,3 +276,57 @@ class BackingStatus(BaseModel):
         description="Where its emulator or server runs: `this machine` (a host process), the "
         "Docker engine's host (a container), None for an external endpoint or AWS",
     )
+
+
+class SnapshotInfo(BaseModel):
+    """A snapshot of the stack's backing data, as `devstack data list` shows it."""
+
+    name: str
+    created: str
+    backings: dict[str, str] = Field(description="Backing service -> kind")
+    items: int
+    size: int = Field(description="Bytes of item data")
+    include_secrets: bool = Field(description="Taken with secret values kept")
+
+
+class SnapshotRequest(RequestModel):
+    name: str | None = Field(default=None, description="Default: the time (UTC, YYYYmmdd-HHMMSS)")
+    backings: list[str] = Field(
+        default_factory=list, description="Default: every backing service that holds data"
+    )
+    include_secrets: bool = Field(
+        default=False, description="Keep SecureString and Secrets Manager values"
+    )
+    include_messages: bool = Field(
+        default=False, description="Copy queued SQS messages (read, then made visible again)"
+    )
+
+
+class RestoreRequest(RequestModel):
+    backings: list[str] = Field(
+        default_factory=list, description="Default: every backing service in the snapshot"
+    )
+    dry_run: bool = Field(default=False, description="Only the counts to add, change, delete")
+
+
+class DataOutcome(BaseModel):
+    """One backing service's part of a snapshot or restore (counts and keys, no value)."""
+
+    backing: str
+    kind: str
+    provider: str
+    items: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    add: int = 0
+    change: int = 0
+    delete: int = 0
+    omitted: int = Field(default=0, description="Secret values left out")
+    notes: list[str] = Field(default_factory=list)
+
+
+class DataResponse(BaseModel):
+    snapshot: str
+    message: str
+    dry_run: bool = False
+    backings: list[DataOutcome]

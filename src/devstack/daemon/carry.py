@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from devstack.api.models import CarryOutcome
+from devstack.daemon.snapshots import LogLines
 from devstack.data.adapter import DataError, DataTarget
 from devstack.data.progress import Meter
 from devstack.data.run import carry
@@ -23,26 +24,6 @@ from devstack.data.targets import data_targets
 from devstack.engine.events import LogStore
 from devstack.model.desired import DesiredState
 from devstack.state.paths import StackPaths
-
-
-class _LogLines:
-    """A text stream whose lines go to a backing service's log (the meter writes plain
-    lines: not a terminal)."""
-
-    def __init__(self, logs: LogStore, name: str) -> None:
-        self.logs, self.name = logs, name
-
-    def write(self, text: str) -> int:
-        for line in text.splitlines():
-            if line.strip():
-                self.logs.emit(self.name, 0, "stdout", line)
-        return len(text)
-
-    def flush(self) -> None:
-        return None
-
-    def isatty(self) -> bool:
-        return False
 
 
 def carried_targets(
@@ -90,7 +71,7 @@ def carry_data(
     out = []
     store = SnapshotStore(paths.state_dir)
     for name, source in sources.items():
-        meter = Meter(_LogLines(logs, name), tty=False)  # type: ignore[arg-type]
+        meter = Meter(LogLines(logs, name), tty=False)  # type: ignore[arg-type]
         logs.emit(
             name, 0, "event", f"carrying data: {source.provider} -> {destinations[name].provider}"
         )

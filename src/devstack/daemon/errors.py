@@ -6,6 +6,7 @@
 | UnknownName (a service, environment, backing service... the stack lacks) | 404 | 2 |
 | BadRequest, MissingExtra (an argument or an install that cannot work) | 400 | 2 |
 | SwapError (a state conflict: a release runs, nothing to undo...) | 409 | 1 |
+| DataConflict, a SwapError (a snapshot or restore that cannot be made now) | 409 | 1 |
 | PortsInUse (`api: port 8080 is in use by pid ...`, one line per port) | 409 | 1 |
 | anything else: a bug or a failing runtime | 500, with `log` | 1 |
 

@@ -11,3 +11,8 @@ class BadRequest(Exception):
 
 class SwapError(Exception):
     """A swap (or scale, rebuild) that cannot be made now; nothing was changed."""
+
+
+class DataConflict(SwapError):
+    """A snapshot or restore that cannot be made now (a provider unreachable, a snapshot
+    that exists, another one running...): a 409 like a swap's, one line, never a value."""

@@ -22,11 +22,15 @@ from fastapi.responses import StreamingResponse
 from devstack.api.models import (
     ActionResponse,
     BackingStatus,
+    DataResponse,
     ErrorResponse,
     LogLineModel,
     PlanResponse,
+    RestoreRequest,
     ScaleRequest,
     ServiceConfig,
+    SnapshotInfo,
+    SnapshotRequest,
     StackStatus,
     SwapRequest,
     SwapResponse,
@@ -36,6 +40,7 @@ from devstack.daemon import errors
 from devstack.daemon.listen import bind_socket
 from devstack.daemon.peercred import guarded_http
 from devstack.daemon.service import Daemon
+from devstack.daemon.snapshots import DataJobs
 from devstack.engine.events import LogLine
 from devstack.model.names import UnknownName
 
@@ -61,6 +66,7 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
         responses={500: {"model": ErrorResponse, "description": "Unexpected; see `log`"}},
     )
     errors.install(app, log or daemon.paths.daemon_log)
+    data = DataJobs(daemon)  # one snapshot or restore at a time, per daemon
 
     @app.post("/v1/swap", responses=_errors(400, 404, 409, 422))
     def swap(request: SwapRequest) -> SwapResponse:
@@ -71,6 +77,25 @@ def create_app(daemon: Daemon, shutdown: threading.Event, log: Path | None = Non
     def backing() -> list[BackingStatus]:
         """Each backing service: its provider, endpoint, state and consumers."""
         return daemon.backing()
+
+    # Plain `def`s, as every route that does work: they run in the thread pool, so a
+    # snapshot or restore of minutes leaves the event loop (status, events) answering.
+    @app.get("/v1/data/snapshots")
+    def snapshots() -> list[SnapshotInfo]:
+        """The stack's snapshots (as `devstack data list`), oldest first."""
+        return data.list()
+
+    @app.post("/v1/data/snapshots", responses=_errors(400, 404, 409, 422))
+    def snapshot(request: SnapshotRequest) -> DataResponse:
+        """Snapshot backing services from the providers serving them now (secret values left
+        out unless `include_secrets`); progress goes to each one's log."""
+        return data.snapshot(request)
+
+    @app.post("/v1/data/snapshots/{name}/restore", responses=_errors(400, 404, 409, 422))
+    def restore(name: str, request: RestoreRequest) -> DataResponse:
+        """Make backing services equal to snapshot `name` on their providers now, then check;
+        with `dry_run`, only the counts to add, change and delete."""
+        return data.restore(name, request)
 
     @app.get("/v1/health")
     def health() -> ActionResponse:

@@ -38,6 +38,20 @@ class ApiClient(Protocol):
 
     def scale(self, service: str, replicas: int) -> JSON: ...
 
+    def snapshots(self) -> list[JSON]: ...
+
+    def snapshot(self, **request: object) -> JSON: ...
+
+    def restore(self, name: str, **request: object) -> JSON: ...
+
+    def logs(
+        self,
+        services: list[str] | None = None,
+        since: float | None = None,
+        tail: int | None = None,
+        follow: bool = False,
+    ) -> Iterator[JSON]: ...
+
     def up(
         self,
         environment: str | None = None,

@@ -2,10 +2,10 @@
 
 The app owns the client and every call to it. The event stream is followed by a thread
 worker (see `tui.stream`) that posts snapshots and log batches as messages; actions
-(restart, stop/start, config, swap, environment) run in thread workers and report in
-toasts, errors included: an API error never becomes a traceback. Views only display
-and ask (with messages); dialogs fetch their own dry-run previews. Quitting stops
-nothing but the app.
+(restart, stop/start, config, swap, environment, snapshot, restore) run in thread workers
+and report in toasts, errors included: an API error never becomes a traceback. Views only
+display and ask (with messages); dialogs fetch their own dry-run previews (the data
+dialogs also run their work, to show its progress). Quitting stops nothing but the app.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from devstack.tui.messages import (
     BackingUpdated,
     ConfigLoaded,
     ConnectionChanged,
+    DataRequested,
     LogBatch,
     OpenShell,
     ScaleRequested,
@@ -42,6 +43,7 @@ from devstack.tui.messages import (
     StatusUpdated,
     SwapRequested,
 )
+from devstack.tui.screens.data import open_data_dialog
 from devstack.tui.screens.dialog import Answer
 from devstack.tui.screens.environment import EnvironmentDialog
 from devstack.tui.screens.help import HelpScreen, Section
@@ -452,6 +454,11 @@ class DevstackApp(App[None]):
             return f"{result.get('message', 'done')}{tail}"
 
         self._call(doing, lambda: self.client.swap(**answer), done)
+
+    def on_data_requested(self, message: DataRequested) -> None:
+        row = next((r for r in self.backing if r["name"] == message.backing), None)
+        if row is not None:
+            open_data_dialog(self, self.client, row, message.verb)
 
     def action_environment(self) -> None:
         current = str((self.status or {}).get("environment") or "dev")

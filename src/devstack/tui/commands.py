@@ -17,6 +17,7 @@ from textual.message import Message
 
 from devstack.tui import format as fmt
 from devstack.tui.messages import (
+    DataRequested,
     OpenShell,
     ScaleRequested,
     ServiceAction,
@@ -24,6 +25,7 @@ from devstack.tui.messages import (
     ShowLogs,
     SwapRequested,
 )
+from devstack.tui.screens.data import RestoreDialog, SnapshotDialog
 from devstack.tui.screens.dialog import PreviewDialog
 from devstack.tui.screens.help import Section
 from devstack.tui.widgets.backing import BackingView
@@ -64,6 +66,8 @@ def help_sections(app_bindings: Iterable[BindingType]) -> list[Section]:
         ("3 Config", _keys(ConfigView.BINDINGS, ConfigView.KEYS_HELP)),
         ("4 Backing", _keys(BackingView.BINDINGS, BackingView.KEYS_HELP)),
         ("Swap and environment dialogs", _keys(PreviewDialog.BINDINGS, PreviewDialog.KEYS_HELP)),
+        ("Snapshot dialog", _keys(SnapshotDialog.BINDINGS, SnapshotDialog.KEYS_HELP)),
+        ("Restore dialog", _keys(RestoreDialog.BINDINGS, RestoreDialog.KEYS_HELP)),
     ]
 
 
@@ -137,6 +141,16 @@ def palette_commands(app: DevstackApp) -> Iterator[SystemCommand]:
             f"Swap {backing}",
             "pick a provider, preview, apply",
             post(partial(SwapRequested, backing)),
+        )
+        yield SystemCommand(
+            f"Snapshot {backing}",
+            "name it, take it (s in the Backing view)",
+            post(partial(DataRequested, backing, "snapshot")),
+        )
+        yield SystemCommand(
+            f"Restore {backing}",
+            "pick a snapshot, see the counts, apply (r in the Backing view)",
+            post(partial(DataRequested, backing, "restore")),
         )
         if row.get("swapped"):
             yield SystemCommand(

@@ -85,6 +85,15 @@ class SwapRequested(Message):
         self.undo = undo
 
 
+class DataRequested(Message):
+    """The backing view asks for the snapshot or the restore dialog (`verb`) on a row."""
+
+    def __init__(self, backing: str, verb: str) -> None:
+        super().__init__()
+        self.backing = backing
+        self.verb = verb
+
+
 class ScaleRequested(Message):
     """A view asks to run `replicas` instances of a service (the desired count)."""
 

@@ -24,6 +24,8 @@ from textual.widgets.option_list import Option
 from devstack.tui.api import CALL_ERRORS, JSON, ApiClient, describe_error
 
 Answer = dict[str, Any]
+# q quits from every screen; in a text field it is just a letter.
+QUIT = Binding("q", "app.quit", "Quit", show=False, tooltip="quit (the stack keeps running)")
 
 
 class PreviewReady(Message):
@@ -37,8 +39,7 @@ class PreviewReady(Message):
 class PreviewDialog(ModalScreen[Answer | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", tooltip="close without changing anything"),
-        # q quits from every screen; in a text field it is just a letter.
-        Binding("q", "app.quit", "Quit", show=False, tooltip="quit (the stack keeps running)"),
+        QUIT,
     ]
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = [
         ("↑/↓", "pick (the preview follows)"),

@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Static
 from devstack.api.kinds import resources_text
 from devstack.tui import format as fmt
 from devstack.tui.api import JSON
-from devstack.tui.messages import SwapRequested
+from devstack.tui.messages import DataRequested, SwapRequested
 from devstack.tui.widgets.table import Column, KeyedTable, Row
 
 COLUMNS = (
@@ -33,6 +33,13 @@ class BackingView(Vertical):
             "w", "swap", "Swap", tooltip="swap the selected backing service to another provider"
         ),
         Binding("u", "undo", "Undo swap", tooltip="undo its last swap (preview first)"),
+        Binding("s", "data('snapshot')", "Snapshot", tooltip="snapshot its data (name it first)"),
+        Binding(
+            "r",
+            "data('restore')",
+            "Restore",
+            tooltip="restore its data from a snapshot (the counts first)",
+        ),
     ]
     KEYS_HELP: ClassVar[list[tuple[str, str]]] = []
 
@@ -106,3 +113,7 @@ class BackingView(Vertical):
     def action_undo(self) -> None:
         if self.selected:
             self.post_message(SwapRequested(self.selected, undo=True))
+
+    def action_data(self, verb: str) -> None:
+        if self.selected:
+            self.post_message(DataRequested(self.selected, verb))
