@@ -246,7 +246,8 @@ def _ports(exported: ExportedService) -> list[str]:
     for text in exported.manifest.ports:
         for mapping in port_mappings(text):  # a range, one port each: the same bindings
             host = "" if mapping.host is None else str(mapping.host)
-            out.append(f"{mapping.host_ip}:{host}:{mapping.container}")
+            suffix = "" if mapping.protocol == "tcp" else f"/{mapping.protocol}"
+            out.append(f"{mapping.host_ip}:{host}:{mapping.container}{suffix}")
     return out
 
 

@@ -16,7 +16,7 @@ from devstack.config.layers import is_secret_name
 from devstack.importer.notes import Notes
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.durations import parse_duration
-from devstack.model.manifest import parse_port
+from devstack.model.manifest import ENV_KEY_PATTERN, parse_port
 
 _COMPOSE_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)")
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -63,7 +63,7 @@ def environment(src: ComposeSource, value: Any, path: DataPath, notes: Notes) ->
     else:
         raise src.problem(path, "environment must be a list or a mapping")
     for key, raw, item_path in items:
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+        if not re.match(ENV_KEY_PATTERN, key):
             notes.changes(item_path, f"dropped: {key!r} is not a variable name devstack accepts")
             continue
         if raw is None:

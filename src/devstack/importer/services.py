@@ -250,7 +250,8 @@ class ServiceMapper:
             if given[0] == "NONE":
                 return
             given = given[1:] if given[0] == "CMD" else given[1]
-        probe = http_probe(given, parse_port(ports[0]).container)
+        first = parse_port(ports[0])
+        probe = http_probe(given, first.container) if first.protocol == "tcp" else None
         if probe is None:
             return
         del check[key]

@@ -41,6 +41,9 @@ parse_port = _parse_port
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 VAR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# A service's own variable may also hold dots and dashes, as compose allows
+# (Elasticsearch reads `discovery.type`); `${...}` cannot name it, nothing else differs.
+ENV_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
 Duration = Annotated[
     float,
@@ -68,6 +71,7 @@ class SecretValue(Model):
 # A variable's value as written: scalars arrive as their source text (see config.loader).
 EnvValue = str | SecretValue
 EnvMap = dict[Annotated[str, Field(pattern=VAR_NAME_PATTERN)], EnvValue]
+ServiceEnvMap = dict[Annotated[str, Field(pattern=ENV_KEY_PATTERN)], EnvValue]
 
 
 class EnvFileRef(Model):
@@ -266,7 +270,10 @@ class Service(Model):
     pre_stop: list[Hook] = Field(
         default_factory=list, description="Containers: commands run in it before it stops"
     )
-    env: EnvMap = Field(default_factory=dict)
+    env: ServiceEnvMap = Field(
+        default_factory=dict,
+        description="NAME: VALUE; a name may hold dots and dashes (discovery.type), as in compose",
+    )
     uses: list[str] = Field(
         default_factory=list,
         description="Backing services this service binds to (injects their variables)",
@@ -312,6 +319,11 @@ class Service(Model):
                     "a service needs a command (host process) or an image or build (container)"
                 )
             for port in self.ports:
+                if parse_port(port).protocol == "udp":
+                    raise ValueError(
+                        f"port {port!r}: a host process opens its own UDP sockets; devstack "
+                        "publishes and checks UDP ports of containers only (remove it)"
+                    )
                 if parse_port(port).host is not None:
                     raise ValueError(
                         f"port {port!r}: a host process listens on its port directly; "

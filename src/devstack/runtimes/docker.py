@@ -250,9 +250,7 @@ class DockerRuntime:
             f"{LABEL}.started-at": repr(started),
             **docker_options.labels(spec.options),
         }
-        bindings: dict[int | str, Any] = {
-            f"{p.container}/tcp": (p.host_ip, p.host) for p in spec.ports
-        }
+        bindings: dict[int | str, Any] = {p.key(): (p.host_ip, p.host) for p in spec.ports}
         if self._remote is not None:  # published on the engine's loopback, forwarded here
             bindings = self._remote.bindings(spec.ports)
             labels.update(self._remote.labels(spec.ports))

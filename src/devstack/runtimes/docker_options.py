@@ -52,7 +52,11 @@ def create_arguments(
         "network_mode": network,
         "port_bindings": bindings,
     }
-    create: dict[str, Any] = {"ports": [p.container for p in spec.ports]}
+    # The SDK takes a udp port as (port, "udp"); a bare number is tcp.
+    create: dict[str, Any] = {
+        "ports": [p.container if p.protocol == "tcp" else (p.container, p.protocol)
+                  for p in spec.ports]
+    }  # fmt: skip
     mode = opts.network_mode
     if mode is not None:
         host["network_mode"] = mode

@@ -1,0 +1,91 @@
+"""The compose keys an import used to drop (issue 16's last notes), on a real engine: one
+stack, then what the engine made of each key checked from outside and from inside.
+
+A UDP port is tested the only way that counts: a datagram sent to the published port on
+127.0.0.1 comes back from the service (an echo server), within a deadline."""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+from dockerstack import DockerStack, busybox, remove_leftovers, unique_name
+
+from docker_images import PYTHON_IMAGE, ensure_image
+
+pytestmark = pytest.mark.timeout(180)
+
+# Answers every datagram with "echo:" and the datagram; one line so `sh -c` needs no file.
+UDP_ECHO = (
+    "import socket\n"
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "s.bind(('0.0.0.0', 514))\n"
+    "while True:\n"
+    "    data, peer = s.recvfrom(2048)\n"
+    "    s.sendto(b'echo:' + data, peer)\n"
+)
+
+
+def manifest() -> dict[str, Any]:
+    return {
+        "syslog": {
+            "image": PYTHON_IMAGE,
+            "command": ["python3", "-u", "-c", UDP_ECHO],
+            "ports": ["514/udp"],  # a free host port, published as udp
+        },
+        "es": busybox("exec sleep 3600", env={"discovery.type": "single-node"}),
+    }
+
+
+@pytest.fixture(scope="module")
+def up(engine: docker.DockerClient) -> Iterator[DockerStack]:
+    ensure_image(PYTHON_IMAGE)
+    root = Path(tempfile.mkdtemp(prefix="ds-cn-"))
+    stack = DockerStack(root, unique_name(), engine)
+    try:
+        stack.write(manifest())
+        stack.up()
+        yield stack
+    finally:
+        try:
+            stack.cleanup()
+        finally:
+            remove_leftovers(engine, stack.name, stack.stack_id)
+
+
+def attrs(stack: DockerStack, service: str) -> dict[str, Any]:
+    container = stack.container(service)
+    container.reload()
+    found: dict[str, Any] = container.attrs
+    return found
+
+
+def test_a_udp_port_is_published_and_a_datagram_comes_back(up: DockerStack) -> None:
+    published = attrs(up, "syslog")["NetworkSettings"]["Ports"]
+    assert "514/tcp" not in published
+    (binding,) = published["514/udp"]
+    assert binding["HostIp"] == "127.0.0.1"
+    address = ("127.0.0.1", int(binding["HostPort"]))
+
+    # UDP may lose a datagram while the server starts: send again until the deadline.
+    reply = b""
+    deadline = time.monotonic() + 20.0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.2)
+        while time.monotonic() < deadline and not reply:
+            sock.sendto(b"<14>hello", address)
+            try:
+                reply = sock.recv(2048)
+            except TimeoutError:
+                continue
+    assert reply == b"echo:<14>hello"
+
+
+def test_a_variable_with_dots_reaches_the_container(up: DockerStack) -> None:
+    assert "discovery.type=single-node" in attrs(up, "es")["Config"]["Env"]
