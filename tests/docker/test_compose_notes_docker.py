@@ -38,8 +38,14 @@ def manifest() -> dict[str, Any]:
             "image": PYTHON_IMAGE,
             "command": ["python3", "-u", "-c", UDP_ECHO],
             "ports": ["514/udp"],  # a free host port, published as udp
+            "use_api_socket": True,
         },
-        "es": busybox("exec sleep 3600", env={"discovery.type": "single-node"}),
+        "es": busybox(
+            "exec sleep 3600",
+            env={"discovery.type": "single-node"},
+            aliases=["search.internal"],
+            devices=["/dev/null:/dev/devstack-null:r"],
+        ),
     }
 
 
@@ -89,3 +95,46 @@ def test_a_udp_port_is_published_and_a_datagram_comes_back(up: DockerStack) -> N
 
 def test_a_variable_with_dots_reaches_the_container(up: DockerStack) -> None:
     assert "discovery.type=single-node" in attrs(up, "es")["Config"]["Env"]
+
+
+def test_an_alias_resolves_on_the_stack_network(up: DockerStack) -> None:
+    networks = attrs(up, "es")["NetworkSettings"]["Networks"]
+    assert "search.internal" in networks[up.network]["Aliases"]
+    code, output = up.exec(
+        "syslog", "python3 -c \"import socket; print(socket.gethostbyname('search.internal'))\""
+    )
+    assert (code, output.strip()) == (0, networks[up.network]["IPAddress"])
+
+
+def test_a_device_is_in_the_container(up: DockerStack) -> None:
+    (device,) = attrs(up, "es")["HostConfig"]["Devices"]
+    assert device == {
+        "PathOnHost": "/dev/null",
+        "PathInContainer": "/dev/devstack-null",
+        "CgroupPermissions": "r",
+    }
+    assert up.exec("es", "test -c /dev/devstack-null && echo char") == (0, "char\n")
+
+
+PING = (
+    "import socket; s = socket.socket(socket.AF_UNIX); s.connect('/var/run/docker.sock'); "
+    "s.sendall(b'GET /_ping HTTP/1.0\\r\\n\\r\\n'); print(s.recv(4096).decode())"
+)
+
+
+def test_the_api_socket_reaches_the_engine(up: DockerStack) -> None:
+    # An HTTP request to the engine through the mounted socket: its /_ping answers OK.
+    code, output = up.exec("syslog", f'python3 -c "{PING}"')
+    assert code == 0 and output.strip().endswith("OK"), output
+
+
+def test_a_gpu_request_reaches_the_engine(dstack: DockerStack) -> None:
+    # No GPU here: the engine refuses the request, as it does for compose, and up says so.
+    dstack.write({"ollama": busybox("exec sleep 3600", gpus=[{"driver": "nvidia", "count": 1}])})
+
+    result = dstack.run("up", "-d", "--wait", "--wait-timeout", "20")
+
+    assert result.returncode != 0
+    assert 'could not select device driver "nvidia" with capabilities: [[gpu]]' in (
+        result.stdout + result.stderr
+    ), result.stdout + result.stderr

@@ -40,10 +40,7 @@ SHELL = {"HOME": "/home/dev", "PATH": "/usr/bin:/bin"}
 # Notes that say behaviour changes, per project: what devstack cannot do yet. The test
 # fails when an import adds one; lower a number when a change removes one.
 CHANGES = {
-    "homelab-downloadarr": 1,  # devices: /dev/net/tun
-    "labspace-infra": 2,  # use_api_socket, build.additional_contexts
-    "localstack-dynamodb-lambda": 1,  # a network alias
-    "n8n-ai-starter": 1,  # a GPU reservation
+    "labspace-infra": 1,  # build.additional_contexts
     "netbox": 1,  # redis-server --appendonly yes: devstack runs its own redis
 }
 

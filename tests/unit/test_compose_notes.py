@@ -95,3 +95,118 @@ def test_a_host_process_with_a_udp_port_gets_one_clear_line(tmp_path: Path) -> N
     (line,) = problems(manifest)
     assert line.startswith("devstack.yaml:3:")
     assert "services.p: port '514/udp': a host process opens its own UDP sockets" in line
+
+
+# -- devices, the API socket, GPUs, network aliases ----------------------------------
+
+COMPOSE_KEYS = """\
+services:
+  vpn:
+    image: gluetun:1
+    devices: [/dev/net/tun]
+    networks:
+      default:
+        aliases: [vpn.internal]
+      backend:
+        aliases: [vpn.internal, tunnel]
+  agent:
+    image: agent:1
+    use_api_socket: true
+  ollama:
+    image: ollama:1
+    deploy:
+      resources:
+        reservations:
+          devices:
+            - {driver: nvidia, count: 1, capabilities: [gpu]}
+  render:
+    image: render:1
+    gpus: all
+networks:
+  backend: {}
+"""
+
+
+def test_devices_the_api_socket_gpus_and_aliases_are_imported_without_a_change(
+    tmp_path: Path,
+) -> None:
+    data, notes = imported(tmp_path, COMPOSE_KEYS)
+
+    services = data["services"]
+    assert services["vpn"]["devices"] == ["/dev/net/tun"]
+    assert services["vpn"]["aliases"] == ["vpn.internal", "tunnel"]
+    assert services["agent"]["use_api_socket"] is True
+    assert services["ollama"]["gpus"] == [{"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}]
+    assert services["render"]["gpus"] == "all"
+    assert [n for n in notes if n.startswith("changes behaviour")] == []
+
+
+def test_devices_the_api_socket_gpus_and_aliases_are_exported_and_imported_again(
+    tmp_path: Path,
+) -> None:
+    data, _ = imported(tmp_path, COMPOSE_KEYS)
+    manifest = tmp_path / "devstack.yaml"
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    document = exported(manifest)
+
+    services = document["services"]
+    assert services["vpn"]["devices"] == ["/dev/net/tun"]
+    assert services["vpn"]["networks"] == {"default": {"aliases": ["vpn.internal", "tunnel"]}}
+    assert services["agent"]["use_api_socket"] is True
+    assert services["ollama"]["deploy"]["resources"]["reservations"]["devices"] == [
+        {"driver": "nvidia", "count": 1, "capabilities": ["gpu"]}
+    ]
+    assert services["render"]["gpus"] == "all"
+    (tmp_path / "again").mkdir()
+    again, _ = imported(tmp_path / "again", yaml.safe_dump(document))
+    for name in ("vpn", "agent", "ollama", "render"):
+        for key in ("devices", "aliases", "use_api_socket", "gpus"):
+            assert again["services"][name].get(key) == data["services"][name].get(key), (name, key)
+
+
+def test_a_device_is_written_as_compose_writes_it(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path,
+        """\
+        name: s
+        services:
+          a: {image: "a:1", devices: ["/dev/net/tun", "dev/null"]}
+        """,
+    )
+
+    (line,) = problems(manifest)
+    assert line.startswith("devstack.yaml:3:") and "services.a.devices[1]" in line
+
+
+def test_the_container_options_hold_what_the_engine_is_asked(tmp_path: Path) -> None:
+    from devstack.config.container_options import gpu_requests
+    from devstack.model.container import DeviceRequest
+    from devstack.model.container_options import GpuRequest
+
+    assert gpu_requests("all") == (GpuRequest(count=-1),)
+    assert gpu_requests([DeviceRequest(driver="nvidia", device_ids=["0", "1"])]) == (
+        GpuRequest(driver="nvidia", count=0, device_ids=("0", "1")),
+    )
+    assert gpu_requests([DeviceRequest(count="all", capabilities=["gpu", "utility"])]) == (
+        GpuRequest(count=-1, capabilities=("gpu", "utility")),
+    )
+
+
+def test_a_host_process_cannot_take_the_engine_keys(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path,
+        """\
+        name: s
+        services:
+          p: {command: x, devices: [/dev/net/tun], use_api_socket: true, gpus: all, aliases: [a]}
+        """,
+    )
+
+    found = problems(manifest)
+    assert [line.split(": ")[1] for line in found] == [
+        "services.p.devices",
+        "services.p.use_api_socket",
+        "services.p.gpus",
+        "services.p.aliases",
+    ]

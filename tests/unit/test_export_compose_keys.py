@@ -49,6 +49,8 @@ def current_schema() -> dict[str, Any]:
     long_volume["tmpfs"]["properties"]["size"] = {
         "oneOf": [{"type": "integer"}, {"type": "string"}]
     }
+    service["use_api_socket"] = {"type": "boolean"}
+    service["gpus"] = {"oneOf": [{"enum": ["all"]}, {"$ref": "#/definitions/devices"}]}
     d["secret"]["properties"]["environment"] = {"type": "string"}
     d["config"]["properties"]["environment"] = {"type": "string"}
     d["config"]["properties"]["content"] = {"type": "string"}

@@ -63,6 +63,26 @@ def add_options(
         hooks = getattr(manifest, stage)
         if hooks:
             out[stage] = [h.model_dump(exclude_defaults=True) for h in hooks]
+    add_engine_keys(out, manifest)
+
+
+def add_engine_keys(out: dict[str, Any], manifest: Service) -> None:
+    """Devices, the API socket, GPUs and network aliases, in compose's shapes (a GPU list
+    is compose's reservation form, which every compose version reads)."""
+    if manifest.devices:
+        out["devices"] = list(manifest.devices)
+    if manifest.use_api_socket:
+        out["use_api_socket"] = True
+    if manifest.gpus == "all":
+        out["gpus"] = "all"
+    elif manifest.gpus:
+        devices = [g.model_dump(exclude_defaults=True) for g in manifest.gpus]
+        for device, given in zip(devices, manifest.gpus, strict=True):
+            device["capabilities"] = list(given.capabilities)  # compose requires them
+        deploy = out.setdefault("deploy", {})
+        deploy["resources"] = {"reservations": {"devices": devices}}
+    if manifest.aliases:
+        out["networks"] = {"default": {"aliases": list(manifest.aliases)}}
 
 
 def long_volumes(

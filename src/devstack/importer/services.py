@@ -40,12 +40,10 @@ NO_EFFECT_REASONS = {
 CHANGES_REASONS = {
     "external_links": "containers outside the stack are not linked",
     "volumes_from": "the other container's volumes are not mounted",
-    "use_api_socket": "the Docker API socket is not mounted",
     "ipc": "the container gets its own IPC namespace",
     "pid": "the container gets its own PID namespace",
     "userns_mode": "Docker's default user namespace applies",
     "dns": "Docker's default DNS applies",
-    "gpus": "no GPU is given to the container",
 }
 
 
@@ -196,7 +194,7 @@ class ServiceMapper:
                 if carried is not None:
                     entry[key] = carried
             elif key == "networks":
-                self.networks(value, path, target)
+                self.networks(value, path, target, entry)
             elif key in NO_EFFECT_REASONS:
                 self.notes.no_effect(path, NO_EFFECT_REASONS[key], target)
             else:
@@ -221,12 +219,20 @@ class ServiceMapper:
             target,
         )
 
-    def networks(self, value: Any, path: DataPath, target: DataPath) -> None:
+    def networks(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
         """One stack network is the same as compose's per-project networks, unless a
-        service relies on an alias or a fixed address."""
+        service relies on a fixed address; its aliases on any network are its aliases on
+        the stack network."""
         if isinstance(value, dict):
             for net, spec in value.items():
+                given = spec.get("aliases") if isinstance(spec, dict) else None
+                if given and passthrough.accepts("aliases", [str(a) for a in given]):
+                    known = entry.setdefault("aliases", [])
+                    known.extend(str(a) for a in given if str(a) not in known)
+                    given = None
                 for key in ("aliases", "ipv4_address", "ipv6_address"):
+                    if key == "aliases" and not given:
+                        continue
                     if isinstance(spec, dict) and spec.get(key):
                         self.notes.changes(
                             (*path, net, key),
@@ -402,13 +408,25 @@ class ServiceMapper:
             if key == "replicas":
                 entry.setdefault("replicas", int(item))
             elif key == "resources" and "devices" in str((item or {}).get("reservations")):
-                self.notes.changes(item_path, "dropped: no device (GPU) is reserved", target)
+                self.gpus(item, item_path, target, entry)
             elif key == "resources":
                 self.notes.no_effect(item_path, "devstack does not limit resources", target)
             elif key == "restart_policy":
                 self.notes.no_effect(item_path, "use restart:", target)
             else:
                 self.notes.no_effect(item_path, "a Swarm setting; compose ignores it too", target)
+
+    def gpus(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
+        """`deploy.resources.reservations.devices`: device requests (GPUs), as compose's
+        `gpus` asks the engine for them; limits and the rest stay without effect."""
+        devices = value["reservations"]["devices"]
+        others = {k: v for k, v in value.items() if k != "reservations"}
+        if passthrough.accepts("gpus", devices):
+            entry["gpus"] = devices
+        else:
+            self.notes.changes(path, "dropped: no device (GPU) is reserved", target)
+        if others or set(value["reservations"]) - {"devices"}:
+            self.notes.no_effect(path, "devstack does not limit resources", target)
 
     def develop(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
         rules = []

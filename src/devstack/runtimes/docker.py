@@ -260,7 +260,8 @@ class DockerRuntime:
                 lambda other: self._containers(api, other, 0), self._remote is None,
             )  # fmt: skip
             host_config = api.create_host_config(**host_args)
-            endpoint = api.create_endpoint_config(aliases=[service.name])
+            aliases = [service.name, *spec.options.aliases]
+            endpoint = api.create_endpoint_config(aliases=aliases)
             # types-docker says one EndpointConfig; the engine (and the SDK) take a mapping.
             networking = api.create_networking_config({self.network: endpoint})  # type: ignore[arg-type]
             create = functools.partial(
