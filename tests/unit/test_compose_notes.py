@@ -210,3 +210,66 @@ def test_a_host_process_cannot_take_the_engine_keys(tmp_path: Path) -> None:
         "services.p.gpus",
         "services.p.aliases",
     ]
+
+
+# -- a backing redis's own server options --------------------------------------------
+
+
+def test_a_redis_command_becomes_the_backing_s_server_options(tmp_path: Path) -> None:
+    data, notes = imported(
+        tmp_path,
+        """\
+        services:
+          app: {image: "app:1", environment: {REDIS_URL: "redis://redis:6379/0"}}
+          redis: {image: "redis:7", command: redis-server --appendonly yes}
+        """,
+    )
+
+    (backing,) = data["backing"].values()
+    assert backing == {"kind": "redis", "database": 0, "args": ["--appendonly", "yes"]}
+    assert [n for n in notes if n.startswith("changes behaviour")] == []
+
+
+def test_the_container_and_the_process_provider_run_redis_with_its_options(
+    tmp_path: Path,
+) -> None:
+    from devstack.config.servers import server_workload
+    from devstack.model.backing import ContainerProvider, ProcessProvider, RedisBacking
+    from devstack.model.desired import ContainerSpec, ProcessSpec
+
+    backing = RedisBacking(kind="redis", args=["--appendonly", "yes"])
+    container, _ = server_workload(
+        "s", "cache", ContainerProvider(type="container"), backing, lambda *_: 16379, tmp_path
+    )
+    assert isinstance(container.spec, ContainerSpec)
+    assert container.spec.command == ("redis-server", "--appendonly", "yes")
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "redis-server").write_text("#!/bin/sh\n")
+    (bin_dir / "redis-server").chmod(0o755)
+    process, _ = server_workload(
+        "s", "cache", ProcessProvider(type="process", bin_dir=str(bin_dir)), backing,
+        lambda *_: 16379, tmp_path,
+    )  # fmt: skip
+    assert isinstance(process.spec, ProcessSpec)
+    assert process.spec.command[-2:] == ("--appendonly", "yes")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "1"], "--port is devstack's to set (it runs the server)"),
+        (
+            ["/etc/redis.conf"],
+            "args are redis-server options (--name value), not '/etc/redis.conf'",
+        ),
+    ],
+)
+def test_server_options_devstack_owns_are_refused(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    manifest = write(tmp_path, f"name: s\nbacking:\n  cache: {{kind: redis, args: {args}}}\n")
+
+    (line,) = problems(manifest)
+    assert line.startswith("devstack.yaml:3:") and message in line, line

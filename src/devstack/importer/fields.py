@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +263,23 @@ def _long_volume(
     if kind == "volume" and isinstance(source, str) and source:
         named.add(source)
     return out
+
+
+def redis_args(
+    src: ComposeSource, value: Any, path: DataPath, notes: Notes, target: DataPath
+) -> list[str] | None:
+    """The options of a `redis-server --name value...` command, when the manifest's redis
+    backing takes them (devstack runs the server, and keeps these options), else None."""
+    from pydantic import ValidationError
+
+    from devstack.model.backing import RedisBacking
+
+    try:
+        if isinstance(value, str):
+            argv = shlex.split(fixed(src, src.as_written(path, value), path, notes, target))
+        else:
+            argv = [fixed(src, str(a), (*path, i), notes, target) for i, a in enumerate(value)]
+        RedisBacking.model_validate({"kind": "redis", "args": argv[1:]})
+    except (ValueError, ValidationError):
+        return None
+    return argv[1:] if argv[:1] == ["redis-server"] and len(argv) > 1 else None
