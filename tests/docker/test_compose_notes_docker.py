@@ -17,7 +17,7 @@ import docker
 import pytest
 from dockerstack import DockerStack, busybox, remove_leftovers, unique_name
 
-from docker_images import PYTHON_IMAGE, ensure_image
+from docker_images import BUSYBOX_IMAGE, PYTHON_IMAGE, ensure_image
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -138,3 +138,39 @@ def test_a_gpu_request_reaches_the_engine(dstack: DockerStack) -> None:
     assert 'could not select device driver "nvidia" with capabilities: [[gpu]]' in (
         result.stdout + result.stderr
     ), result.stdout + result.stderr
+
+
+def test_additional_contexts_reach_the_build(dstack: DockerStack) -> None:
+    # A folder, another service's image and an image by reference, as compose names them;
+    # the engine's classic builder knows none of them: devstack makes each an image.
+    root = dstack.root
+    (root / "app").mkdir()
+    (root / "app" / "Dockerfile").write_text(
+        "FROM base\nCOPY --from=assets /greeting /greeting\nCOPY --from=ext /built /built\n"
+    )
+    (root / "assets").mkdir()
+    (root / "assets" / "greeting").write_text("hello from a folder\n")
+    (root / "ext").mkdir()
+    (root / "ext" / "Dockerfile").write_text(f"FROM {BUSYBOX_IMAGE}\nRUN echo built > /built\n")
+    contexts = {
+        "assets": "./assets",
+        "ext": "service:ext",
+        "base": f"docker-image://{BUSYBOX_IMAGE}",
+    }
+    dstack.write(
+        {
+            "app": {"build": {"context": "./app", "additional_contexts": contexts},
+                    "command": ["sh", "-c", "exec sleep 3600"]},
+            "ext": {"build": "./ext", "command": ["sh", "-c", "exec sleep 3600"]},
+        }
+    )  # fmt: skip
+
+    dstack.up()
+
+    assert dstack.exec("app", "cat /greeting /built") == (0, "hello from a folder\nbuilt\n")
+    # Built again only when a context changes: the folder's content names the tag.
+    first = dstack.container("app").image.id
+    (root / "assets" / "greeting").write_text("changed\n")
+    dstack.up()
+    assert dstack.container("app").image.id != first
+    assert dstack.exec("app", "cat /greeting") == (0, "changed\n")

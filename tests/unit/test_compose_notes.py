@@ -273,3 +273,87 @@ def test_server_options_devstack_owns_are_refused(
 
     (line,) = problems(manifest)
     assert line.startswith("devstack.yaml:3:") and message in line, line
+
+
+# -- build.additional_contexts -------------------------------------------------------
+
+
+def test_additional_contexts_are_imported_exported_and_imported_again(tmp_path: Path) -> None:
+    for folder in ("app", "assets", "ext_svc"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "Dockerfile").write_text("FROM scratch\n")
+    data, notes = imported(
+        tmp_path,
+        """\
+        services:
+          app:
+            build:
+              context: ./app
+              additional_contexts: [assets=./assets, "ext=service:Ext_Svc", "base=docker-image://b:1"]
+          Ext_Svc: {build: ./ext_svc}
+        """,
+    )
+    contexts = {"assets": "./assets", "ext": "service:ext_svc", "base": "docker-image://b:1"}
+    assert data["services"]["app"]["build"]["additional_contexts"] == contexts
+    assert [n for n in notes if n.startswith("changes behaviour")] == []
+
+    manifest = tmp_path / "devstack.yaml"
+    manifest.write_text(yaml.safe_dump(data, sort_keys=False))
+    build = exported(manifest)["services"]["app"]["build"]
+    assert build["additional_contexts"] == contexts
+
+    again, _ = imported(tmp_path, yaml.safe_dump({"services": exported(manifest)["services"]}))
+    assert again["services"]["app"]["build"]["additional_contexts"] == contexts
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("service:nope", "additional context service:nope is not another container service"),
+        ("service:app", "(it is the service itself)"),
+        ("./missing", "additional context ./missing is not a directory"),
+        ("https://x/y.git", "is a URL; devstack builds from a folder"),  # the schema's
+    ],
+)
+def test_a_bad_additional_context_is_one_located_line(
+    tmp_path: Path, source: str, message: str
+) -> None:
+    (tmp_path / "app").mkdir()
+    manifest = write(
+        tmp_path,
+        f"""\
+        name: s
+        services:
+          app:
+            build: {{context: ./app, additional_contexts: {{x: "{source}"}}}}
+        """,
+    )
+
+    # The URL is the schema's to refuse; the rest, resolving (`up --dry-run` says it).
+    line = problems(manifest)[0] if "://" in source else _resolve_problem(manifest)
+    assert message in line and "services.app.build.additional_contexts" in line, line
+
+
+def _resolve_problem(manifest: Path) -> str:
+    from click.testing import CliRunner
+
+    from devstack.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["-f", str(manifest), "up", "--dry-run"])
+    assert result.exit_code != 0
+    (line,) = [x for x in result.output.splitlines() if "additional context" in x]
+    assert "devstack.yaml" in line  # located
+    return line
+
+
+def test_the_dockerfile_is_pointed_at_the_context_images() -> None:
+    from devstack.runtimes.build_contexts import rewritten
+
+    dockerfile = (
+        "FROM base AS b\nfrom --platform=x base\nCOPY --from=ext /a /b\nCOPY --from=ext2 /c /d\n"
+    )
+
+    assert rewritten(dockerfile, {"base": "s/base:1", "ext": "s/ext:2"}) == (
+        "FROM s/base:1 AS b\nfrom --platform=x s/base:1\nCOPY --from=s/ext:2 /a /b\n"
+        "COPY --from=ext2 /c /d\n"
+    )

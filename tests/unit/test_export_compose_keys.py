@@ -50,6 +50,8 @@ def current_schema() -> dict[str, Any]:
         "oneOf": [{"type": "integer"}, {"type": "string"}]
     }
     service["use_api_socket"] = {"type": "boolean"}
+    build = service["build"]["oneOf"][1]["properties"]
+    build["additional_contexts"] = {"$ref": "#/definitions/list_or_dict"}
     service["gpus"] = {"oneOf": [{"enum": ["all"]}, {"$ref": "#/definitions/devices"}]}
     d["secret"]["properties"]["environment"] = {"type": "string"}
     d["config"]["properties"]["environment"] = {"type": "string"}

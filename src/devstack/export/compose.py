@@ -153,6 +153,13 @@ def _service(
             }
         if exported.build.target:
             build["target"] = escape(exported.build.target)
+        if exported.build.contexts:
+            build["additional_contexts"] = {
+                c.name: f"service:{c.service}" if c.service
+                else relative_to(base_dir, c.folder) if c.folder
+                else f"docker-image://{escape(c.image)}"
+                for c in exported.build.contexts
+            }  # fmt: skip
         out["build"] = build
     if exported.image:
         out["image"] = escape(exported.image)

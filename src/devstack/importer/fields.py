@@ -283,3 +283,24 @@ def redis_args(
     except (ValueError, ValidationError):
         return None
     return argv[1:] if argv[:1] == ["redis-server"] and len(argv) > 1 else None
+
+
+def build_contexts(
+    src: ComposeSource, value: Any, path: DataPath, notes: Notes, target: DataPath, out_dir: Path
+) -> dict[str, str] | None:
+    """`build.additional_contexts` (a mapping or NAME=SOURCE lines) as the manifest takes
+    them: folders rebased, `service:NAME` renamed as the service is; None when it cannot."""
+    from devstack.importer.backing import safe_name
+
+    pairs = (
+        value.items() if isinstance(value, dict) else (str(v).partition("=")[::2] for v in value)
+    )
+    out = {}
+    for name, given in pairs:
+        source = fixed(src, src.as_written((*path, name), str(given)), (*path, name), notes, target)
+        if source.startswith("service:"):
+            source = "service:" + safe_name(source.removeprefix("service:"))
+        elif "://" not in source:
+            source = relative_path(src, source, out_dir)
+        out[str(name)] = source
+    return out if passthrough_accepts("build", {"additional_contexts": out}) else None

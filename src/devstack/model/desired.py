@@ -68,6 +68,29 @@ class BuildPlan:
     dockerfile: str | None
     args: tuple[tuple[str, str], ...]
     target: str | None
+    contexts: tuple[BuildContext, ...] = ()  # compose's additional_contexts
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BuildPlan:
+        """Back from `asdict` as JSON (a release record)."""
+        contexts = tuple(
+            BuildContext(**{**c, "plan": cls.from_json(c["plan"]) if c.get("plan") else None})
+            for c in data.get("contexts", ())
+        )
+        args = tuple((str(k), str(v)) for k, v in data["args"])
+        return cls(data["context"], data["dockerfile"], args, data["target"], contexts)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """An additional build context by `name`: a folder, an image, or the image another
+    service builds (`service` and its `plan`, built first)."""
+
+    name: str
+    folder: str = ""  # absolute
+    image: str = ""
+    service: str = ""
+    plan: BuildPlan | None = None
 
 
 @dataclass(frozen=True)

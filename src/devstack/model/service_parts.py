@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from devstack.model.durations import parse_duration
 from devstack.model.manifest_base import Model
+
+# A build stage or context name, as a Dockerfile's FROM ... AS NAME takes it.
+CONTEXT_NAME_PATTERN = r"^[a-z0-9][a-z0-9_.-]*$"
 
 Duration = Annotated[
     float,
@@ -81,6 +91,23 @@ class BuildSpec(Model):
     dockerfile: str | None = Field(default=None, description="Relative to the context")
     args: dict[str, str] = Field(default_factory=dict)
     target: str | None = None
+    additional_contexts: dict[Annotated[str, Field(pattern=CONTEXT_NAME_PATTERN)], str] = Field(
+        default_factory=dict,
+        description="Name -> a folder (relative to the manifest), service:NAME (that "
+        "service's image) or docker-image://REF; the Dockerfile's FROM NAME and "
+        "COPY --from=NAME use it, as in compose",
+    )
+
+    @field_validator("additional_contexts")
+    @classmethod
+    def _sources(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, source in value.items():
+            if "://" in source and not source.startswith("docker-image://"):
+                raise ValueError(
+                    f"additional context {name!r}: {source!r} is a URL; devstack builds from "
+                    "a folder, service:NAME or docker-image://REF"
+                )
+        return value
 
 
 class WatchRule(Model):

@@ -181,9 +181,7 @@ def _thaw_spec(
             env={name: values[name] for name in data["env"]},
             ports=tuple(PortBinding(**p) for p in data["ports"]),
             volumes=tuple(data["volumes"]),
-            build=BuildPlan(**{**build, "args": tuple(map(tuple, build["args"]))})
-            if build
-            else None,
+            build=BuildPlan.from_json(build) if build else None,
             image_id=data["image_id"],
             options=_thaw_options(data.get("options"), current, data["image"]),
         )
