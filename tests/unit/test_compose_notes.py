@@ -357,3 +357,32 @@ def test_the_dockerfile_is_pointed_at_the_context_images() -> None:
         "FROM s/base:1 AS b\nfrom --platform=x s/base:1\nCOPY --from=s/ext:2 /a /b\n"
         "COPY --from=ext2 /c /d\n"
     )
+
+
+# -- the round trip ------------------------------------------------------------------
+
+
+def test_an_exported_http_probe_reads_back_as_devstack_s_own(tmp_path: Path) -> None:
+    manifest = write(
+        tmp_path,
+        """\
+        name: s
+        services:
+          web: {image: "w:1", ports: ["8080"], healthcheck: {http: /health, timeout: 3s}}
+          job: {image: "j:1", healthcheck: {command: [check, --now], timeout: 4s}}
+        """,
+    )
+    services = exported(manifest)["services"]
+    # The in-container probe starts a program: its timeout has that on top; a command
+    # runs in the container under devstack too, so it keeps its own.
+    assert (
+        services["web"]["healthcheck"]["timeout"],
+        services["job"]["healthcheck"]["timeout"],
+    ) == ("8s", "4s")
+
+    again, _ = imported(tmp_path, yaml.safe_dump({"services": services}))
+
+    assert again["services"]["web"]["healthcheck"] == {
+        "http": "/health", "interval": "5s", "timeout": "3s", "retries": 3, "start_period": "0s"
+    }  # fmt: skip
+    assert again["services"]["job"]["healthcheck"]["timeout"] == "4s"

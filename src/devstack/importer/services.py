@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from devstack.importer import fields, passthrough
 from devstack.importer.contracts import propose
 from devstack.importer.notes import Notes
+from devstack.importer.probes import http_probe
 from devstack.importer.service_run_keys import RunKeys
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.manifest import parse_port
@@ -58,23 +58,6 @@ class MappedService:
     depends: dict[str, str] = field(default_factory=dict)  # compose name -> condition
     env_files: list[tuple[str, bool, DataPath]] = field(default_factory=list)
     named_volumes: set[str] = field(default_factory=set)
-
-
-# `curl -f http://localhost:8080/health` or `wget -q --spider http://127.0.0.1:8080/`.
-_HTTP_TEST = re.compile(
-    r"^(?:curl\s+(?:--?[a-zA-Z-]+\s+)*|wget\s+(?:--?[a-zA-Z-]+\s+)*)"
-    r"[\"']?http://(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d+)(/[^\s\"']*)?[\"']?"
-    r"(?:\s*\|\|\s*exit\s+1)?$"
-)
-
-
-def http_probe(command: str | list[str], first_port: int) -> str | None:
-    """The path of a healthcheck that is just an HTTP GET on the first port, else None."""
-    text = command if isinstance(command, str) else " ".join(command)
-    found = _HTTP_TEST.match(text.strip())
-    if found is None or int(found.group(1)) != first_port:
-        return None
-    return found.group(2) or "/"
 
 
 # The shapes compose allows for the keys we read; anything else is the user's mistake.
@@ -262,9 +245,9 @@ class ServiceMapper(RunKeys):
         if probe is None:
             return
         del check[key]
-        entry["healthcheck"] = {"http": probe, **check}
+        entry["healthcheck"] = {"http": probe[0], **check, **probe[1]}
         self.notes.no_effect(
-            path, f"an HTTP GET of {probe} on the first port, from devstack", target
+            path, f"an HTTP GET of {probe[0]} on the first port, from devstack", target
         )
 
     def build(self, value: Any, path: DataPath, target: DataPath) -> str | dict[str, Any]:
