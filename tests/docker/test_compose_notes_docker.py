@@ -7,15 +7,13 @@ A UDP port is tested the only way that counts: a datagram sent to the published 
 from __future__ import annotations
 
 import socket
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
-from dockerstack import DockerStack, busybox, remove_leftovers, unique_name
+from dockerstack import DockerStack, busybox, inspect, running_stack
 
 from docker_images import BUSYBOX_IMAGE, PYTHON_IMAGE, ensure_image
 
@@ -52,28 +50,12 @@ def manifest() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def up(engine: docker.DockerClient) -> Iterator[DockerStack]:
     ensure_image(PYTHON_IMAGE)
-    root = Path(tempfile.mkdtemp(prefix="ds-cn-"))
-    stack = DockerStack(root, unique_name(), engine)
-    try:
-        stack.write(manifest())
-        stack.up()
+    with running_stack(engine, "ds-cn-", lambda stack: stack.write(manifest())) as stack:
         yield stack
-    finally:
-        try:
-            stack.cleanup()
-        finally:
-            remove_leftovers(engine, stack.name, stack.stack_id)
-
-
-def attrs(stack: DockerStack, service: str) -> dict[str, Any]:
-    container = stack.container(service)
-    container.reload()
-    found: dict[str, Any] = container.attrs
-    return found
 
 
 def test_a_udp_port_is_published_and_a_datagram_comes_back(up: DockerStack) -> None:
-    published = attrs(up, "syslog")["NetworkSettings"]["Ports"]
+    published = inspect(up, "syslog")["NetworkSettings"]["Ports"]
     assert "514/tcp" not in published
     (binding,) = published["514/udp"]
     assert binding["HostIp"] == "127.0.0.1"
@@ -94,11 +76,11 @@ def test_a_udp_port_is_published_and_a_datagram_comes_back(up: DockerStack) -> N
 
 
 def test_a_variable_with_dots_reaches_the_container(up: DockerStack) -> None:
-    assert "discovery.type=single-node" in attrs(up, "es")["Config"]["Env"]
+    assert "discovery.type=single-node" in inspect(up, "es")["Config"]["Env"]
 
 
 def test_an_alias_resolves_on_the_stack_network(up: DockerStack) -> None:
-    networks = attrs(up, "es")["NetworkSettings"]["Networks"]
+    networks = inspect(up, "es")["NetworkSettings"]["Networks"]
     assert "search.internal" in networks[up.network]["Aliases"]
     code, output = up.exec(
         "syslog", "python3 -c \"import socket; print(socket.gethostbyname('search.internal'))\""
@@ -107,7 +89,7 @@ def test_an_alias_resolves_on_the_stack_network(up: DockerStack) -> None:
 
 
 def test_a_device_is_in_the_container(up: DockerStack) -> None:
-    (device,) = attrs(up, "es")["HostConfig"]["Devices"]
+    (device,) = inspect(up, "es")["HostConfig"]["Devices"]
     assert device == {
         "PathOnHost": "/dev/null",
         "PathInContainer": "/dev/devstack-null",

@@ -386,3 +386,15 @@ def test_an_exported_http_probe_reads_back_as_devstack_s_own(tmp_path: Path) -> 
         "http": "/health", "interval": "5s", "timeout": "3s", "retries": 3, "start_period": "0s"
     }  # fmt: skip
     assert again["services"]["job"]["healthcheck"]["timeout"] == "4s"
+
+
+def test_containers_made_before_these_keys_keep_their_spec_hash() -> None:
+    from devstack.model.container_options import ContainerOptions
+    from devstack.model.desired import ContainerSpec, PortBinding, digest, spec_digests
+
+    spec = ContainerSpec("i:1", None, {}, (PortBinding(80, 8080),), ())
+
+    assert ContainerOptions().digest_values() == {}  # no devices, socket, gpus, aliases
+    assert spec_digests(spec)["ports"] == digest([[80, 8080, "127.0.0.1"]])
+    udp = ContainerSpec("i:1", None, {}, (PortBinding(514, 5514, protocol="udp"),), ())
+    assert spec_digests(udp)["ports"] != spec_digests(spec)["ports"]
