@@ -112,16 +112,25 @@ def running_stack(
 ) -> Iterator[DockerStack]:
     """A stack in a folder of its own (for a module's tests to share): `prepare` writes it,
     then it is up; afterwards `down`, and everything it left is removed."""
-    stack = DockerStack(Path(tempfile.mkdtemp(prefix=prefix)), unique_name(), engine)
-    try:
+    with cleaned(
+        DockerStack(Path(tempfile.mkdtemp(prefix=prefix)), unique_name(), engine)
+    ) as stack:
         prepare(stack)
         stack.up()
+        yield stack
+
+
+@contextlib.contextmanager
+def cleaned(stack: DockerStack) -> Iterator[DockerStack]:
+    """`stack`, then `down` and every container, network, volume and image that carries
+    its id or name removed, whatever happened."""
+    try:
         yield stack
     finally:
         try:
             stack.cleanup()
         finally:
-            remove_leftovers(engine, stack.name, stack.stack_id)
+            remove_leftovers(stack.engine, stack.name, stack.stack_id)
 
 
 def inspect(stack: DockerStack, service: str) -> dict[str, Any]:

@@ -78,6 +78,16 @@ def manifest() -> dict[str, Any]:
     }  # fmt: skip
 
 
+# The stack's top-level sections: the environment, secrets, configs and volumes it uses.
+TOP: dict[str, Any] = {
+    "environments": {"dev": {"vars": {"API_TOKEN": {"value": TOKEN, "secret": True}}}},
+    "secrets": {"db_password": {"file": "./db_password.txt"},
+                "api_token": {"environment": "API_TOKEN"}},
+    "configs": {"motd": {"content": "welcome"}, "app_conf": {"file": "./app.conf"}},
+    "volumes": {"data": None},
+}  # fmt: skip
+
+
 def prepare(stack: DockerStack) -> None:
     root, engine = stack.root, stack.engine
     (root / "conf").mkdir()
@@ -91,14 +101,7 @@ def prepare(stack: DockerStack) -> None:
     engine.volumes.create(volume, labels={"devstack.stack": stack.stack_id})
     engine.containers.run(BUSYBOX_IMAGE, ["sh", "-c", "mkdir /v/part && echo inside > /v/part/f"],
                           volumes={volume: {"bind": "/v"}}, remove=True)  # fmt: skip
-    stack.write(
-        manifest(),
-        environments={"dev": {"vars": {"API_TOKEN": {"value": TOKEN, "secret": True}}}},
-        secrets={"db_password": {"file": "./db_password.txt"},
-                 "api_token": {"environment": "API_TOKEN"}},
-        configs={"motd": {"content": "welcome"}, "app_conf": {"file": "./app.conf"}},
-        volumes={"data": None},
-    )  # fmt: skip
+    stack.write(manifest(), **TOP)
 
 
 @pytest.fixture(scope="module")
@@ -192,14 +195,7 @@ def test_a_changed_key_recreates_only_that_container(up: DockerStack) -> None:
     before = up.ids()
     changed = manifest()
     changed["after"]["user"] = "65534"
-    up.write(
-        changed,
-        environments={"dev": {"vars": {"API_TOKEN": {"value": TOKEN, "secret": True}}}},
-        secrets={"db_password": {"file": "./db_password.txt"},
-                 "api_token": {"environment": "API_TOKEN"}},
-        configs={"motd": {"content": "welcome"}, "app_conf": {"file": "./app.conf"}},
-        volumes={"data": None},
-    )  # fmt: skip
+    up.write(changed, **TOP)
     result = up.ok("up", "-d", "--wait")
     assert "service:after: spec-hash changed: user" in result.stdout + result.stderr
     after = up.ids()
