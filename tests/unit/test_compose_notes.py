@@ -66,6 +66,30 @@ def test_a_udp_port_is_exported_with_its_protocol(tmp_path: Path) -> None:
     assert ports == ["127.0.0.1:5000:5000", "127.0.0.1:5000:5000/udp", "127.0.0.1::514/udp"]
 
 
+def test_a_udp_port_keeps_its_protocol_in_ecs_and_kubernetes(tmp_path: Path) -> None:
+    from test_export_ecs import botocore_errors
+
+    from devstack.export.ecs import EcsOptions, task_definitions
+    from devstack.export.k8s_workload import container
+
+    manifest = write(
+        tmp_path, 'name: s\nservices:\n  logs: {image: "l:1", ports: ["5000", "514/udp"]}\n'
+    )
+    view = export_view(load_stack(manifest), "dev", SHELL, "ecs")
+
+    (task,) = task_definitions(view, EcsOptions(region="eu-west-1"))
+    assert task["containerDefinitions"][0]["portMappings"] == [
+        {"containerPort": 5000, "protocol": "tcp"},
+        {"containerPort": 514, "protocol": "udp"},
+    ]
+    assert botocore_errors(task) == ""
+    ports = view.services["logs"].spec.ports
+    assert container("logs", "l:1", None, ports, None)["ports"] == [
+        {"name": "tcp-5000", "containerPort": 5000, "protocol": "TCP"},
+        {"name": "udp-514", "containerPort": 514, "protocol": "UDP"},
+    ]
+
+
 def test_a_host_port_taken_twice_in_one_protocol_is_refused(tmp_path: Path) -> None:
     manifest = write(
         tmp_path,
