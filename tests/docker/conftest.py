@@ -13,7 +13,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from dockerstack import DockerStack, remove_leftovers, unique_name
+from dockerstack import DockerStack, cleaned, unique_name
 
 from components import needs
 from docker_images import BUSYBOX_IMAGE, ensure_engine, ensure_image
@@ -57,11 +57,5 @@ def engine() -> Iterator[docker.DockerClient]:
 def dstack(stack: Stack, engine: docker.DockerClient) -> Iterator[DockerStack]:
     """A stack folder with a unique stack name; teardown runs `down`, then removes every
     container, network, volume and image that carries the stack's id or name."""
-    created = DockerStack(stack.root, unique_name(), engine)
-    try:
+    with cleaned(DockerStack(stack.root, unique_name(), engine)) as created:
         yield created
-    finally:
-        try:
-            created.cleanup()
-        finally:
-            remove_leftovers(engine, created.name, created.stack_id)

@@ -7,7 +7,9 @@ devstack's own view of them: the tests compare what devstack says with what the 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +104,41 @@ class DockerStack(Stack):
 
     def log_text(self, service: str) -> str:
         return self.ok("logs", service).stdout
+
+
+@contextlib.contextmanager
+def running_stack(
+    engine: docker.DockerClient, prefix: str, prepare: Callable[[DockerStack], None]
+) -> Iterator[DockerStack]:
+    """A stack in a folder of its own (for a module's tests to share): `prepare` writes it,
+    then it is up; afterwards `down`, and everything it left is removed."""
+    with cleaned(
+        DockerStack(Path(tempfile.mkdtemp(prefix=prefix)), unique_name(), engine)
+    ) as stack:
+        prepare(stack)
+        stack.up()
+        yield stack
+
+
+@contextlib.contextmanager
+def cleaned(stack: DockerStack) -> Iterator[DockerStack]:
+    """`stack`, then `down` and every container, network, volume and image that carries
+    its id or name removed, whatever happened."""
+    try:
+        yield stack
+    finally:
+        try:
+            stack.cleanup()
+        finally:
+            remove_leftovers(stack.engine, stack.name, stack.stack_id)
+
+
+def inspect(stack: DockerStack, service: str) -> dict[str, Any]:
+    """The engine's view of the service's one container, fresh."""
+    container = stack.container(service)
+    container.reload()
+    attrs: dict[str, Any] = container.attrs
+    return attrs
 
 
 def remove_leftovers(engine: docker.DockerClient, name: str, stack_id: str) -> None:

@@ -4,14 +4,12 @@ hooks, a shared network, the image's own HEALTHCHECK)."""
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
-from dockerstack import DockerStack, busybox, remove_leftovers, unique_name
+from dockerstack import DockerStack, busybox, inspect, running_stack
 
 from docker_images import BUSYBOX_IMAGE
 from helpers import wait_for
@@ -80,44 +78,36 @@ def manifest() -> dict[str, Any]:
     }  # fmt: skip
 
 
+# The stack's top-level sections: the environment, secrets, configs and volumes it uses.
+TOP: dict[str, Any] = {
+    "environments": {"dev": {"vars": {"API_TOKEN": {"value": TOKEN, "secret": True}}}},
+    "secrets": {"db_password": {"file": "./db_password.txt"},
+                "api_token": {"environment": "API_TOKEN"}},
+    "configs": {"motd": {"content": "welcome"}, "app_conf": {"file": "./app.conf"}},
+    "volumes": {"data": None},
+}  # fmt: skip
+
+
+def prepare(stack: DockerStack) -> None:
+    root, engine = stack.root, stack.engine
+    (root / "conf").mkdir()
+    (root / "conf" / "app.ini").write_text("mode=dev\n")
+    (root / "db_password.txt").write_text("file-secret\n")
+    (root / "app.conf").write_text("listen 80\n")
+    (root / "hc").mkdir()
+    (root / "hc" / "Dockerfile").write_text(HEALTHCHECKED_IMAGE)
+    # The subpath must exist in the volume: made by a container, as an app would.
+    volume = f"{stack.name}_data"
+    engine.volumes.create(volume, labels={"devstack.stack": stack.stack_id})
+    engine.containers.run(BUSYBOX_IMAGE, ["sh", "-c", "mkdir /v/part && echo inside > /v/part/f"],
+                          volumes={volume: {"bind": "/v"}}, remove=True)  # fmt: skip
+    stack.write(manifest(), **TOP)
+
+
 @pytest.fixture(scope="module")
 def up(engine: docker.DockerClient) -> Iterator[DockerStack]:
-    root = Path(tempfile.mkdtemp(prefix="ds-ck-"))
-    stack = DockerStack(root, unique_name(), engine)
-    try:
-        (root / "conf").mkdir()
-        (root / "conf" / "app.ini").write_text("mode=dev\n")
-        (root / "db_password.txt").write_text("file-secret\n")
-        (root / "app.conf").write_text("listen 80\n")
-        (root / "hc").mkdir()
-        (root / "hc" / "Dockerfile").write_text(HEALTHCHECKED_IMAGE)
-        # The subpath must exist in the volume: made by a container, as an app would.
-        volume = f"{stack.name}_data"
-        engine.volumes.create(volume, labels={"devstack.stack": stack.stack_id})
-        engine.containers.run(BUSYBOX_IMAGE, ["sh", "-c", "mkdir /v/part && echo inside > /v/part/f"],
-                              volumes={volume: {"bind": "/v"}}, remove=True)  # fmt: skip
-        stack.write(
-            manifest(),
-            environments={"dev": {"vars": {"API_TOKEN": {"value": TOKEN, "secret": True}}}},
-            secrets={"db_password": {"file": "./db_password.txt"},
-                     "api_token": {"environment": "API_TOKEN"}},
-            configs={"motd": {"content": "welcome"}, "app_conf": {"file": "./app.conf"}},
-            volumes={"data": None},
-        )  # fmt: skip
-        stack.up()
+    with running_stack(engine, "ds-ck-", prepare) as stack:
         yield stack
-    finally:
-        try:
-            stack.cleanup()
-        finally:
-            remove_leftovers(engine, stack.name, stack.stack_id)
-
-
-def inspect(stack: DockerStack, service: str) -> dict[str, Any]:
-    container = stack.container(service)
-    container.reload()
-    attrs: dict[str, Any] = container.attrs
-    return attrs
 
 
 def test_the_container_runs_as_the_compose_keys_say(up: DockerStack) -> None:
@@ -205,14 +195,7 @@ def test_a_changed_key_recreates_only_that_container(up: DockerStack) -> None:
     before = up.ids()
     changed = manifest()
     changed["after"]["user"] = "65534"
-    up.write(
-        changed,
-        environments={"dev": {"vars": {"API_TOKEN": {"value": TOKEN, "secret": True}}}},
-        secrets={"db_password": {"file": "./db_password.txt"},
-                 "api_token": {"environment": "API_TOKEN"}},
-        configs={"motd": {"content": "welcome"}, "app_conf": {"file": "./app.conf"}},
-        volumes={"data": None},
-    )  # fmt: skip
+    up.write(changed, **TOP)
     result = up.ok("up", "-d", "--wait")
     assert "service:after: spec-hash changed: user" in result.stdout + result.stderr
     after = up.ids()

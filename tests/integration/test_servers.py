@@ -107,6 +107,28 @@ def test_redis_runs_on_loopback_and_is_injected(stack: Stack) -> None:
     assert stack.services()["local-cache"]["state"] == "running"
 
 
+@needs_redis
+def test_a_redis_backing_runs_with_its_own_server_options(stack: Stack) -> None:
+    # As compose's `command: redis-server --appendonly no --maxmemory 5mb` would run it:
+    # the backing's options come after devstack's own, so they win.
+    args = ["--appendonly", "no", "--maxmemory", "5mb"]
+    stack.write(
+        {"app": consumer(["cache"])},
+        providers={"local": {"type": "process"}},
+        backing={"cache": {"kind": "redis", "provider": "local", "args": args}},
+    )
+
+    stack.up()
+
+    url = app_env(stack)["REDIS_URL"]
+    found = {}
+    for name in ("appendonly", "maxmemory"):
+        done = subprocess.run(["redis-cli", "-u", url, "config", "get", name],
+                              capture_output=True, text=True, timeout=10, check=False)  # fmt: skip
+        found[name] = done.stdout.split()[1:]
+    assert found == {"appendonly": ["no"], "maxmemory": [str(5 * 1024 * 1024)]}
+
+
 def test_a_missing_server_binary_is_a_clear_error_before_anything_starts(stack: Stack) -> None:
     stack.write(
         {"app": consumer(["cache"])},

@@ -10,6 +10,7 @@ behaviour changes are no more than recorded below (docs/import.md lists each one
 
 from __future__ import annotations
 
+import json
 import shlex
 import shutil
 from pathlib import Path
@@ -24,10 +25,13 @@ from click.testing import CliRunner
 from test_export_compose_keys import schema_errors
 
 from devstack.cli.main import cli
+from devstack.config.layers import is_secret_name
 from devstack.config.loader import load_stack
 from devstack.export.compose import render
 from devstack.export.view import export_view
 from devstack.importer import Conversion, convert
+from devstack.model.manifest import Stack
+from devstack.model.ports import port_mappings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CORPUS = DATA / "compose" / "corpus"
@@ -37,17 +41,10 @@ MAIN_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-comp
 # The shell an import sees: no variable of the corpus is set, as on a fresh machine.
 SHELL = {"HOME": "/home/dev", "PATH": "/usr/bin:/bin"}
 
-# Notes that say behaviour changes, per project: what devstack cannot do yet. The test
-# fails when an import adds one; lower a number when a change removes one.
-CHANGES = {
-    "docker-elk": 2,  # a variable named discovery.type; a UDP port
-    "homelab-downloadarr": 1,  # devices: /dev/net/tun
-    "labspace-infra": 2,  # use_api_socket, build.additional_contexts
-    "localstack-dynamodb-lambda": 1,  # a network alias
-    "mattermost": 1,  # a UDP port
-    "n8n-ai-starter": 1,  # a GPU reservation
-    "netbox": 1,  # redis-server --appendonly yes: devstack runs its own redis
-}
+# Notes that say behaviour changes, per project: what devstack cannot do yet. None is left
+# (issue 16); the test fails when an import adds one. A key devstack cannot honour some day
+# is recorded here, with why, and in docs/import.md.
+CHANGES: dict[str, int] = {}
 
 
 def main_file(root: Path) -> Path:
@@ -99,24 +96,75 @@ def test_importing_the_export_gives_the_same_stack(name: str, tmp_path: Path) ->
 
     again = convert(exported, root, {**SHELL, "PWD": str(root)})
 
-    assert shape(again.data) == shape(first.data)
+    assert shape(again.data, first.data) == shape(first.data, first.data)
 
 
-def shape(data: dict[str, Any]) -> dict[str, Any]:
-    """What a round trip through `export compose` keeps today: the services, each built or
-    run from an image, with its command, and the kinds of the backing services. Not yet
-    kept (docs/import.md): the export evaluates `${VAR}`s, names a backing service's
-    container `<provider>-<name>`, and writes what devstack adds at run time (PORT, the
-    bindings' URLs), so env, names of backing services and images are not compared."""
-    services = {
-        name: {
-            "runs": "build" if "build" in body else "image",
-            "command": _argv(body.get("command")),
+# What an import of the export cannot give back, and why (docs/import.md says the same):
+ROUND_TRIP_LOSSES = {
+    # The export resolves the environment: `${VAR}`s are evaluated, and what devstack adds
+    # at run time (PORT, the bindings' URLs) is written out. Variables written literally
+    # are compared (below); the contract proposed from `${VAR}`s goes with them.
+    "env": "resolved by the export",
+    "needs": "proposed from the `${VAR}`s the export resolves",
+}
+# A secret's value (a variable named like one) is exported as a required reference,
+# `${NAME:?...}`, never written into the file: it is not among the literal variables.
+HOST_GATEWAY = "host.docker.internal:host-gateway"  # in every container, exported or not
+_NORMALISED = {"command", "ports", "depends_on", "extra_hosts", "build", "image", "uses"}
+
+
+def shape(data: dict[str, Any], original: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as what it means: validated (defaults filled in, durations in seconds),
+    commands split like a shell, ports as mappings, dependencies with their conditions, the
+    host gateway every container has taken out, and ROUND_TRIP_LOSSES left out. A value
+    the `original` import wrote with `${...}` (an image, a build arg, a variable) is
+    evaluated by the export: only its presence is compared. A backing service is compared
+    by its fields, without its name and provider (the export names a backing service's
+    container `<provider>-<name>`, which the import takes as its name) and its password
+    (a password from a variable is exported as a reference, and an import never copies a
+    value from the shell). The stack's name is the folder's: compose 1.29.2's schema, which
+    the export follows, has no top-level `name`."""
+    stack = Stack.model_validate(data)
+    written = Stack.model_validate(original)
+    services = {}
+    for name, service in stack.services.items():
+        before = written.services.get(name, service)
+        body = service.model_dump(mode="json", exclude=set(ROUND_TRIP_LOSSES) | _NORMALISED)
+        body["command"] = _argv(service.command)
+        body["ports"] = [m for text in service.ports for m in port_mappings(text)]
+        body["depends_on"] = service.dependencies()
+        body["extra_hosts"] = sorted(set(_hosts(service.extra_hosts)) - {HOST_GATEWAY})
+        body["image"] = _literal(service.image, before.image)
+        build, built = service.build_spec(), before.build_spec()
+        if build is not None:
+            args = {
+                k: _literal(v, built.args.get(k) if built else v) for k, v in build.args.items()
+            }
+            body["build"] = {**build.model_dump(mode="json"), "args": args}
+        literal = {
+            k: v
+            for k, v in before.env.items()
+            if isinstance(v, str) and "$" not in v and not is_secret_name(k)
         }
-        for name, body in data.get("services", {}).items()
-    }
-    backing = sorted(body["kind"] for body in data.get("backing", {}).values())
-    return {"services": services, "backing": backing}
+        body["literal_env"] = {k: service.env.get(k) for k in literal}
+        body["uses"] = sorted(stack.backing[b].kind for b in service.uses)
+        services[name] = body
+    backing = sorted(
+        json.dumps(b.model_dump(mode="json", exclude={"provider", "password"}), sort_keys=True)
+        for b in stack.backing.values()
+    )
+    top = {key: sorted(getattr(stack, key)) for key in ("volumes", "secrets", "configs")}
+    return {"services": services, "backing": backing, **top}
+
+
+def _literal(value: str | None, written: str | None) -> str | None:
+    return "${...}" if written is not None and "$" in written else value
+
+
+def _hosts(given: list[str] | dict[str, str]) -> list[str]:
+    if isinstance(given, dict):
+        return [f"{host}:{ip}" for host, ip in given.items()]
+    return [text.replace("=", ":", 1) if "=" in text.split(":")[0] else text for text in given]
 
 
 def _argv(command: Any) -> list[str] | None:

@@ -307,14 +307,25 @@ def test_a_bad_variable_name_is_located_at_the_name() -> None:
           front:
             command: x
             env:
-              lower-case: x
+              -dash-first: x
         """
     )
 
     assert found == [
-        "devstack.yaml:6:7: services.front.env.lower-case: "
-        "'lower-case' is not a valid variable name: use letters, digits and '_'"
+        "devstack.yaml:6:7: services.front.env.-dash-first: "
+        "'-dash-first' is not a valid variable name: use letters, digits, '_', '.' and '-' "
+        "(not first)"
     ]
+
+
+def test_a_service_variable_may_hold_dots_as_in_compose(tmp_path: Path) -> None:
+    (tmp_path / "devstack.yaml").write_text(
+        "name: shop\nservices:\n  es:\n    image: es:8\n    env:\n      discovery.type: single-node\n"
+    )
+
+    loaded = load_stack(tmp_path / "devstack.yaml")
+
+    assert loaded.stack.services["es"].env == {"discovery.type": "single-node"}
 
 
 def test_a_yaml_syntax_error_is_located() -> None:

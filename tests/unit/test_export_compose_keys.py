@@ -49,6 +49,25 @@ def current_schema() -> dict[str, Any]:
     long_volume["tmpfs"]["properties"]["size"] = {
         "oneOf": [{"type": "integer"}, {"type": "string"}]
     }
+    service["use_api_socket"] = {"type": "boolean"}
+    watch = {
+        "type": "object",
+        "properties": {
+            "path": {"type": "string"},
+            "action": {"enum": ["rebuild", "sync", "restart", "sync+restart", "sync+exec"]},
+            "target": {"type": "string"},
+            "ignore": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["path", "action"],
+        "additionalProperties": False,
+    }
+    service["develop"] = {
+        "type": "object",
+        "properties": {"watch": {"type": "array", "items": watch}},
+    }
+    build = service["build"]["oneOf"][1]["properties"]
+    build["additional_contexts"] = {"$ref": "#/definitions/list_or_dict"}
+    service["gpus"] = {"oneOf": [{"enum": ["all"]}, {"$ref": "#/definitions/devices"}]}
     d["secret"]["properties"]["environment"] = {"type": "string"}
     d["config"]["properties"]["environment"] = {"type": "string"}
     d["config"]["properties"]["content"] = {"type": "string"}

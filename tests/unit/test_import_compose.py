@@ -578,11 +578,21 @@ def test_ports_long_syntax_udp_and_ranges(tmp_path: Path) -> None:
           - "53:53/udp"
           - "9000-9001:9000-9001"
           - 3000
+          - {target: 514, published: 5514, protocol: udp}
+          - "7000/sctp"
         """,
     )
-    # A range is kept as compose writes it; UDP is not published (and says so).
-    assert entry["ports"] == ["0.0.0.0:8080:80", "9000-9001:9000-9001", "3000"]
-    assert any(n.startswith("changes behaviour: services.s.ports[1]: dropped: udp") for n in listed)
+    # A range and a udp port are kept as compose writes them; sctp is not published.
+    assert entry["ports"] == [
+        "0.0.0.0:8080:80",
+        "53:53/udp",
+        "9000-9001:9000-9001",
+        "3000",
+        "5514:514/udp",
+    ]
+    assert [n for n in listed if n.startswith("changes behaviour")] == [
+        "changes behaviour: services.s.ports[5]: dropped: sctp ports are not published by devstack"
+    ]
 
 
 # -- the writer ------------------------------------------------------------------------

@@ -279,7 +279,7 @@ def test_keep_services_keeps_a_database_a_container(tmp_path: Path) -> None:
 
 def test_strict_exits_1_and_writes_nothing_when_behaviour_changes(tmp_path: Path) -> None:
     compose = write(
-        tmp_path, {"compose.yaml": "services:\n  a: {image: a:1, ports: ['53:53/udp']}\n"}
+        tmp_path, {"compose.yaml": "services:\n  a: {image: a:1, ports: ['7000/sctp']}\n"}
     )
 
     strict = CliRunner().invoke(cli, ["import", "compose", str(compose), "--strict"])

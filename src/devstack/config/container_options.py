@@ -10,8 +10,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 from devstack.config.loader import LoadedStack
-from devstack.model.container import ConfigDef, Hook, ObjectRef, SecretDef, Ulimit, VolumeMount
-from devstack.model.container_options import ContainerOptions, FileMount, HookSpec, Mount
+from devstack.model.container import (
+    ConfigDef,
+    DeviceRequest,
+    Hook,
+    ObjectRef,
+    SecretDef,
+    Ulimit,
+    VolumeMount,
+)
+from devstack.model.container_options import (
+    ContainerOptions,
+    FileMount,
+    GpuRequest,
+    HookSpec,
+    Mount,
+)
 from devstack.model.manifest import HealthCheck, Service
 
 ReportProblem = Callable[..., None]
@@ -51,7 +65,38 @@ def container_options(
         health_timing=_timing(service.healthcheck),
         post_start=tuple(_hook(h, problem, (*at, "post_start", i)) for i, h in enumerate(service.post_start)),
         pre_stop=tuple(_hook(h, problem, (*at, "pre_stop", i)) for i, h in enumerate(service.pre_stop)),
+        devices=tuple(_device(text) for text in service.devices),
+        api_socket=service.use_api_socket,
+        gpus=gpu_requests(service.gpus),
+        aliases=tuple(service.aliases),
     )  # fmt: skip
+
+
+def _device(text: str) -> str:
+    """HOST[:CONTAINER[:PERMISSIONS]] in full, as the engine takes it (compose's defaults:
+    the same path, rwm)."""
+    host, _, rest = text.partition(":")
+    container, _, permissions = rest.partition(":")
+    return f"{host}:{container or host}:{permissions or 'rwm'}"
+
+
+def gpu_requests(gpus: str | list[DeviceRequest]) -> tuple[GpuRequest, ...]:
+    """Compose's `gpus` as device requests: `all` (or no count and no ids) is every GPU."""
+    if gpus == "all":
+        return (GpuRequest(count=-1),)
+    return tuple(
+        GpuRequest(
+            driver=g.driver or "",
+            count=-1
+            if g.count == "all" or (g.count is None and not g.device_ids)
+            else g.count or 0,
+            device_ids=tuple(g.device_ids),
+            capabilities=tuple(g.capabilities),
+            options=tuple(sorted(g.options.items())),
+        )
+        for g in gpus
+        if not isinstance(g, str)
+    )
 
 
 def docker_test(check: HealthCheck | None) -> tuple[str, ...] | None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from devstack.config.container_options import Variable, container_options
 from devstack.config.loader import LoadedStack
-from devstack.model.desired import BuildPlan, ContainerSpec, PortBinding
-from devstack.model.manifest import Service
+from devstack.model.desired import BuildContext, BuildPlan, ContainerSpec, PortBinding
+from devstack.model.manifest import BuildSpec, Service
 
 ReportProblem = Callable[..., None]  # problem(message, *path)
 Interpolate = Callable[[str, tuple[str | int, ...]], str]  # a template, at a path -> value
@@ -35,14 +35,7 @@ def container_spec(
         # The environment's image replaces image and build: staging runs what it ships.
         build = None
     if build is not None:
-        context = (loaded.root / build.context).resolve()
-        if not context.is_dir():
-            problem(f"build context {build.context} is not a directory", "services", name, "build")
-        args = {
-            key: interpolate(value, ("services", name, "build", "args", key))
-            for key, value in build.args.items()
-        }
-        plan = BuildPlan(str(context), build.dockerfile, tuple(sorted(args.items())), build.target)
+        plan = build_plan(loaded, name, build, interpolate, problem, {name})
     image = ""
     if pinned is not None:
         image = interpolate(*pinned)
@@ -106,3 +99,63 @@ def split_command(name: str, service: Service, problem: ReportProblem) -> list[s
     except ValueError as exc:
         problem(f"cannot split command: {exc}", "services", name, "command")
         return []
+
+
+def build_plan(
+    loaded: LoadedStack,
+    name: str,
+    build: BuildSpec,
+    interpolate: Interpolate,
+    problem: ReportProblem,
+    seen: set[str],
+) -> BuildPlan:
+    """`build:` resolved: the context made absolute, args interpolated, and each additional
+    context a folder, an image, or another service's build (`seen`: no service twice)."""
+    at = ("services", name, "build")
+    context = (loaded.root / build.context).resolve()
+    if not context.is_dir():
+        problem(f"build context {build.context} is not a directory", *at)
+    args = {key: interpolate(value, (*at, "args", key)) for key, value in build.args.items()}
+    contexts = []
+    for label, source in build.additional_contexts.items():
+        where = (*at, "additional_contexts", label)
+        if source.startswith("docker-image://"):
+            contexts.append(BuildContext(label, image=source.removeprefix("docker-image://")))
+        elif source.startswith("service:"):
+            other = source.removeprefix("service:")
+            found = _service_context(loaded, label, other, interpolate, problem, seen, where)
+            if found is not None:
+                contexts.append(found)
+        else:
+            folder = (loaded.root / source).resolve()
+            if not folder.is_dir():
+                problem(f"additional context {source} is not a directory", *where)
+            contexts.append(BuildContext(label, folder=str(folder)))
+    return BuildPlan(
+        str(context), build.dockerfile, tuple(sorted(args.items())), build.target, tuple(contexts)
+    )
+
+
+def _service_context(
+    loaded: LoadedStack,
+    label: str,
+    other: str,
+    interpolate: Interpolate,
+    problem: ReportProblem,
+    seen: set[str],
+    where: tuple[str, ...],
+) -> BuildContext | None:
+    service = loaded.stack.services.get(other)
+    if service is None or service.runtime != "docker" or other in seen:
+        known = ", ".join(n for n, s in sorted(loaded.stack.services.items()) if s.build or s.image)
+        reason = "it is the service itself" if other in seen else f"containers: {known}"
+        problem(f"additional context service:{other} is not another container service "
+                f"({reason})", *where)  # fmt: skip
+        return None
+    spec = service.build_spec()
+    if spec is None:
+        return BuildContext(
+            label, image=interpolate(service.image or "", ("services", other, "image"))
+        )
+    plan = build_plan(loaded, other, spec, interpolate, problem, {*seen, other})
+    return BuildContext(label, service=other, plan=plan)

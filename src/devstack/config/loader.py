@@ -13,7 +13,13 @@ from devstack.config.interpolate import InterpolationError, references
 from devstack.config.problems import ManifestError, Problem
 from devstack.config.yaml_loader import LoadedDocument, LoaderError, format_path, load_yaml
 from devstack.model.graph import find_cycle
-from devstack.model.manifest import NAME_PATTERN, VAR_NAME_PATTERN, Service, Stack
+from devstack.model.manifest import (
+    ENV_KEY_PATTERN,
+    NAME_PATTERN,
+    VAR_NAME_PATTERN,
+    Service,
+    Stack,
+)
 from devstack.model.names import known_names
 from devstack.model.ports import port_mappings
 
@@ -178,6 +184,11 @@ def _pattern_message(value: object, pattern: str) -> str:
         return f"{value!r} is not a valid name: use lowercase letters, digits, '-' and '_'"
     if pattern == VAR_NAME_PATTERN:
         return f"{value!r} is not a valid variable name: use letters, digits and '_'"
+    if pattern == ENV_KEY_PATTERN:
+        return (
+            f"{value!r} is not a valid variable name: use letters, digits, '_', '.' and '-' "
+            "(not first)"
+        )
     return f"{value!r} does not match {pattern}"
 
 
@@ -241,17 +252,20 @@ def check_semantics(loaded: LoadedStack) -> list[Problem]:
         at(f"dependency cycle: {' -> '.join(cycle)}", "services", cycle[0], "depends_on")
 
     # Host ports taken: a process's own port, a container's explicit host port.
-    owners: dict[int, str] = {}
+    # A tcp and a udp port of the same number do not collide (compose publishes both).
+    owners: dict[tuple[int, str], str] = {}
     for name, service in stack.services.items():
         for index, text in enumerate(service.ports):
             for mapping in port_mappings(text):
                 port = mapping.container if service.runtime == "process" else mapping.host
                 if port is None:
                     continue
-                if port in owners and not _alternatives(service, stack.services[owners[port]]):
-                    at(f"host port {port} is already used by service {owners[port]!r}",
+                taken = (port, mapping.protocol)
+                if taken in owners and not _alternatives(service, stack.services[owners[taken]]):
+                    suffix = "" if mapping.protocol == "tcp" else f"/{mapping.protocol}"
+                    at(f"host port {port}{suffix} is already used by service {owners[taken]!r}",
                        "services", name, "ports", index)  # fmt: skip
-                owners.setdefault(port, name)
+                owners.setdefault(taken, name)
 
     _check_backing(loaded, at)
     check_container_keys(stack, at)

@@ -307,7 +307,9 @@ class _Resolver:
                 found.append(PortBinding(mapping.container, mapping.container))
             else:
                 host = mapping.host or ports(name, mapping.container)
-                found.append(PortBinding(mapping.container, host, mapping.host_ip))
+                found.append(
+                    PortBinding(mapping.container, host, mapping.host_ip, mapping.protocol)
+                )
         return tuple(found)
 
     def _variable(self, name: str) -> tuple[str, bool] | None:

@@ -117,9 +117,11 @@ def _container(
             command=["redis-cli", "ping"], interval=2.0, start_interval=0.2, start_period=30.0
         )
     env.update(provider.env)
+    # The image's own command is `redis-server`: the backing's options go after it.
+    args = tuple(backing.args) if kind == "redis" else ()
     spec = ContainerSpec(
         image=provider.image or DEFAULT_IMAGES[kind],
-        command=None,
+        command=("redis-server", *args) if args else None,
         env=env,
         ports=(PortBinding(SERVER_PORTS[kind], port),),
         volumes=(volume,),
@@ -139,6 +141,7 @@ def _process(
         command: tuple[str, ...] = (
             binary, "--port", str(port), "--bind", LOCAL_HOST, "--dir", str(data),
             "--appendonly", "yes", "--save", "", "--protected-mode", "yes",
+            *backing.args,  # later options win: the backing's own over devstack's defaults
         )  # fmt: skip
         check = HealthCheck(tcp=port, interval=2.0, start_interval=0.05, start_period=20.0)
         spec = ProcessSpec(command=command, workdir=str(data), env={}, ports=(port,))

@@ -53,7 +53,9 @@ def check_ports(
 def _bindings(service: DesiredService) -> list[tuple[int, str]]:
     """(host port, address it is bound on) of one instance."""
     if isinstance(service.spec, ContainerSpec):
-        return [(b.host, b.host_ip) for b in service.spec.ports]
+        # TCP only: a udp port shares no number space with tcp listeners, and the engine
+        # itself refuses a udp port that is taken.
+        return [(b.host, b.host_ip) for b in service.spec.ports if b.protocol == "tcp"]
     if isinstance(service.spec, ProcessSpec):
         # A host process binds where it likes; the loopback address is what its URL names.
         return [(port, "127.0.0.1") for port in service.spec.ports]

@@ -153,6 +153,13 @@ def _service(
             }
         if exported.build.target:
             build["target"] = escape(exported.build.target)
+        if exported.build.contexts:
+            build["additional_contexts"] = {
+                c.name: f"service:{c.service}" if c.service
+                else relative_to(base_dir, c.folder) if c.folder
+                else f"docker-image://{escape(c.image)}"
+                for c in exported.build.contexts
+            }  # fmt: skip
         out["build"] = build
     if exported.image:
         out["image"] = escape(exported.image)
@@ -168,7 +175,10 @@ def _service(
     ports = _ports(exported)
     if ports:
         out["ports"] = ports
-    mounts: list[Any] = [_volume(view, text, base_dir, volumes) for text in _volume_texts(exported)]
+    resolved = manifest is None  # a provider's volumes carry the `<stack>_` prefix
+    mounts: list[Any] = [
+        _volume(view, text, base_dir, volumes, resolved) for text in _volume_texts(exported)
+    ]
     relative = lambda path: relative_to(base_dir, path)  # noqa: E731
     mounts.extend(long_volumes(manifest, view, relative, volumes))
     if mounts:
@@ -246,7 +256,8 @@ def _ports(exported: ExportedService) -> list[str]:
     for text in exported.manifest.ports:
         for mapping in port_mappings(text):  # a range, one port each: the same bindings
             host = "" if mapping.host is None else str(mapping.host)
-            out.append(f"{mapping.host_ip}:{host}:{mapping.container}")
+            suffix = "" if mapping.protocol == "tcp" else f"/{mapping.protocol}"
+            out.append(f"{mapping.host_ip}:{host}:{mapping.container}{suffix}")
     return out
 
 
@@ -258,7 +269,9 @@ def _volume_texts(exported: ExportedService) -> list[str]:
     return list(exported.spec.volumes)
 
 
-def _volume(view: ExportView, text: str, base_dir: Path, volumes: dict[str, Any]) -> str:
+def _volume(
+    view: ExportView, text: str, base_dir: Path, volumes: dict[str, Any], resolved: bool
+) -> str:
     source, _, rest = text.partition(":")
     if source.startswith((".", "/")):
         path = Path(source)
@@ -266,7 +279,8 @@ def _volume(view: ExportView, text: str, base_dir: Path, volumes: dict[str, Any]
         return f"{relative_to(base_dir, str(absolute))}:{rest}"
     if source.startswith("~"):
         return text
-    name = source.removeprefix(f"{view.stack}_")
+    # Only a resolved name loses the prefix: a manifest's `kong_data` in stack `kong` stays.
+    name = source.removeprefix(f"{view.stack}_") if resolved else source
     # Compose names a volume <project>_<name>: with `-p <stack>` it is devstack's volume.
     volumes.setdefault(name, None)
     return f"{name}:{rest}"

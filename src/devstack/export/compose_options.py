@@ -14,7 +14,7 @@ from typing import Any
 
 from devstack.export.view import ExportedService, ExportView
 from devstack.model.container import ObjectRef, VolumeMount
-from devstack.model.manifest import Service
+from devstack.model.manifest import Service, WatchRule
 
 HOST_GATEWAY = "host.docker.internal:host-gateway"  # as devstack maps it in every container
 PLAIN_KEYS = ("user", "working_dir", "cap_add", "cap_drop", "shm_size", "network_mode")
@@ -63,6 +63,30 @@ def add_options(
         hooks = getattr(manifest, stage)
         if hooks:
             out[stage] = [h.model_dump(exclude_defaults=True) for h in hooks]
+    add_engine_keys(out, manifest)
+    if manifest.profiles:
+        out["profiles"] = list(manifest.profiles)
+    if manifest.watch:
+        out["develop"] = {"watch": [_watch(rule, view, relative) for rule in manifest.watch]}
+
+
+def add_engine_keys(out: dict[str, Any], manifest: Service) -> None:
+    """Devices, the API socket, GPUs and network aliases, in compose's shapes (a GPU list
+    is compose's reservation form, which every compose version reads)."""
+    if manifest.devices:
+        out["devices"] = list(manifest.devices)
+    if manifest.use_api_socket:
+        out["use_api_socket"] = True
+    if manifest.gpus == "all":
+        out["gpus"] = "all"
+    elif manifest.gpus:
+        devices = [g.model_dump(exclude_defaults=True) for g in manifest.gpus]
+        for device, given in zip(devices, manifest.gpus, strict=True):
+            device["capabilities"] = list(given.capabilities)  # compose requires them
+        deploy = out.setdefault("deploy", {})
+        deploy["resources"] = {"reservations": {"devices": devices}}
+    if manifest.aliases:
+        out["networks"] = {"default": {"aliases": list(manifest.aliases)}}
 
 
 def long_volumes(
@@ -110,6 +134,19 @@ def _long(item: VolumeMount, view: ExportView, relative: Any, volumes: dict[str,
     elif item.type == "volume" and item.source:
         volumes.setdefault(item.source, None)
     return data
+
+
+def _watch(rule: WatchRule, view: ExportView, relative: Any) -> dict[str, Any]:
+    """A watch rule as compose's `develop.watch` entry (compose has the same actions)."""
+    out: dict[str, Any] = {
+        "path": relative(str(Path(view.root) / rule.path)),
+        "action": rule.action,
+    }
+    if rule.target is not None:
+        out["target"] = rule.target
+    if rule.ignore:
+        out["ignore"] = list(rule.ignore)
+    return out
 
 
 def _use(use: str | ObjectRef) -> Any:

@@ -74,7 +74,7 @@ def _task(view: ExportView, exported: ExportedService, options: EcsOptions) -> d
         container["command"] = list(spec.command)
     if spec.ports:
         container["portMappings"] = [
-            {"containerPort": p.container, "protocol": "tcp"} for p in spec.ports
+            {"containerPort": p.container, "protocol": p.protocol} for p in spec.ports
         ]
     env = sorted((v for v in exported.env if v.name not in HOST_ONLY), key=lambda v: v.name)
     container["environment"] = [{"name": v.name, "value": v.value} for v in env if not v.secret]

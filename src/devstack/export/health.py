@@ -21,7 +21,11 @@ START_OVERHEAD = 5.0
 
 
 def check_timeout(check: HealthCheck) -> float:
-    """The timeout of the in-container check: devstack's plus the program's start."""
+    """The timeout of the in-container check: for an HTTP or TCP probe (devstack's runs
+    from the host), devstack's plus the start of the program that probes in its stead; a
+    command or test runs in the container under devstack too, so its timeout is kept."""
+    if check.http is None and check.tcp is None:
+        return check.timeout
     return check.timeout + START_OVERHEAD
 
 

@@ -79,7 +79,11 @@ def container(
         out["args"] = [escape(part) for part in args]
     if ports:
         out["ports"] = [
-            {"name": port_name(p.container), "containerPort": p.container, "protocol": "TCP"}
+            {
+                "name": port_name(p.container, p.protocol),
+                "containerPort": p.container,
+                "protocol": p.protocol.upper(),
+            }
             for p in _unique(ports)
         ]
     if check is not None:
@@ -102,14 +106,14 @@ def startup_probe(check: HealthCheck, ports: tuple[PortBinding, ...]) -> dict[st
     }
 
 
-def port_name(port: int) -> str:
-    return f"tcp-{port}"  # an IANA_SVC_NAME: at most 15 characters, a letter in it
+def port_name(port: int, protocol: str = "tcp") -> str:
+    return f"{protocol}-{port}"  # an IANA_SVC_NAME: at most 15 characters, a letter in it
 
 
 def _unique(ports: tuple[PortBinding, ...]) -> list[PortBinding]:
-    seen: dict[int, PortBinding] = {}
+    seen: dict[tuple[int, str], PortBinding] = {}
     for port in ports:
-        seen.setdefault(port.container, port)
+        seen.setdefault((port.container, port.protocol), port)
     return list(seen.values())
 
 
@@ -145,10 +149,10 @@ def service(
             "selector": selector(stack, name),
             "ports": [
                 {
-                    "name": port_name(p.container),
+                    "name": port_name(p.container, p.protocol),
                     "port": p.container,
                     "targetPort": p.container,
-                    "protocol": "TCP",
+                    "protocol": p.protocol.upper(),
                 }
                 for p in _unique(ports)
             ],

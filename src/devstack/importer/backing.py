@@ -159,6 +159,12 @@ class BackingBuilder:
                     self.server_volume(kind, name, entry, item, (*key_path, index), target)
             elif key == "command" and kind == "redis" and "requirepass" in str(value):
                 self.notes.changes(key_path, "dropped: devstack's redis has no password", target)
+            elif (
+                key == "command"
+                and kind == "redis"
+                and (args := fields.redis_args(self.src, value, key_path, self.notes, target))
+            ):
+                entry["args"] = args  # `redis-server --appendonly yes`: its options kept
             else:
                 self.server_key(key, value, key_path, target)
         self.backing[name] = entry

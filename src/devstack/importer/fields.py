@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from devstack.config.layers import is_secret_name
 from devstack.importer.notes import Notes
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.durations import parse_duration
-from devstack.model.manifest import parse_port
+from devstack.model.manifest import ENV_KEY_PATTERN, parse_port
 
 _COMPOSE_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|m|s|ms|us|µs|ns)")
 _UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
@@ -63,7 +64,7 @@ def environment(src: ComposeSource, value: Any, path: DataPath, notes: Notes) ->
     else:
         raise src.problem(path, "environment must be a list or a mapping")
     for key, raw, item_path in items:
-        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+        if not re.match(ENV_KEY_PATTERN, key):
             notes.changes(item_path, f"dropped: {key!r} is not a variable name devstack accepts")
             continue
         if raw is None:
@@ -262,3 +263,44 @@ def _long_volume(
     if kind == "volume" and isinstance(source, str) and source:
         named.add(source)
     return out
+
+
+def redis_args(
+    src: ComposeSource, value: Any, path: DataPath, notes: Notes, target: DataPath
+) -> list[str] | None:
+    """The options of a `redis-server --name value...` command, when the manifest's redis
+    backing takes them (devstack runs the server, and keeps these options), else None."""
+    from pydantic import ValidationError
+
+    from devstack.model.backing import RedisBacking
+
+    try:
+        if isinstance(value, str):
+            argv = shlex.split(fixed(src, src.as_written(path, value), path, notes, target))
+        else:
+            argv = [fixed(src, str(a), (*path, i), notes, target) for i, a in enumerate(value)]
+        RedisBacking.model_validate({"kind": "redis", "args": argv[1:]})
+    except (ValueError, ValidationError):
+        return None
+    return argv[1:] if argv[:1] == ["redis-server"] and len(argv) > 1 else None
+
+
+def build_contexts(
+    src: ComposeSource, value: Any, path: DataPath, notes: Notes, target: DataPath, out_dir: Path
+) -> dict[str, str] | None:
+    """`build.additional_contexts` (a mapping or NAME=SOURCE lines) as the manifest takes
+    them: folders rebased, `service:NAME` renamed as the service is; None when it cannot."""
+    from devstack.importer.backing import safe_name
+
+    pairs = (
+        value.items() if isinstance(value, dict) else (str(v).partition("=")[::2] for v in value)
+    )
+    out = {}
+    for name, given in pairs:
+        source = fixed(src, src.as_written((*path, name), str(given)), (*path, name), notes, target)
+        if source.startswith("service:"):
+            source = "service:" + safe_name(source.removeprefix("service:"))
+        elif "://" not in source:
+            source = relative_path(src, source, out_dir)
+        out[str(name)] = source
+    return out if passthrough_accepts("build", {"additional_contexts": out}) else None

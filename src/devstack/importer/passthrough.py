@@ -44,6 +44,8 @@ SERVICE_KEYS = (
     "sysctls",
     "devices",
     "stop_signal",
+    "use_api_socket",
+    "gpus",
 )
 # What devstack does instead, for a key the manifest does not (yet) take.
 MISSING_REASONS = {
@@ -57,6 +59,8 @@ MISSING_REASONS = {
     "pre_stop": "the hook does not run",
     "devices": "the device is not available in the container",
     "cap_add": "the container lacks the capability",
+    "use_api_socket": "the Docker API socket is not mounted",
+    "gpus": "no GPU is given to the container",
 }
 # Keys whose absence makes no difference to a service on a developer's machine.
 HARMLESS = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 from devstack.importer import fields, passthrough
 from devstack.importer.contracts import propose
 from devstack.importer.notes import Notes
+from devstack.importer.probes import http_probe
+from devstack.importer.service_run_keys import RunKeys
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.manifest import parse_port
 
@@ -40,12 +41,10 @@ NO_EFFECT_REASONS = {
 CHANGES_REASONS = {
     "external_links": "containers outside the stack are not linked",
     "volumes_from": "the other container's volumes are not mounted",
-    "use_api_socket": "the Docker API socket is not mounted",
     "ipc": "the container gets its own IPC namespace",
     "pid": "the container gets its own PID namespace",
     "userns_mode": "Docker's default user namespace applies",
     "dns": "Docker's default DNS applies",
-    "gpus": "no GPU is given to the container",
 }
 
 
@@ -59,23 +58,6 @@ class MappedService:
     depends: dict[str, str] = field(default_factory=dict)  # compose name -> condition
     env_files: list[tuple[str, bool, DataPath]] = field(default_factory=list)
     named_volumes: set[str] = field(default_factory=set)
-
-
-# `curl -f http://localhost:8080/health` or `wget -q --spider http://127.0.0.1:8080/`.
-_HTTP_TEST = re.compile(
-    r"^(?:curl\s+(?:--?[a-zA-Z-]+\s+)*|wget\s+(?:--?[a-zA-Z-]+\s+)*)"
-    r"[\"']?http://(?:localhost|127\.0\.0\.1|0\.0\.0\.0):(\d+)(/[^\s\"']*)?[\"']?"
-    r"(?:\s*\|\|\s*exit\s+1)?$"
-)
-
-
-def http_probe(command: str | list[str], first_port: int) -> str | None:
-    """The path of a healthcheck that is just an HTTP GET on the first port, else None."""
-    text = command if isinstance(command, str) else " ".join(command)
-    found = _HTTP_TEST.match(text.strip())
-    if found is None or int(found.group(1)) != first_port:
-        return None
-    return found.group(2) or "/"
 
 
 # The shapes compose allows for the keys we read; anything else is the user's mistake.
@@ -98,7 +80,7 @@ EXPECTED: dict[str, tuple[type, ...]] = {
 _SHAPES = {str: "a string", dict: "a mapping", list: "a list", int: "a number"}
 
 
-class ServiceMapper:
+class ServiceMapper(RunKeys):
     def __init__(self, src: ComposeSource, notes: Notes, out_dir: Path) -> None:
         self.src = src
         self.notes = notes
@@ -196,7 +178,7 @@ class ServiceMapper:
                 if carried is not None:
                     entry[key] = carried
             elif key == "networks":
-                self.networks(value, path, target)
+                self.networks(value, path, target, entry)
             elif key in NO_EFFECT_REASONS:
                 self.notes.no_effect(path, NO_EFFECT_REASONS[key], target)
             else:
@@ -221,12 +203,20 @@ class ServiceMapper:
             target,
         )
 
-    def networks(self, value: Any, path: DataPath, target: DataPath) -> None:
+    def networks(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
         """One stack network is the same as compose's per-project networks, unless a
-        service relies on an alias or a fixed address."""
+        service relies on a fixed address; its aliases on any network are its aliases on
+        the stack network."""
         if isinstance(value, dict):
             for net, spec in value.items():
+                given = spec.get("aliases") if isinstance(spec, dict) else None
+                if given and passthrough.accepts("aliases", [str(a) for a in given]):
+                    known = entry.setdefault("aliases", [])
+                    known.extend(str(a) for a in given if str(a) not in known)
+                    given = None
                 for key in ("aliases", "ipv4_address", "ipv6_address"):
+                    if key == "aliases" and not given:
+                        continue
                     if isinstance(spec, dict) and spec.get(key):
                         self.notes.changes(
                             (*path, net, key),
@@ -250,13 +240,14 @@ class ServiceMapper:
             if given[0] == "NONE":
                 return
             given = given[1:] if given[0] == "CMD" else given[1]
-        probe = http_probe(given, parse_port(ports[0]).container)
+        first = parse_port(ports[0])
+        probe = http_probe(given, first.container) if first.protocol == "tcp" else None
         if probe is None:
             return
         del check[key]
-        entry["healthcheck"] = {"http": probe, **check}
+        entry["healthcheck"] = {"http": probe[0], **check, **probe[1]}
         self.notes.no_effect(
-            path, f"an HTTP GET of {probe} on the first port, from devstack", target
+            path, f"an HTTP GET of {probe[0]} on the first port, from devstack", target
         )
 
     def build(self, value: Any, path: DataPath, target: DataPath) -> str | dict[str, Any]:
@@ -276,6 +267,12 @@ class ServiceMapper:
                 spec[key] = self.src.as_written(item_path, item)
             elif key == "args":
                 spec["args"] = fields.environment(self.src, item, item_path, self.notes)
+            elif key == "additional_contexts" and (
+                contexts := fields.build_contexts(
+                    self.src, item, item_path, self.notes, target, self.out_dir
+                )
+            ):
+                spec[key] = contexts
             elif key in ("additional_contexts", "secrets", "ssh"):
                 self.notes.changes(
                     item_path, f"dropped: devstack builds without build {key}", target
@@ -380,77 +377,3 @@ class ServiceMapper:
         if "retries" in value:
             check["retries"] = max(1, int(value["retries"]))
         return check
-
-    def restart(self, value: Any, path: DataPath, target: DataPath) -> str | None:
-        text = fields.fixed(self.src, self.src.as_written(path, value), path, self.notes, target)
-        if text in ("no", "always"):
-            return text
-        if text.startswith("on-failure"):
-            if ":" in text:
-                self.notes.no_effect(path, "devstack retries with backoff, without a limit", target)
-            return "on-failure"
-        if text == "unless-stopped":
-            self.notes.no_effect(path, "always: `devstack stop` keeps it stopped", target)
-            return "always"
-        self.notes.changes(path, f"dropped: unknown restart policy {text!r}", target)
-        return None
-
-    def deploy(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
-        for key, item in (value or {}).items():
-            item_path = (*path, key)
-            if key == "replicas":
-                entry.setdefault("replicas", int(item))
-            elif key == "resources" and "devices" in str((item or {}).get("reservations")):
-                self.notes.changes(item_path, "dropped: no device (GPU) is reserved", target)
-            elif key == "resources":
-                self.notes.no_effect(item_path, "devstack does not limit resources", target)
-            elif key == "restart_policy":
-                self.notes.no_effect(item_path, "use restart:", target)
-            else:
-                self.notes.no_effect(item_path, "a Swarm setting; compose ignores it too", target)
-
-    def develop(self, value: Any, path: DataPath, target: DataPath, entry: dict[str, Any]) -> None:
-        rules = []
-        for index, rule in enumerate((value or {}).get("watch", [])):
-            rule_path = (*path, "watch", index)
-            action = rule.get("action")
-            out: dict[str, Any] = {
-                "path": fields.relative_path(self.src, str(rule.get("path")), self.out_dir)
-            }
-            if action == "rebuild":
-                out["action"] = "rebuild"
-            elif action == "sync" and rule.get("target"):
-                out.update(action="sync", target=rule["target"])
-            elif action == "restart":
-                out["action"] = "restart"
-            elif action == "sync+restart" and rule.get("target"):
-                # Closest: the files are copied in; a process that does not reload them
-                # itself is not restarted.
-                out.update(action="sync", target=rule["target"])
-                self.notes.changes(
-                    rule_path,
-                    "synced without the restart: devstack's sync does not restart",
-                    target,
-                )
-            elif action == "sync+exec" and rule.get("target"):
-                out.update(action="sync", target=rule["target"])
-                self.notes.changes(rule_path, "synced; the exec command does not run", target)
-            else:
-                self.notes.changes(
-                    rule_path, f"dropped: watch action {action!r} has no equivalent", target
-                )
-                continue
-            if rule.get("initial_sync"):
-                self.notes.no_effect(
-                    (*rule_path, "initial_sync"),
-                    "the container starts from a fresh build of the same files",
-                    target,
-                )
-            if rule.get("ignore"):
-                out["ignore"] = [str(i) for i in rule["ignore"]]
-            rules.append(out)
-        for key in value or {}:
-            if key != "watch":
-                self.notes.no_effect((*path, key), "devstack has no equivalent", target)
-        if rules:
-            entry["watch"] = rules

@@ -237,9 +237,28 @@ class PostgresBacking(_Backing):
         return _check(_PG_NAME, value, "name", "lowercase letters, digits and '_'")
 
 
+# Where and how devstack runs the server: an argument that moved them would cut it off.
+REDIS_OWN_ARGS = ("--port", "--bind", "--dir", "--protected-mode", "--daemonize")
+
+
 class RedisBacking(_Backing):
     kind: Literal["redis"]
     database: int = Field(default=0, ge=0, le=15)
+    args: list[str] = Field(
+        default_factory=list,
+        description="More redis-server arguments, as a compose command gives them "
+        "(--appendonly yes); for the container and the process provider alike",
+    )
+
+    @field_validator("args")
+    @classmethod
+    def _server_options(cls, value: list[str]) -> list[str]:
+        if value and not value[0].startswith("--"):
+            raise ValueError(f"args are redis-server options (--name value), not {value[0]!r}")
+        for arg in value:
+            if arg.lower() in REDIS_OWN_ARGS:
+                raise ValueError(f"{arg} is devstack's to set (it runs the server)")
+        return value
 
 
 class UrlBacking(_Backing):

@@ -35,7 +35,15 @@ CONTAINER_ONLY_KEYS = (
     "configs",
     "post_start",
     "pre_stop",
+    "devices",
+    "use_api_socket",
+    "gpus",
+    "aliases",
 )
+# A device as compose writes it: HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]], permissions rwm.
+DEVICE_PATTERN = r"^/[^:]+(:/[^:]+(:[rwm]{1,3})?)?$"
+# A name the container also answers to on the stack network (a DNS label, dots allowed).
+ALIAS_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
 class Ulimit(Model):
@@ -50,6 +58,25 @@ class Ulimit(Model):
 
 
 UlimitValue = int | Ulimit
+
+
+class DeviceRequest(Model):
+    """A request for devices the engine's driver hands out (GPUs): compose's `gpus` entry,
+    or an entry of `deploy.resources.reservations.devices`."""
+
+    driver: str | None = Field(default=None, description="nvidia...; default: the engine's")
+    count: int | Literal["all"] | None = Field(
+        default=None, description="How many (all: every one); default: all, unless device_ids"
+    )
+    device_ids: list[str] = Field(default_factory=list)
+    capabilities: list[str] = Field(default_factory=lambda: ["gpu"])
+    options: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _count_or_ids(self) -> DeviceRequest:
+        if self.count is not None and self.device_ids:
+            raise ValueError("give count or device_ids, not both")
+        return self
 
 
 class VolumeOptions(Model):

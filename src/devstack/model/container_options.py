@@ -58,6 +58,27 @@ class HookSpec:
 
 
 @dataclass(frozen=True)
+class GpuRequest:
+    """A device request to the engine (`docker run --gpus`): count -1 is every device."""
+
+    driver: str = ""
+    count: int = 0
+    device_ids: tuple[str, ...] = ()
+    capabilities: tuple[str, ...] = ("gpu",)
+    options: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> GpuRequest:
+        return cls(
+            data["driver"],
+            data["count"],
+            tuple(data["device_ids"]),
+            tuple(data["capabilities"]),
+            tuple((str(k), str(v)) for k, v in data["options"]),
+        )
+
+
+@dataclass(frozen=True)
 class ContainerOptions:
     entrypoint: tuple[str, ...] | None = None
     user: str | None = None
@@ -77,6 +98,10 @@ class ContainerOptions:
     health_timing: tuple[float, float, int, float] | None = None
     post_start: tuple[HookSpec, ...] = ()
     pre_stop: tuple[HookSpec, ...] = ()
+    devices: tuple[str, ...] = ()  # HOST:CONTAINER:PERMISSIONS
+    api_socket: bool = False  # the engine's socket bind-mounted at /var/run/docker.sock
+    gpus: tuple[GpuRequest, ...] = ()
+    aliases: tuple[str, ...] = ()  # besides the service's name, on the stack network
     # Set by prepare(): readiness is the image's own HEALTHCHECK, read from the engine.
     # Not a digest: the image id already says which image it is.
     image_health: bool = False
@@ -86,11 +111,12 @@ class ContainerOptions:
         found: dict[str, object] = {}
         for item in fields(self):
             value = getattr(self, item.name)
-            if item.name == "image_health" or value in (None, ()):
+            # `is False`: an unset flag has no digest (0 == False would skip a 0 too).
+            if item.name == "image_health" or value is None or value == () or value is False:
                 continue
             if item.name == "files":
                 value = [asdict(f) for f in value]
-            elif item.name in ("mounts", "post_start", "pre_stop"):
+            elif item.name in ("mounts", "post_start", "pre_stop", "gpus"):
                 value = [asdict(m) for m in value]
             found[item.name] = value
         return found

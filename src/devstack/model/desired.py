@@ -53,6 +53,11 @@ class PortBinding:
     container: int
     host: int
     host_ip: str = "127.0.0.1"
+    protocol: str = "tcp"  # or udp: published as such; never probed or forwarded
+
+    def key(self) -> str:
+        """The engine's name of the container port: `8080/tcp`, `514/udp`."""
+        return f"{self.container}/{self.protocol}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,29 @@ class BuildPlan:
     dockerfile: str | None
     args: tuple[tuple[str, str], ...]
     target: str | None
+    contexts: tuple[BuildContext, ...] = ()  # compose's additional_contexts
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BuildPlan:
+        """Back from `asdict` as JSON (a release record)."""
+        contexts = tuple(
+            BuildContext(**{**c, "plan": cls.from_json(c["plan"]) if c.get("plan") else None})
+            for c in data.get("contexts", ())
+        )
+        args = tuple((str(k), str(v)) for k, v in data["args"])
+        return cls(data["context"], data["dockerfile"], args, data["target"], contexts)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """An additional build context by `name`: a folder, an image, or the image another
+    service builds (`service` and its `plan`, built first)."""
+
+    name: str
+    folder: str = ""  # absolute
+    image: str = ""
+    service: str = ""
+    plan: BuildPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -234,7 +262,8 @@ def spec_digests(spec: ProcessSpec | ContainerSpec | ProvisionSpec) -> dict[str,
         digests = {
             "image": digest([spec.image, spec.image_id]),
             "command": digest(list(spec.command) if spec.command is not None else None),
-            "ports": digest([[p.container, p.host, p.host_ip] for p in spec.ports]),
+            # The protocol only when it is udp: a tcp port keeps the hash it always had.
+            "ports": digest([_port_digest(p) for p in spec.ports]),
             "volumes": digest(list(spec.volumes)),
         }
         for name, value in spec.options.digest_values().items():
@@ -258,3 +287,8 @@ def spec_hash(digests: dict[str, str]) -> str:
 def changed_fields(old: dict[str, str], new: dict[str, str]) -> list[str]:
     """Field paths whose digest differs, including fields added or removed."""
     return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+
+
+def _port_digest(port: PortBinding) -> list[object]:
+    extra = [port.protocol] if port.protocol != "tcp" else []
+    return [port.container, port.host, port.host_ip, *extra]

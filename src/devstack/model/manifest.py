@@ -12,17 +12,18 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     BeforeValidator,
     Field,
-    PlainSerializer,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from devstack.model.backing import Backing, Provider
 from devstack.model.container import (
+    ALIAS_PATTERN,
     CONTAINER_ONLY_KEYS,
+    DEVICE_PATTERN,
     OBJECT_NAME_PATTERN,
     ConfigDef,
+    DeviceRequest,
     Hook,
     ObjectUse,
     SecretDef,
@@ -30,32 +31,28 @@ from devstack.model.container import (
     VolumeMount,
 )
 from devstack.model.contracts import NeedSpec, short_form_schema
-from devstack.model.durations import parse_duration
 from devstack.model.manifest_base import Model
 from devstack.model.names import UnknownName
 from devstack.model.ports import parse_port as _parse_port
 from devstack.model.ports import port_spec
+from devstack.model.service_parts import (
+    BuildSpec,
+    DependsOnCondition,
+    Duration,
+    HealthCheck,
+    WatchRule,
+)
 
 # Ports live in model/ports.py; `parse_port` stays importable from here for its callers.
 parse_port = _parse_port
+# Service parts live in model/service_parts.py; importable from here too.
+__all__ = ["BuildSpec", "DependsOnCondition", "Duration", "HealthCheck", "WatchRule"]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 VAR_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    PlainSerializer(lambda v: f"{v:g}s", return_type=str),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h))+$"},
-                {"type": "number", "minimum": 0},
-            ],
-            "description": "A duration: 500ms, 1s, 2m, 1m30s, or a number of seconds.",
-        }
-    ),
-]
+# A service's own variable may also hold dots and dashes, as compose allows
+# (Elasticsearch reads `discovery.type`); `${...}` cannot name it, nothing else differs.
+ENV_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
 
 
 class SecretValue(Model):
@@ -68,6 +65,7 @@ class SecretValue(Model):
 # A variable's value as written: scalars arrive as their source text (see config.loader).
 EnvValue = str | SecretValue
 EnvMap = dict[Annotated[str, Field(pattern=VAR_NAME_PATTERN)], EnvValue]
+ServiceEnvMap = dict[Annotated[str, Field(pattern=ENV_KEY_PATTERN)], EnvValue]
 
 
 class EnvFileRef(Model):
@@ -120,88 +118,9 @@ class Environment(Model):
         return [value] if isinstance(value, str | dict) else value
 
 
-class HealthCheck(Model):
-    """How to tell a service is ready: exactly one of `http`, `tcp`, `command` or `test`."""
-
-    http: str | None = Field(default=None, description="Path for an HTTP GET on the first port")
-    tcp: int | None = Field(default=None, ge=1, le=65535, description="Port to connect to")
-    command: str | list[str] | None = Field(
-        default=None, description="Runs in the service's workdir with its env; exit 0 = healthy"
-    )
-    test: str | list[str] | None = Field(
-        default=None,
-        description="Containers, compose's form: [CMD, prog, args...], [CMD-SHELL, line], "
-        "a shell line, or [NONE] (no check, not even the image's HEALTHCHECK)",
-    )
-    interval: Duration = 5.0
-    timeout: Duration = 2.0
-    retries: int = Field(default=3, ge=1)
-    start_period: Duration = 0.0
-    start_interval: Duration = Field(
-        default=0.1, description="Probe interval until the first success"
-    )
-
-    @model_validator(mode="after")
-    def _exactly_one_probe(self) -> HealthCheck:
-        given = [n for n in ("http", "tcp", "command", "test") if getattr(self, n) is not None]
-        if len(given) != 1:
-            raise ValueError("a healthcheck needs exactly one of http, tcp, command or test")
-        if isinstance(self.test, list):
-            if not self.test or self.test[0] not in ("CMD", "CMD-SHELL", "NONE"):
-                raise ValueError("healthcheck.test starts with CMD, CMD-SHELL or NONE")
-            if self.test[0] != "NONE" and len(self.test) < 2:
-                raise ValueError(f"healthcheck.test [{self.test[0]}] needs a command after it")
-            if self.test[0] == "CMD-SHELL" and len(self.test) != 2:
-                raise ValueError("healthcheck.test [CMD-SHELL, line] takes one shell line")
-        elif self.test is not None and not self.test.strip():
-            raise ValueError("healthcheck.test cannot be empty")
-        if self.http is not None and not self.http.startswith("/"):
-            raise ValueError("healthcheck.http is a path and must start with '/'")
-        return self
-
-
-class DependsOnCondition(Model):
-    # service_completed_successfully: a one-shot (a migration, an init job) that must have
-    # exited 0 before the dependent starts, as compose has it.
-    condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = (
-        "service_healthy"
-    )
-
-
 PortSpec = Annotated[str, BeforeValidator(port_spec)]
 # A compose profile name (compose: [a-zA-Z0-9][a-zA-Z0-9_.-]+).
 PROFILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-
-
-class BuildSpec(Model):
-    """How to build a service's image (compose's `build:`)."""
-
-    context: str = Field(default=".", description="Relative to the manifest's folder")
-    dockerfile: str | None = Field(default=None, description="Relative to the context")
-    args: dict[str, str] = Field(default_factory=dict)
-    target: str | None = None
-
-
-class WatchRule(Model):
-    """Live reload: what to do when files under `path` change."""
-
-    path: str = Field(description="File or folder, relative to the manifest")
-    action: Literal["restart", "rebuild", "sync"] = Field(
-        default="restart",
-        description="restart the service; rebuild its image and restart; or sync the "
-        "changed files into the running container at `target`",
-    )
-    ignore: list[str] = Field(
-        default_factory=list,
-        description="Glob patterns to ignore, besides .git, node_modules, __pycache__",
-    )
-    target: str | None = Field(default=None, description="sync: the folder in the container")
-
-    @model_validator(mode="after")
-    def _sync_needs_target(self) -> WatchRule:
-        if self.action == "sync" and not (self.target and self.target.startswith("/")):
-            raise ValueError("a sync rule needs target: an absolute path in the container")
-        return self
 
 
 class Service(Model):
@@ -266,7 +185,28 @@ class Service(Model):
     pre_stop: list[Hook] = Field(
         default_factory=list, description="Containers: commands run in it before it stops"
     )
-    env: EnvMap = Field(default_factory=dict)
+    devices: list[Annotated[str, Field(pattern=DEVICE_PATTERN)]] = Field(
+        default_factory=list,
+        description="Containers: host devices, HOST[:CONTAINER[:PERMISSIONS]] (/dev/net/tun)",
+    )
+    use_api_socket: bool = Field(
+        default=False,
+        description="Containers: the engine's API socket at /var/run/docker.sock (compose's)",
+    )
+    gpus: Literal["all"] | list[DeviceRequest] = Field(
+        default_factory=list,
+        description="Containers: devices (GPUs) requested of the engine's driver, as compose's "
+        "gpus or deploy.resources.reservations.devices; all: every GPU",
+    )
+    aliases: list[Annotated[str, Field(pattern=ALIAS_PATTERN)]] = Field(
+        default_factory=list,
+        description="Containers: more names it answers to on the stack network (compose's "
+        "networks.NAME.aliases)",
+    )
+    env: ServiceEnvMap = Field(
+        default_factory=dict,
+        description="NAME: VALUE; a name may hold dots and dashes (discovery.type), as in compose",
+    )
     uses: list[str] = Field(
         default_factory=list,
         description="Backing services this service binds to (injects their variables)",
@@ -312,6 +252,11 @@ class Service(Model):
                     "a service needs a command (host process) or an image or build (container)"
                 )
             for port in self.ports:
+                if parse_port(port).protocol == "udp":
+                    raise ValueError(
+                        f"port {port!r}: a host process opens its own UDP sockets; devstack "
+                        "publishes and checks UDP ports of containers only (remove it)"
+                    )
                 if parse_port(port).host is not None:
                     raise ValueError(
                         f"port {port!r}: a host process listens on its port directly; "

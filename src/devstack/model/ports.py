@@ -1,4 +1,4 @@
-"""`ports:` entries in compose's short syntax, ranges included."""
+"""`ports:` entries in compose's short syntax, ranges and a `/udp` or `/tcp` suffix included."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ class PortMapping:
     container: int
     host: int | None = None  # None: a free host port is assigned (containers only)
     host_ip: str = "127.0.0.1"  # loopback unless the manifest says otherwise
+    protocol: str = "tcp"  # or udp (`"514:514/udp"`), as compose writes it
 
 
 def port_mappings(text: str) -> list[PortMapping]:
@@ -32,19 +33,23 @@ def port_mappings(text: str) -> list[PortMapping]:
     A host range must be as long as the container range (compose would pick one free
     port of a longer host range; devstack assigns free ports itself when none is given).
     """
-    parts = text.rsplit(":", 2)
+    spec, _, protocol = text.partition("/")
+    if protocol not in ("", "tcp", "udp"):
+        raise ValueError(f"invalid port {text!r}: the protocol is tcp or udp, not {protocol!r}")
+    protocol = protocol or "tcp"
+    parts = spec.rsplit(":", 2)
     container = _port_range(parts[-1], text)
     host = _port_range(parts[-2], text) if len(parts) > 1 else None
     ip = parts[0] if len(parts) == 3 else "127.0.0.1"
     if not ip:
         raise ValueError(f"invalid port {text!r}: the IP before the host port is empty")
     if host is None:
-        return [PortMapping(port, None, ip) for port in container]
+        return [PortMapping(port, None, ip, protocol) for port in container]
     if len(host) != len(container):
         raise ValueError(
             f"invalid port {text!r}: the host range and the container range differ in length"
         )
-    return [PortMapping(c, h, ip) for h, c in zip(host, container, strict=True)]
+    return [PortMapping(c, h, ip, protocol) for h, c in zip(host, container, strict=True)]
 
 
 def parse_port(text: str) -> PortMapping:

@@ -15,7 +15,13 @@ from dataclasses import asdict, replace
 from typing import Any
 
 from devstack.config.diff import fingerprint
-from devstack.model.container_options import ContainerOptions, FileMount, HookSpec, Mount
+from devstack.model.container_options import (
+    ContainerOptions,
+    FileMount,
+    GpuRequest,
+    HookSpec,
+    Mount,
+)
 from devstack.model.desired import (
     BuildPlan,
     ContainerSpec,
@@ -175,9 +181,7 @@ def _thaw_spec(
             env={name: values[name] for name in data["env"]},
             ports=tuple(PortBinding(**p) for p in data["ports"]),
             volumes=tuple(data["volumes"]),
-            build=BuildPlan(**{**build, "args": tuple(map(tuple, build["args"]))})
-            if build
-            else None,
+            build=BuildPlan.from_json(build) if build else None,
             image_id=data["image_id"],
             options=_thaw_options(data.get("options"), current, data["image"]),
         )
@@ -236,6 +240,11 @@ def _thaw_options(
         health_timing=_tuple(data["health_timing"]),
         post_start=hooks["post_start"],
         pre_stop=hooks["pre_stop"],
+        # Absent from the records of releases made before these keys existed.
+        devices=tuple(data.get("devices", ())),
+        api_socket=bool(data.get("api_socket", False)),
+        gpus=tuple(GpuRequest.from_json(g) for g in data.get("gpus", ())),
+        aliases=tuple(data.get("aliases", ())),
     )
 
 

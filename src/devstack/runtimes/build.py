@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from docker.utils.build import exclude_paths
 
 from devstack.engine.ports import RuntimeError_
 from devstack.model.desired import BuildPlan
+from devstack.runtimes import build_contexts
 
 # Never part of a context's identity: devstack's own state (logs change all the time) and VCS.
 ALWAYS_IGNORED = [".devstack", ".git"]
@@ -29,6 +31,8 @@ def context_hash(plan: BuildPlan) -> str:
     patterns = [*_dockerignore(root), *ALWAYS_IGNORED]
     digest = hashlib.sha256()
     digest.update(repr((dockerfile, plan.args, plan.target)).encode())
+    for part in build_contexts.digest_parts(plan, context_hash):
+        digest.update(part.encode())  # none without additional contexts: the same tag
     for relative in sorted(exclude_paths(str(root), patterns, dockerfile=dockerfile)):
         path = root / relative
         if path.is_symlink():
@@ -45,6 +49,13 @@ def context_tag(stack: str, service: str, plan: BuildPlan) -> str:
 
 def build_image(api: APIClient, plan: BuildPlan, tag: str, progress: Callable[[str], None]) -> None:
     """Build and tag; every step streams to `progress`; a failure names the failing step."""
+    if plan.contexts:
+        with build_contexts.dockerfile_with_contexts(
+            api, plan, tag, progress, build_image, context_tag
+        ) as dockerfile:
+            plain = replace(plan, dockerfile=dockerfile, contexts=())
+            build_image(api, plain, tag, progress)
+        return
     last_step = ""
     output: list[str] = []
     try:

@@ -250,9 +250,7 @@ class DockerRuntime:
             f"{LABEL}.started-at": repr(started),
             **docker_options.labels(spec.options),
         }
-        bindings: dict[int | str, Any] = {
-            f"{p.container}/tcp": (p.host_ip, p.host) for p in spec.ports
-        }
+        bindings: dict[int | str, Any] = {p.key(): (p.host_ip, p.host) for p in spec.ports}
         if self._remote is not None:  # published on the engine's loopback, forwarded here
             bindings = self._remote.bindings(spec.ports)
             labels.update(self._remote.labels(spec.ports))
@@ -262,7 +260,8 @@ class DockerRuntime:
                 lambda other: self._containers(api, other, 0), self._remote is None,
             )  # fmt: skip
             host_config = api.create_host_config(**host_args)
-            endpoint = api.create_endpoint_config(aliases=[service.name])
+            aliases = [service.name, *spec.options.aliases]
+            endpoint = api.create_endpoint_config(aliases=aliases)
             # types-docker says one EndpointConfig; the engine (and the SDK) take a mapping.
             networking = api.create_networking_config({self.network: endpoint})  # type: ignore[arg-type]
             create = functools.partial(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 import time
 from collections.abc import Callable
@@ -16,8 +17,8 @@ from typing import Any
 
 import docker.errors
 from docker import APIClient
+from docker.types import DeviceRequest, Ulimit
 from docker.types import Mount as DockerMount
-from docker.types import Ulimit
 
 from devstack.engine.ports import RuntimeError_
 from devstack.model.container_options import ContainerOptions, FileMount, HookSpec, Mount
@@ -26,6 +27,7 @@ from devstack.model.manifest import HealthCheck
 from devstack.runtimes.docker_engine import LABEL, translated
 
 HOST_GATEWAY = {"host.docker.internal": "host-gateway"}
+API_SOCKET = "/var/run/docker.sock"  # where compose's use_api_socket puts it
 PRE_STOP_LABEL = f"{LABEL}.pre-stop"
 SUBPATH_API = (1, 45)  # the engine mounts a volume's subpath itself from this API on
 NANO = 1_000_000_000
@@ -52,7 +54,11 @@ def create_arguments(
         "network_mode": network,
         "port_bindings": bindings,
     }
-    create: dict[str, Any] = {"ports": [p.container for p in spec.ports]}
+    # The SDK takes a udp port as (port, "udp"); a bare number is tcp.
+    create: dict[str, Any] = {
+        "ports": [p.container if p.protocol == "tcp" else (p.container, p.protocol)
+                  for p in spec.ports]
+    }  # fmt: skip
     mode = opts.network_mode
     if mode is not None:
         host["network_mode"] = mode
@@ -73,9 +79,26 @@ def create_arguments(
         host["tmpfs"] = dict(opts.tmpfs)
     if opts.shm_size is not None:
         host["shm_size"] = opts.shm_size
+    if opts.devices:
+        host["devices"] = list(opts.devices)
+    if opts.gpus:
+        # The engine's driver hands the devices out; without one (no GPU) it refuses to
+        # start the container, as it does for compose.
+        host["device_requests"] = [
+            DeviceRequest(
+                driver=g.driver,
+                count=g.count,
+                device_ids=list(g.device_ids),
+                capabilities=[list(g.capabilities)],
+                options=dict(g.options),
+            )
+            for g in opts.gpus
+        ]
     mounts, binds = _mounts(api, opts.mounts, local)
     host["binds"].extend(binds)
     host["binds"].extend(f"{f.source}:{f.target}:ro" for f in opts.files if f.source)
+    if opts.api_socket:
+        host["binds"].append(f"{engine_socket(local)}:{API_SOCKET}")
     if mounts:
         host["mounts"] = mounts
     if opts.entrypoint is not None:
@@ -87,6 +110,15 @@ def create_arguments(
     if opts.healthcheck is not None:
         create["healthcheck"] = _healthcheck(opts)
     return host, create, mode is None
+
+
+def engine_socket(local: bool) -> str:
+    """The engine's API socket on the engine's machine: DOCKER_HOST's for a local unix
+    socket, else the standard path (a remote engine over SSH listens there)."""
+    given = os.environ.get("DOCKER_HOST", "")
+    if local and given.startswith("unix://"):
+        return given.removeprefix("unix://")
+    return API_SOCKET
 
 
 def network_orphans(listed: list[dict[str, Any]]) -> set[str]:

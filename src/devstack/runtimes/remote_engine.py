@@ -224,10 +224,12 @@ class RemoteEngine:
     def bindings(self, ports: Iterable[PortBinding]) -> dict[int | str, Any]:
         """Publish on the engine's loopback, on ports the engine picks: the ports chosen
         here are free here, and say nothing of that machine."""
-        return {f"{p.container}/tcp": (REMOTE_ADDRESS, None) for p in ports}
+        return {p.key(): (REMOTE_ADDRESS, None) for p in ports}
 
     def labels(self, ports: Iterable[PortBinding]) -> dict[str, str]:
-        return {PORTS_LABEL: json.dumps([[p.container, p.host_ip, p.host] for p in ports])}
+        # SSH forwards TCP only: a udp port stays published on the engine's loopback.
+        tcp = [[p.container, p.host_ip, p.host] for p in ports if p.protocol == "tcp"]
+        return {PORTS_LABEL: json.dumps(tcp)}
 
     def started(self, api: APIClient, cid: str) -> None:
         """Forward a container's ports as soon as it runs (its health check connects here)."""
