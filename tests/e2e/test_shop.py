@@ -46,7 +46,9 @@ def shop(stack: Stack) -> Stack:
 
 def _env() -> dict[str, str]:
     # The services run `python3` and need boto3: this virtualenv's interpreter has it.
-    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    # No linger: the test sees the unused emulator retired at once after the swaps back.
+    return {"PATH": path, "DEVSTACK_PROVIDER_LINGER": "0"}
 
 
 def _call(path: str, body: dict[str, Any] | None = None) -> Any:

@@ -103,7 +103,7 @@ def test_swap_restarts_exactly_the_consumers_with_their_new_env(stack: Stack) ->
             "plain": service("plain"),
         },
     )
-    stack.up()
+    stack.up(env={"DEVSTACK_PROVIDER_LINGER": "2"})  # the daemon's: unused providers linger 2 s
     before = stack.pids()
     old = env_of(stack, "api")["AWS_ENDPOINT_URL_S3"]
 
@@ -128,11 +128,14 @@ def test_swap_restarts_exactly_the_consumers_with_their_new_env(stack: Stack) ->
     assert rows["uploads"]["swapped"] is True
     assert rows["uploads"]["consumers"] == ["api", "worker"]
 
+    moto = stack.pids()["moto"]
     stack.ok("swap", "uploads", "--undo")
 
     assert wait_env(stack, "api", "AWS_ENDPOINT_URL_S3", new) == old
     assert stack.pids()["mailer"] == before["mailer"]
-    # Nothing uses moto any more: it is stopped (its data kept).
+    # Nothing uses moto any more: it lingers (a swap back would find it warm), then it is
+    # stopped (its data kept).
+    assert stack.pids().get("moto") == moto
     wait_for(lambda: "moto" not in stack.services(), 15.0, "moto to be retired")
 
 

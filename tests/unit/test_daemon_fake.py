@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from devstack.api.models import ServiceStatus, SwapRequest
+from devstack.daemon.linger import DEFAULT_SECONDS
 from devstack.daemon.service import Daemon
 from devstack.daemon.waiting import wait_until
 from devstack.testing import FakeClock, FakeRuntime, FakeStackRuntime
@@ -101,7 +102,7 @@ def test_scale_runs_and_stops_instances_and_is_remembered(
 
 
 def test_a_swap_moves_the_consumer_and_retires_the_emulator(
-    daemon: Daemon, fake: FakeRuntime
+    daemon: Daemon, fake: FakeRuntime, clock: FakeClock
 ) -> None:
     daemon.up(None, remove_orphans=False)
     settle(lambda: ("api", 0) in running(fake) and ("worker", 0) in running(fake))
@@ -115,7 +116,11 @@ def test_a_swap_moves_the_consumer_and_retires_the_emulator(
 
     assert done.applied and done.message == "swapped uploads: ministack -> outside"
     settle(lambda: ("api", 0) in running(fake) and fake.workloads[("api", 0)].spec_hash != before)
-    settle(lambda: ("ministack", 0) not in fake.workloads)  # retired once api moved off it
+    # Unused now, MiniStack lingers (a swap back would find it warm), then it is retired.
+    assert ("ministack", 0) in running(fake)
+    clock.advance(DEFAULT_SECONDS)
+    daemon.swapper.linger.check()  # what its timer does, on the real clock
+    settle(lambda: ("ministack", 0) not in fake.workloads)
     assert daemon.intent.active_swaps == {"uploads": "outside"}
     [uploads] = [b for b in daemon.backing() if b.name == "uploads"]
     assert (uploads.provider, uploads.swapped) == ("outside", True)

@@ -29,6 +29,7 @@ from devstack.config.servers import data_home
 from devstack.daemon.disk import DiskTrouble
 from devstack.daemon.engines import Engines
 from devstack.daemon.failures import BadRequest
+from devstack.daemon.linger import linger_seconds
 from devstack.daemon.logbuffer import buffer_bytes
 from devstack.daemon.logfiles import LogFiles
 from devstack.daemon.portcheck import check_ports
@@ -139,7 +140,7 @@ class Daemon:
         self._controller_started = False
         self.live = LiveReload(self)
         self.problems: list[str] = []  # why the last manifest edit was not applied
-        self._swapper = Swapper(self)
+        self.swapper = Swapper(self, linger_seconds(self.host_env))
         self._views = Views(self)
 
     def _state_refused(self, message: str) -> None:
@@ -444,7 +445,7 @@ class Daemon:
 
     def swap(self, request: SwapRequest) -> SwapResponse:
         """Move backing services to other providers by configuration only (see `Swapper`)."""
-        return self._swapper.swap(request)
+        return self.swapper.swap(request)
 
     def backing(self) -> list[BackingStatus]:
         return self._views.backing()

@@ -22,6 +22,7 @@ from devstack.api.models import (
 )
 from devstack.config.backing import BackingResolution, declared_providers, provider_mismatch
 from devstack.daemon.failures import BadRequest, SwapError
+from devstack.daemon.linger import DEFAULT_SECONDS, Linger
 from devstack.daemon.seams import StackState
 from devstack.data.adapter import DataTarget
 from devstack.engine.ports import RuntimeError_
@@ -57,9 +58,18 @@ class SwapHost(StackState, Protocol):
 class Swapper:
     """Makes `Daemon.swap`'s swaps, one at a time."""
 
-    def __init__(self, host: SwapHost) -> None:
+    def __init__(self, host: SwapHost, linger: float = DEFAULT_SECONDS) -> None:
         self.host = host
         self._lock = threading.Lock()  # one swap at a time
+        # The providers a swap left unused, kept warm so that swapping back is instant.
+        self.linger = Linger(linger, self._let_go, host.clock)
+
+    def _let_go(self, names: frozenset[str]) -> None:
+        """Their linger is over: unused providers are retired (stopped, data kept)."""
+        with self._lock:
+            intent = self.host.intent
+            if intent.warm & names:
+                self.host.apply_intent(intent.but(warm=intent.warm - names))
 
     def swap(self, request: SwapRequest) -> SwapResponse:
         """Move backing services to other providers by configuration only.
@@ -103,7 +113,7 @@ class Swapper:
                 history.setdefault(name, []).append(request.provider)
         active = {name: h[-1] for name, h in history.items()}
         current = self.host.desired()
-        wanted = intent.but(swaps=history, warm=frozenset())
+        wanted = intent.but(swaps=history, warm=self.linger.names())
         candidate = self.host.preview(wanted)
         moves = self._moves(current.environment, intent.active_swaps, active)
         restarts = [
@@ -146,13 +156,23 @@ class Swapper:
         if carried is not None:
             response.carry = self._carry(*carried)
             mark("swap.carried")
-        self.host.apply_intent(self.host.intent.but(swaps=history, warm=frozenset()))
+        before = self._providers_in_use(current.environment, intent.active_swaps)
+        after = self._providers_in_use(current.environment, active)
+        warm = self.linger.keep(before - after)
+        self.host.apply_intent(self.host.intent.but(swaps=history, warm=warm))
         mark("swap.applied")
         what = ", ".join(f"{b}: {old} -> {new}" for b, (old, new) in moves.items())
         self.host.logs.event(f"swap {what}; restarting {', '.join(restarts) or 'nothing'}")
         response.applied = True
         response.message = f"swapped {what}" if what else "swaps saved"
         return response
+
+    def _providers_in_use(self, environment: str, swaps: dict[str, str]) -> set[str]:
+        """The provider workloads the backing services use with these swaps."""
+        resolution = self.host.backing_resolution(environment, swaps)
+        if resolution is None:
+            return set()
+        return {use.workload.name for use in resolution.providers.values() if use.workload}
 
     def _moves(
         self, environment: str, before: dict[str, str], after: dict[str, str]
@@ -195,7 +215,7 @@ class Swapper:
         try:
             return carry_data(self.host.paths, self.host.logs, sources, destinations)
         except (DataError, OSError) as exc:  # OSError: the snapshot's disk (full, read-only)
-            self.host.apply_intent(self.host.intent.but(warm=frozenset()))
+            self.host.apply_intent(self.host.intent.but(warm=self.linger.names()))
             why = str(exc) if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
             raise SwapError(
                 f"swap not made, nothing changed: carrying the data failed: {why}"
@@ -239,7 +259,8 @@ class Swapper:
                 to_start.add(use.workload.name)
         try:
             if to_start:
-                self.host.apply_intent(self.host.intent.but(warm=frozenset(to_start)))
+                warm = self.linger.names() | to_start
+                self.host.apply_intent(self.host.intent.but(warm=warm))
                 for provider in sorted(to_start):
                     self._wait_healthy(provider, timeout)
                 mark("swap.providers.healthy")
@@ -250,7 +271,7 @@ class Swapper:
                         self.host.logs.emit(backing, 0, "stdout", line)
         except (RuntimeError_, SwapError) as exc:
             if to_start:
-                self.host.apply_intent(self.host.intent.but(warm=frozenset()))
+                self.host.apply_intent(self.host.intent.but(warm=self.linger.names()))
             raise SwapError(f"swap not made, nothing changed: {exc}") from None
 
     def _wait_healthy(self, name: str, timeout: float) -> None:
