@@ -1,10 +1,11 @@
 """The everyday calls, answered before click is imported.
 
 `devstack status [--json]`, `devstack backing [--json]`, `devstack logs -n N
-[SERVICE...]` and a detached `up` on a running stack (`cli/fast_up.py`) run many times a day, often from scripts and editors. The full CLI spends
-most of such a call importing click and the command modules; here the same request goes
-straight to the daemon through the lean client, and the answer is printed by the same
-functions the commands use (`cli/render.py`), so the output is identical.
+[SERVICE...]` and a detached `up` on a running stack (`cli/fast_up.py`) run many times a
+day, often from scripts and editors. The full CLI spends most of such a call importing
+click and the command modules; here the same request goes straight to the daemon through
+the lean client, and the answer is printed by the same functions the commands use
+(`cli/render.py`), so the output is identical.
 
 Anything else is handed to the full CLI: another command or option, `--help`, a value
 that does not parse, no daemon answering (the commands' offline paths), or any error

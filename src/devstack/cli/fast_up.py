@@ -25,8 +25,6 @@ TYPE_CHECKING = False  # not typing's: see cli/fast.py
 if TYPE_CHECKING:
     from devstack.api.client import JSON, Client
 
-FILE_OPTIONS = ("-f", "--file")
-
 
 class UpCall:
     """One parsed detached `up`."""
