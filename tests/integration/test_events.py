@@ -16,11 +16,19 @@ def test_event_stream_gives_snapshots_then_live_changes(stack: Stack) -> None:
     client = Client(stack.socket, timeout=30)
 
     def follow() -> None:
+        # Until both the status showing `a` stopped and the log line of its stop came: the
+        # stream interleaves status snapshots and log lines, in no fixed order between them.
+        stopped = logged = False
         for event in client.events(tail=50):
             seen.append(event)
-            if event["type"] == "status" and any(
-                s["name"] == "a" and s["state"] == "stopped" for s in event["status"]["services"]
-            ):
+            if event["type"] == "status":
+                services = event["status"]["services"]
+                stopped = stopped or any(
+                    s["name"] == "a" and s["state"] == "stopped" for s in services
+                )
+            elif event["type"] == "log":
+                logged = logged or "stop service:a" in event["line"]["text"]
+            if stopped and logged:
                 return
 
     reader = threading.Thread(target=follow, daemon=True)
@@ -31,7 +39,7 @@ def test_event_stream_gives_snapshots_then_live_changes(stack: Stack) -> None:
     stack.ok("stop", "a")
 
     reader.join(15.0)
-    assert not reader.is_alive(), "no status event showed a stopped"
+    assert not reader.is_alive(), "no status event showed a stopped, or no log line its stop"
     logs = [e["line"] for e in seen if e["type"] == "log"]
     seqs = [line["seq"] for line in logs]
     assert seqs == sorted(set(seqs)), "log lines repeated or out of order"

@@ -33,7 +33,7 @@ from devstack.engine.restart import will_restart
 from devstack.model.backing import Backing
 from devstack.model.desired import DesiredState
 from devstack.model.names import UnknownName
-from devstack.model.observed import ObservedState, Workload
+from devstack.model.observed import Health, ObservedState, Workload
 
 
 class ViewSource(StackState, Protocol):
@@ -215,9 +215,10 @@ class Views:
         health = observed.health_of(first) if first else "none"
         if first and first.state == "running":
             # Not probed yet counts as starting: never report an unchecked service as ready.
-            health = "none" if service.healthcheck is None else health
-            if service.healthcheck is not None and health == "none":
-                health = "starting"
+            # With replicas, the least healthy running one speaks for the service, so
+            # `up --wait` and `scale` wait for every replica, not only the first.
+            healths = {observed.health_of(w) for w in instances if w.state == "running"}
+            health = "none" if service.healthcheck is None else _worst(healths)
         reason = error
         held = (
             desired.pending
@@ -286,6 +287,14 @@ class Views:
 
 
 REASON_LIMIT = 200  # characters of the last output line a reason quotes
+
+
+def _worst(healths: set[Health]) -> Health:
+    """The health a service shows for its running instances' (not yet probed: starting)."""
+    for health in ("unhealthy", "starting"):
+        if health in healths:
+            return health
+    return "starting" if "none" in healths or not healths else "healthy"
 
 
 def _exit_description(code: int | None) -> str:
