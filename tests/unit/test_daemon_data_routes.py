@@ -53,3 +53,14 @@ def test_a_second_snapshot_meanwhile_is_refused_on_one_line() -> None:
     with jobs._one_at_a_time(), pytest.raises(DataConflict) as refused:
         jobs.snapshot(SnapshotRequest(name="second"))
     assert str(refused.value) == "a snapshot or restore is running: wait for it to finish"
+
+
+def test_the_api_outcome_carries_every_field_of_the_data_outcome() -> None:
+    # DataOutcome mirrors data.run.Outcome field for field (api/ imports nothing of data/):
+    # a field added to one and not the other would be dropped from `/v1/data` answers.
+    from dataclasses import fields
+
+    from devstack.api.models import DataOutcome
+    from devstack.data.run import Outcome
+
+    assert list(DataOutcome.model_fields) == [f.name for f in fields(Outcome)]
