@@ -273,7 +273,11 @@ def run(plan: Plan) -> list[Figure]:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # moto holding a GiB can take longer to go
+                proc.kill()
+                proc.wait()
     return figures
 
 
