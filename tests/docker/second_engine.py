@@ -42,7 +42,9 @@ class SecondEngine:
         _ip("addr", "add", _free_subnet(), "dev", self.bridge)
         _ip("link", "set", self.bridge, "up")
         log = (self.root / "dockerd.log").open("ab")
-        namespace = f"devstack-test-{self.root.name}"
+        # The bridge's hex id, not mkdtemp's suffix: that may hold "_", which containerd
+        # refuses at the end of a namespace (a CI run failed on "devstack-test-dsb-18wsapl_").
+        namespace = f"devstack-test-{self.bridge}"
         self.process = subprocess.Popen(
             [
                 "dockerd",
