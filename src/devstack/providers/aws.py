@@ -14,9 +14,6 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
-from botocore.config import Config
-
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 # Emulators accept any key pair. A fixed dummy one keeps real credentials found in the
@@ -58,6 +55,11 @@ class AwsTarget:
 def _client(
     target: AwsTarget, service: str, connect_timeout: float, read_timeout: float, max_attempts: int
 ) -> Any:
+    # Imported here, not at the top: boto3 costs 0.25 s to import, and the daemon loads
+    # this module (through swap -> data.adapter) on every cold `up`, AWS or not.
+    import boto3
+    from botocore.config import Config
+
     key, secret = target.access_key_id, target.secret_access_key
     if target.endpoint_url and target.profile is None and key is None and secret is None:
         key = secret = EMULATOR_KEY
