@@ -563,3 +563,16 @@ def test_the_schema_declares_x_keys_wherever_unknown_keys_are_forbidden() -> Non
         node = schema if name == "Stack" else schema["$defs"][name]
         assert node["patternProperties"] == {"^x-": {}}, name
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_same_bytes_give_the_previous_stack_and_an_edit_a_new_one() -> None:
+    path = write("name: s\nservices:\n  web:\n    command: sleep 1\n")
+    first = load_stack(path)
+    assert load_stack(path, first) is first  # the daemon's no-op `up`: nothing re-parsed
+    path.write_text("name: s\nservices:\n  web:\n    command: sleep 2\n")
+    edited = load_stack(path, first)
+    assert edited is not first
+    assert edited.stack.services["web"].command == "sleep 2"
+    path.write_text("name: s\nservices:\n  web: {command: sleep 2, bogus: 1}\n")
+    with pytest.raises(ManifestError, match="bogus"):
+        load_stack(path, edited)  # a bad edit is still reported, not hidden by the reuse

@@ -146,6 +146,7 @@ class _Resolver:
             for name, service in loaded.stack.services.items()
         }
         self.problems: list[Problem] = []
+        self._workdirs: dict[str, tuple[Path, bool]] = {}  # as written -> (real path, a dir?)
         self.backing: BackingResolution | None = None
         self.reader = secrets
         self.pending = ""  # why services wait: secrets on a provider that is still starting
@@ -346,6 +347,14 @@ class _Resolver:
             return HOST_FROM_CONTAINER, binding.host
         return LOCAL_HOST, binding.host
 
+    def _workdir(self, written: str) -> tuple[Path, bool]:
+        # Services mostly share one workdir ("."): realpath walks every component with
+        # lstat, once per service and per `up` (17 ms at 100 services).
+        if written not in self._workdirs:
+            path = (self.loaded.root / written).resolve()
+            self._workdirs[written] = (path, path.is_dir())
+        return self._workdirs[written]
+
     def service(self, name: str, service: Service) -> DesiredService | None:
         replicas = self.scale.get(name, service.replicas)
         env: dict[str, EnvVar] = dict(self.layer)
@@ -399,8 +408,8 @@ class _Resolver:
                 self._variable,
             )
         else:
-            workdir = (self.loaded.root / service.workdir).resolve()
-            if not workdir.is_dir():
+            workdir, is_dir = self._workdir(service.workdir)
+            if not is_dir:
                 self.problem(
                     f"workdir {service.workdir} is not a directory", "services", name, "workdir"
                 )
