@@ -70,6 +70,7 @@ def cold_up(plan: Plan) -> list[Figure]:
         raw, honcho, cold, cli = Series("raw spawn", []), Series("honcho", []), Series("devstack", []), []  # fmt: skip
         budgets: list[dict[str, float]] = []
         noop, status, restarted = Series("devstack", []), Series("devstack", []), 0
+        backing, logs = Series("devstack", []), Series("devstack", [])
         root = plan.folder(f"cold-{n}")
         for _ in range(plan.reps):
             ports = write_stack(root, n)
@@ -83,6 +84,8 @@ def cold_up(plan: Plan) -> list[Figure]:
                 for _ in range(2):
                     noop.samples.append(timed_cli(root, "up", "-d", "--wait"))
                     status.samples.append(timed_cli(root, "status", "--json"))
+                    backing.samples.append(timed_cli(root, "backing", "--json"))
+                    logs.samples.append(timed_cli(root, "logs", "-n", "10"))
                     floor.samples.append(python_pass())
                 after = pids(root)
                 restarted += sum(1 for name in before if before[name] != after.get(name))
@@ -97,6 +100,8 @@ def cold_up(plan: Plan) -> list[Figure]:
         figures.append(everyday("no-op `up -d --wait`, processes", n, noop, floor,
                                 [f"services restarted by the no-op ups: {restarted}"]))  # fmt: skip
         figures.append(everyday("`status --json`, processes", n, status, floor))
+        figures.append(everyday("`backing --json`, processes", n, backing, floor))
+        figures.append(everyday("`logs -n 10`, every service, processes", n, logs, floor))
     return figures
 
 

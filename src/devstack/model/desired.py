@@ -239,9 +239,14 @@ class DesiredState:
     release: str | None = None  # the release this state was thawed from (`up --release`)
 
 
+# One encoder for every digest: json.dumps with options builds a new one per call, which
+# was half the cost of resolving (8 digests a service, every `up`). Same output.
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def digest(value: object) -> str:
     """Short stable digest of one spec field; secrets are compared without being stored."""
-    raw = json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    raw = _DIGEST_JSON.encode(value).encode()
     return hashlib.sha256(raw).hexdigest()[:12]
 
 
