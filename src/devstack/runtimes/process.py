@@ -27,6 +27,7 @@ from devstack.model.desired import DesiredService, ProcessSpec
 from devstack.model.observed import Workload
 from devstack.runtimes import portowner, procfs
 from devstack.runtimes.logtail import LogTailer
+from devstack.runtimes.write_behind import WriteBehind
 from devstack.statefile import (
     OnCorrupt,
     StateError,
@@ -87,6 +88,7 @@ class ProcessRuntime:
         self._tailer = LogTailer(logs)
         self._closed = threading.Event()
         self._monitor = spawn("adopted", self._watch_adopted, logs, self._closed)
+        self._write_behind = WriteBehind(self._flush, logs, self._closed)
 
     # -- the Runtime port ------------------------------------------------------------
 
@@ -163,7 +165,7 @@ class ProcessRuntime:
         with self._lock:
             self._instances[key] = _Instance(workload, procfs.start_ticks(popen.pid), popen)
             self._save()
-        self._flush()
+        self._write_behind.soon()  # not waited for: see runtimes/write_behind.py
         self._tailer.add(service.name, replica, "stdout", out, from_end=False)
         self._tailer.add(service.name, replica, "stderr", err, from_end=False)
         spawn(f"wait-{popen.pid}", lambda: self._wait(key, popen), self._logs, self._closed)
@@ -255,6 +257,7 @@ class ProcessRuntime:
     def close(self) -> None:
         """Stop watching; the processes keep running for the next daemon to adopt."""
         self._closed.set()
+        self._flush()  # what the writer had not written yet
         self._tailer.close()
 
     # -- internals ---------------------------------------------------------------------
