@@ -37,6 +37,7 @@ from devstack.runtimes.docker_engine import (
     parse_time,
     translated,
 )
+from devstack.runtimes.docker_listing import Listing
 from devstack.runtimes.docker_objects import StackObjects
 from devstack.runtimes.docker_output import ContainerOutput
 from devstack.runtimes.docker_sync import sync_batch
@@ -89,6 +90,7 @@ class DockerRuntime:
         self._rebuild = False
         self._rebuild_only: set[str] = set()  # services to rebuild once (a `rebuild` request)
         self._closed = threading.Event()
+        self._listing = Listing(enabled=remote is None, wall=clock)
 
     @property
     def network(self) -> str:
@@ -116,16 +118,21 @@ class DockerRuntime:
         published port answered after the container died is not this instance's health."""
         return any(
             w.key == workload.key and w.started_at == workload.started_at and w.state == "running"
-            for w in self.observe()
+            for w in self.observe(workload.started_at)
         )
 
-    def observe(self) -> list[Workload]:
+    def observe(self, started_at: float | None = None) -> list[Workload]:
+        """The stack's instances; `started_at`: only one instance started then is asked
+        about (a probe), which may reuse a listing others may not (docker_listing.py)."""
         listed_at = time.monotonic()
         try:
             api = self.api()
             with translated("listing containers"):
-                found = api.containers(
-                    all=True, filters={"label": f"{LABEL}.stack={self.stack_id}"}
+                found = self._listing.get(
+                    lambda: api.containers(
+                        all=True, filters={"label": f"{LABEL}.stack={self.stack_id}"}
+                    ),
+                    started_at,
                 )
         except RuntimeError_:
             # No engine: nothing of ours is observable but the starts that failed, which
@@ -228,6 +235,7 @@ class DockerRuntime:
                 self._failed[key] = failed
             raise
         finally:
+            self._listing.changed(exited=True)  # it may have replaced an older container
             with self._lock:
                 self._starting.discard((service.name, replica))
 
@@ -317,13 +325,17 @@ class DockerRuntime:
                         api.stop(cid, timeout=max(1, math.ceil(grace)))
                     api.remove_container(cid, force=True, v=True)
             finally:
+                self._listing.changed(exited=True)
                 with self._lock:
                     self._stopping.discard(cid)
 
     def remove(self, service: str, replica: int) -> None:
         with self._lock:
             self._failed.pop((service, replica), None)
-        self._remove_key(self.api(), service, replica)
+        try:
+            self._remove_key(self.api(), service, replica)
+        finally:
+            self._listing.changed(exited=True)
 
     def exec_probe(self, service: str, replica: int, argv: list[str]) -> Callable[[float], bool]:
         """A command healthcheck run inside the container (docker exec), exit 0 = healthy."""
@@ -424,6 +436,7 @@ class DockerRuntime:
             if not running:
                 break
             self._closed.wait(0.05)
+        self._listing.changed(exited=True)  # a listing asked before this may show it running
         self._on_change()
 
     def _events(self) -> None:
@@ -435,8 +448,11 @@ class DockerRuntime:
                 client = self._client
                 if client is None:
                     return
-                for event in client.events(decode=True, filters=filters):
+                events = client.events(decode=True, filters=filters)
+                self._listing.hearing(True)
+                for event in events:
                     cid = str(event.get("id", ""))
+                    self._listing.changed(exited=event.get("status") != "start")
                     if event.get("status") == "die" and cid not in self._stopping:
                         attrs = event.get("Actor", {}).get("Attributes", {})
                         name = attrs.get(f"{LABEL}.service", "?")
@@ -450,6 +466,7 @@ class DockerRuntime:
                     self._on_change()
             except Exception:  # the engine, or the SSH connection to it, went away: again
                 pass
+            self._listing.hearing(False)
             self._closed.wait(EVENTS_RETRY)
 
 
