@@ -184,3 +184,30 @@ def test_every_note_says_whether_behaviour_changes(tmp_path: Path) -> None:
         _, result, _ = imported(name, tmp_path)
         for note in result.notes:
             assert str(note).startswith(("changes behaviour: ", "no effect locally: "))
+
+
+def test_a_tcp_probe_comes_back_as_tcp(tmp_path: Path) -> None:
+    manifest = tmp_path / "devstack.yaml"
+    manifest.write_text(
+        "name: probes\n"
+        "services:\n"
+        "  db:\n"
+        "    image: devstack-test/busybox:1\n"
+        '    ports: ["15432:5432"]\n'
+        "    healthcheck: {tcp: 15432, timeout: 2.5s, interval: 1s}\n"
+        "  queue:\n"
+        "    image: devstack-test/busybox:1\n"
+        "    healthcheck: {tcp: 9000}\n"
+    )
+    exported = tmp_path / "exported.compose.yaml"
+    exported.write_text(
+        render(export_view(load_stack(manifest), "dev", SHELL, "compose"), tmp_path)
+    )
+    assert "nc -z -w 3 127.0.0.1 5432" in exported.read_text()  # checked inside, at 5432
+
+    again = Stack.model_validate(convert(exported, tmp_path, {**SHELL, "PWD": str(tmp_path)}).data)
+
+    db, queue = again.services["db"].healthcheck, again.services["queue"].healthcheck
+    assert db is not None and queue is not None
+    assert (db.tcp, db.timeout, db.interval, db.command) == (15432, 2.5, 1.0, None)
+    assert (queue.tcp, queue.command) == (9000, None)

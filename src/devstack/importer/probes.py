@@ -1,6 +1,7 @@
-"""Healthchecks that are an HTTP GET of the service's first port, which devstack probes
-itself (no curl needed in the image, no exec per probe): a plain `curl`/`wget` of
-localhost, or the probe `export compose` writes for devstack's own `http:` check."""
+"""Healthchecks that devstack probes itself (no curl needed in the image, no exec per
+probe): an HTTP GET of the service's first port (a plain `curl`/`wget` of localhost, or
+the probe `export compose` writes for devstack's own `http:` check), and the TCP connect
+`export compose` writes for a `tcp:` check."""
 
 from __future__ import annotations
 
@@ -33,3 +34,22 @@ def http_probe(command: str | list[str], first_port: int) -> tuple[str, dict[str
     if found is None or int(found.group(1)) != first_port:
         return None
     return found.group(2) or "/", {}
+
+
+# What export/health.py writes for `tcp: PORT`: nc -z, else nc until EOF, else python3,
+# whose create_connection carries devstack's own timeout.
+_EXPORTED_TCP = re.compile(
+    r"^nc -z -w \d+ 127\.0\.0\.1 (\d+) 2>/dev/null "
+    r"\|\| nc -w \d+ 127\.0\.0\.1 \1 </dev/null 2>/dev/null "
+    r"\|\| python3 -c 'import socket; socket\.create_connection\(\(\"127\.0\.0\.1\", \1\), "
+    r"(\d+(?:\.\d+)?)\)'$"
+)
+
+
+def tcp_probe(command: str | list[str]) -> tuple[int, dict[str, Any]] | None:
+    """(the container port, the check's fields it implies) for the exported TCP check."""
+    text = (command if isinstance(command, str) else " ".join(command)).strip()
+    found = _EXPORTED_TCP.match(text)
+    if found is None:
+        return None
+    return int(found.group(1)), {"timeout": f"{float(found.group(2)):g}s"}

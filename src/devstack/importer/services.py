@@ -9,7 +9,7 @@ from typing import Any
 from devstack.importer import fields, passthrough
 from devstack.importer.contracts import propose
 from devstack.importer.notes import Notes
-from devstack.importer.probes import http_probe
+from devstack.importer.probes import http_probe, tcp_probe
 from devstack.importer.service_run_keys import RunKeys
 from devstack.importer.source import ComposeSource, DataPath
 from devstack.model.manifest import parse_port
@@ -184,7 +184,7 @@ class ServiceMapper(RunKeys):
             else:
                 reason = CHANGES_REASONS.get(key, "devstack has no equivalent")
                 self.notes.changes(path, f"dropped: {reason}", target)
-        self.http_healthcheck(entry, (*base, "healthcheck", "test"), target)
+        self.probe_healthcheck(entry, (*base, "healthcheck", "test"), target)
         needs = propose(entry.get("env", {}))
         if needs:
             entry["needs"] = needs  # from `${VAR:?}` and bare `${VAR}`: checked before it runs
@@ -228,20 +228,27 @@ class ServiceMapper(RunKeys):
             path, "every container joins the stack network <stack>_default", target
         )
 
-    def http_healthcheck(self, entry: dict[str, Any], path: DataPath, target: DataPath) -> None:
+    def probe_healthcheck(self, entry: dict[str, Any], path: DataPath, target: DataPath) -> None:
         """A check that only GETs the first port becomes devstack's own HTTP probe: no curl
-        needed in the image, no exec per probe."""
-        check, ports = entry.get("healthcheck"), entry.get("ports")
+        needed in the image, no exec per probe. The TCP check `export compose` writes
+        becomes `tcp:` again."""
+        check, ports = entry.get("healthcheck"), entry.get("ports") or []
         key = next((k for k in ("command", "test") if k in (check or {})), None)
-        if not check or key is None or not ports:
+        if not check or key is None:
             return
         given = check[key]
         if key == "test" and isinstance(given, list):
             if given[0] == "NONE":
                 return
             given = given[1:] if given[0] == "CMD" else given[1]
-        first = parse_port(ports[0])
-        probe = http_probe(given, first.container) if first.protocol == "tcp" else None
+        tcp = tcp_probe(given)
+        if tcp is not None:
+            del check[key]
+            entry["healthcheck"] = {"tcp": _probed_port(tcp[0], ports), **check, **tcp[1]}
+            self.notes.no_effect(path, f"a TCP connect to port {tcp[0]}, from devstack", target)
+            return
+        first = parse_port(ports[0]) if ports else None
+        probe = http_probe(given, first.container) if first and first.protocol == "tcp" else None
         if probe is None:
             return
         del check[key]
@@ -377,3 +384,14 @@ class ServiceMapper(RunKeys):
         if "retries" in value:
             check["retries"] = max(1, int(value["retries"]))
         return check
+
+
+def _probed_port(container: int, ports: list[Any]) -> int:
+    """The port `tcp:` names for a check of `container` inside: devstack probes from the
+    host, so a container port published on a fixed host port is named by that host port
+    (export/health.py's probe_port maps it back)."""
+    for entry in ports:
+        mapping = parse_port(str(entry))
+        if mapping.container == container and mapping.host is not None:
+            return mapping.host
+    return container
