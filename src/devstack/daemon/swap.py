@@ -30,7 +30,7 @@ from devstack.engine.reconcile import project
 from devstack.intent.value import Intent
 from devstack.model.desired import DesiredState, ProvisionSpec
 from devstack.model.names import UnknownName
-from devstack.runtimes.provision import provision_spec
+from devstack.runtimes.provision import prepare_client, provision_spec
 from devstack.state.paths import StackPaths
 from devstack.trace import mark
 
@@ -257,6 +257,15 @@ class Swapper:
             )
             if use is not None and use.workload is not None and use.workload.name not in running:
                 to_start.add(use.workload.name)
+        if to_start:  # the provisioning clients are made while the providers start
+            specs = [
+                node.spec
+                for backing in moves
+                if (node := candidate.services.get(backing)) is not None
+                and isinstance(node.spec, ProvisionSpec)
+            ]
+            for spec in specs:
+                threading.Thread(target=prepare_client, args=(spec,), daemon=True).start()
         try:
             if to_start:
                 warm = self.linger.names() | to_start

@@ -9,6 +9,7 @@ consumers restart. Provisioning is idempotent, so a new daemon simply provisions
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import urllib.error
@@ -16,12 +17,15 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devstack.engine.events import LogStore
 from devstack.engine.ports import RuntimeError_
 from devstack.model.desired import DesiredService, ProvisionSpec
 from devstack.model.observed import Workload
+
+if TYPE_CHECKING:
+    from devstack.providers.aws import AwsTarget
 
 READY_TIMEOUT = 60.0
 
@@ -107,14 +111,40 @@ class ProvisionRuntime:
             return set(self._records)
 
 
+# Backing kinds provisioned through a boto3 client of the same name.
+AWS_CLIENTS = ("s3", "sqs", "dynamodb", "ssm", "secretsmanager", "sns")
+
+
+def _aws_target(spec: ProvisionSpec) -> AwsTarget:
+    from devstack.api.kinds import LOCALSTACK_COMPATIBLE
+    from devstack.providers.aws import AwsTarget
+
+    return AwsTarget(
+        spec.endpoint_url,
+        spec.region,
+        spec.access_key_id,
+        spec.secret_access_key,
+        spec.profile,
+        localstack=spec.provider_type in LOCALSTACK_COMPATIBLE,
+    )
+
+
+def prepare_client(spec: ProvisionSpec) -> None:
+    """Make the client `provision_spec` will use, ahead: a swap calls it while the new
+    provider starts (a client of a new endpoint loads its service model: 0.1-0.2 s that
+    otherwise came after the provider was healthy). Best effort: provisioning makes it
+    again, and says what is wrong, if this failed."""
+    if spec.kind in AWS_CLIENTS:
+        with contextlib.suppress(Exception):
+            _aws_target(spec).client(spec.kind)
+
+
 def provision_spec(spec: ProvisionSpec, timeout: float = READY_TIMEOUT) -> list[str]:
     """Create what the spec declares; lines saying what was done. Raises RuntimeError_."""
     from pydantic import TypeAdapter
 
-    from devstack.api.kinds import LOCALSTACK_COMPATIBLE
     from devstack.kinds import ProvisionError, provision
     from devstack.model.backing import Backing
-    from devstack.providers.aws import AwsTarget
 
     if spec.kind == "postgres":
         return _provision_postgres(spec)
@@ -123,14 +153,7 @@ def provision_spec(spec: ProvisionSpec, timeout: float = READY_TIMEOUT) -> list[
     adapter: TypeAdapter[Any] = TypeAdapter(Backing)
     backing = adapter.validate_python(spec.resources)
     others = {name: adapter.validate_python(data) for name, data in spec.others.items()}
-    target = AwsTarget(
-        spec.endpoint_url,
-        spec.region,
-        spec.access_key_id,
-        spec.secret_access_key,
-        spec.profile,
-        localstack=spec.provider_type in LOCALSTACK_COMPATIBLE,
-    )
+    target = _aws_target(spec)
     try:
         result = provision(target, spec.backing, backing, Path(spec.root), others=others)
     except ProvisionError as exc:
