@@ -55,9 +55,13 @@ class AwsTarget:
         connect_timeout: float = CONNECT_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
         max_attempts: int = 2,
+        validate: bool = True,
     ) -> Any:
-        """A boto3 client with short timeouts, shared per (target, service, timeouts)."""
-        return _client(self, service, connect_timeout, read_timeout, max_attempts)
+        """A boto3 client with short timeouts, shared per (target, service, timeouts...).
+        validate=False: botocore does not check each request against the service model
+        first (a third of its CPU per request), for callers whose requests are built from
+        what the service itself returned; the service still refuses a bad one."""
+        return _client(self, service, connect_timeout, read_timeout, max_attempts, validate)
 
     @property
     def where(self) -> str:
@@ -66,7 +70,12 @@ class AwsTarget:
 
 @lru_cache(maxsize=64)
 def _client(
-    target: AwsTarget, service: str, connect_timeout: float, read_timeout: float, max_attempts: int
+    target: AwsTarget,
+    service: str,
+    connect_timeout: float,
+    read_timeout: float,
+    max_attempts: int,
+    validate: bool = True,
 ) -> Any:
     # Imported here, not at the top: boto3 costs 0.25 s to import, and the daemon loads
     # this module (through swap -> data.adapter) on every cold `up`, AWS or not.
@@ -80,6 +89,7 @@ def _client(
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         retries={"max_attempts": max_attempts, "mode": "standard"},
+        parameter_validation=validate,
         # Virtual-host addressing would send bucket.127.0.0.1 / bucket.localhost to an
         # emulator; path style works on all of them.
         s3={"addressing_style": "path"} if target.endpoint_url else None,
