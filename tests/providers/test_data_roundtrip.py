@@ -465,3 +465,30 @@ def test_items_whose_attributes_are_named_like_types_are_carried(
 
     assert read(dst.aws) == read(src.aws)
     assert read(dst.aws)["map"]["m"] == {"SS": "x", "N": 1.5}
+
+
+@pytest.mark.parametrize(("source", "dest"), PAIRS)
+def test_a_table_of_several_scan_pages_is_carried_whole(
+    request: pytest.FixtureRequest, tmp_path: Path, source: str, dest: str
+) -> None:
+    """Scan pages stop at 1 MB: 40 items of 100 KB take several, read ahead of the writes."""
+    table = unique("pages")
+    src = target(request, source, "dynamodb", "orders", table=table)
+    dst = target(request, dest, "dynamodb", "orders", table=table)
+    create_orders_table(src)
+    assert src.aws is not None
+    db = src.aws.client("dynamodb")
+    for n in range(40):
+        body = f"{n:03d}".encode() * 34_000
+        item = {"pk": {"S": "big"}, "sk": {"N": str(n)}, "body": {"B": body}}
+        db.put_item(TableName=table, Item=item)
+    assert "LastEvaluatedKey" in db.scan(TableName=table)  # more than one page indeed
+    (outcome,) = carry(SnapshotStore(tmp_path), {"orders": src}, {"orders": dst}, quiet())
+    assert outcome.add == 40
+    assert bodies(dst, table) == bodies(src, table)
+
+
+def bodies(t: DataTarget, table: str) -> dict[str, bytes]:
+    assert t.aws is not None
+    pages = t.aws.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    return {i["sk"]["N"]: bytes(i["body"]["B"]) for p in pages for i in p["Items"]}

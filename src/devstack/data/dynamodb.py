@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from devstack.data.adapter import DataError, DataOptions, DataTarget, RestorePlan
-from devstack.data.pool import run_all
+from devstack.data.pool import read_ahead, run_all
 from devstack.data.snapshot import BackingReader, BackingWriter, canonical
 
 _BATCH = 25  # BatchWriteItem's limit
@@ -118,10 +118,13 @@ def _scan(
     key: str = "",
     limit: int | None = None,
     page_size: int | None = None,
-) -> Any:
+    ahead: int = 0,
+) -> Iterator[dict[str, Any]]:
     """Every item; with a prefix, those whose partition key `key` begins with it; with a
-    limit, the first `limit` found (the scan stops there); `page_size`: at most that many items
-    a request (1 to learn cheaply whether a table holds any)."""
+    limit, the first `limit` found (the scan stops there); `page_size`: at most that many
+    items a request (1 to learn cheaply whether a table holds any); `ahead`: pages read
+    by a thread of their own that many ahead of the caller (at most that many more are
+    read than a limit needs)."""
     args: dict[str, Any] = {"TableName": table}
     if page_size is not None:
         args["Limit"] = page_size
@@ -131,8 +134,11 @@ def _scan(
             ExpressionAttributeNames={"#k": key},
             ExpressionAttributeValues={":p": {"S": prefix}},
         )
+    pages: Iterator[Any] = iter(db.get_paginator("scan").paginate(**args))
+    if ahead:
+        pages = read_ahead(pages, ahead)
     seen = 0
-    for page in db.get_paginator("scan").paginate(**args):
+    for page in pages:
         for item in page.get("Items", []):
             if limit is not None and seen >= limit:
                 return
@@ -238,7 +244,9 @@ class DynamoDbAdapter:
         def batches() -> Iterator[tuple[list[dict[str, Any]], int]]:
             batch: list[dict[str, Any]] = []
             size = 0
-            for raw in _scan(src, table, options.prefix, names[0], options.limit):
+            # The next page is read while this one's items are written: the workers'
+            # bounded queue (2 batches each) would otherwise run dry at each page.
+            for raw in _scan(src, table, options.prefix, names[0], options.limit, ahead=1):
                 item = to_json(raw)
                 size += out.put_record(_key_of(item, names), item).size
                 batch.append({"PutRequest": {"Item": raw}})
