@@ -13,7 +13,7 @@ repetition the destination is emptied, so each copies everything. The carry's fi
 includes what rclone does not do: writing the snapshot to disk, and checking the
 destination against it afterwards.
 
-Usage: python benchmarks/data_carry.py [--quick] [--reps N]
+Usage: python benchmarks/data_carry.py [--quick] [--reps N] [--only s3,dynamodb,memory]
 """
 
 from __future__ import annotations
@@ -132,6 +132,11 @@ def drop_table(url: str) -> None:
         return
 
 
+def count_items(url: str) -> int:
+    pages = _client(url, "dynamodb").get_paginator("scan").paginate(TableName=TABLE, Select="COUNT")
+    return sum(int(p["Count"]) for p in pages)
+
+
 def create_like(url: str) -> None:
     _client(url, "dynamodb").create_table(
         TableName=TABLE, BillingMode="PAY_PER_REQUEST",
@@ -215,7 +220,12 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def run(plan: Plan) -> list[Figure]:
+PARTS = ("s3", "dynamodb", "memory")
+
+
+def run(plan: Plan, only: tuple[str, ...] = PARTS) -> list[Figure]:
+    """The figures of the parts in `only` (the harness runs them all; one part alone is
+    for working on it: the S3 part at full size takes minutes)."""
     objects = 1_000 if plan.quick else 10_000
     items = 1_000 if plan.quick else 10_000
     big_mib = 64 if plan.quick else 1024
@@ -224,51 +234,12 @@ def run(plan: Plan) -> list[Figure]:
     procs, ms, moto = emulators(work)
     figures = []
     try:
-        fill_bucket(ms, BUCKET, objects, 1024)
-        ours, theirs, rss = [], [], []
-        sync = rclone_sync(ms, moto)
-        for _ in range(reps):
-            empty_bucket(moto, BUCKET)
-            seconds, peak = carry_child("s3", ms, moto, BUCKET)
-            assert count_objects(moto, BUCKET) == objects
-            ours.append(seconds)
-            rss.append(peak)
-            if sync is not None:
-                empty_bucket(moto, BUCKET)
-                theirs.append(timed(sync))
-                assert count_objects(moto, BUCKET) == objects
-        notes = [f"carry peak RSS {max(rss):.0f} MB"]
-        if sync is None:
-            notes.append("rclone is not installed (apt-get install rclone): no baseline")
-        figures.append(Figure(
-            "data_carry", f"S3 carry, {objects:,} objects of 1 KiB, MiniStack -> moto", "s", None,
-            Series("devstack carry", ours), [Series("rclone sync", theirs)],
-            Target(1.2, "p50", "issue 13", against="rclone sync"), notes,
-        ))  # fmt: skip
-
-        fill_table(ms, items)
-        ours, theirs = [], []
-        for _ in range(reps):
-            drop_table(moto)
-            ours.append(carry_child("dynamodb", ms, moto, TABLE)[0])
-            drop_table(moto)
-            create_like(moto)
-            theirs.append(timed(lambda: plain_scan_write(ms, moto)))
-        figures.append(Figure(
-            "data_carry", f"DynamoDB carry, {items:,} items, MiniStack -> moto", "s", None,
-            Series("devstack carry", ours), [Series("boto3 scan + batch-write", theirs)],
-            Target(1.0, "p50", "issue 13", against="boto3 scan + batch-write"),
-            ["the carry creates the table from the snapshot's key schema; the baseline's "
-             "table is created before its timer starts"],
-        ))  # fmt: skip
-
-        fill_bucket(ms, "carry-big", big_mib, 1 << 20)
-        seconds, peak = carry_child("s3", ms, moto, "carry-big")
-        figures.append(Figure(
-            "data_carry", f"peak RSS carrying {big_mib} MiB of 1 MiB objects", "MB", None,
-            Series("devstack carry", [peak]), [], Target(150.0, "p95", "issue 13"),
-            [f"took {seconds:.1f} s"],
-        ))  # fmt: skip
+        if "s3" in only:
+            figures.append(_s3(ms, moto, objects, reps))
+        if "dynamodb" in only:
+            figures.append(_dynamodb(ms, moto, items, reps))
+        if "memory" in only:
+            figures.append(_memory(ms, moto, big_mib))
     finally:
         for proc in procs:
             proc.terminate()
@@ -281,14 +252,77 @@ def run(plan: Plan) -> list[Figure]:
     return figures
 
 
+def _s3(ms: str, moto: str, objects: int, reps: int) -> Figure:
+    fill_bucket(ms, BUCKET, objects, 1024)
+    ours, theirs, rss = [], [], []
+    sync = rclone_sync(ms, moto)
+    for _ in range(reps):
+        empty_bucket(moto, BUCKET)
+        seconds, peak = carry_child("s3", ms, moto, BUCKET)
+        assert count_objects(moto, BUCKET) == objects
+        ours.append(seconds)
+        rss.append(peak)
+        if sync is not None:
+            empty_bucket(moto, BUCKET)
+            theirs.append(timed(sync))
+            assert count_objects(moto, BUCKET) == objects
+    notes = [f"carry peak RSS {max(rss):.0f} MB"]
+    if sync is None:
+        notes.append("rclone is not installed (apt-get install rclone): no baseline")
+    return Figure(
+        "data_carry", f"S3 carry, {objects:,} objects of 1 KiB, MiniStack -> moto", "s", None,
+        Series("devstack carry", ours), [Series("rclone sync", theirs)],
+        Target(1.2, "p50", "issue 13", against="rclone sync"), notes,
+    )  # fmt: skip
+
+
+def _dynamodb(ms: str, moto: str, items: int, reps: int) -> Figure:
+    fill_table(ms, items)
+    ours, theirs = [], []
+    for _ in range(reps):
+        drop_table(moto)
+        ours.append(carry_child("dynamodb", ms, moto, TABLE)[0])
+        assert count_items(moto) == items
+        drop_table(moto)
+        create_like(moto)
+        theirs.append(timed(lambda: plain_scan_write(ms, moto)))
+        assert count_items(moto) == items
+    return Figure(
+        "data_carry", f"DynamoDB carry, {items:,} items, MiniStack -> moto", "s", None,
+        Series("devstack carry", ours), [Series("boto3 scan + batch-write", theirs)],
+        Target(1.0, "p50", "issue 13", against="boto3 scan + batch-write"),
+        ["the carry creates the table from the snapshot's key schema; the baseline's "
+         "table is created before its timer starts"],
+    )  # fmt: skip
+
+
+def _memory(ms: str, moto: str, big_mib: int) -> Figure:
+    fill_bucket(ms, "carry-big", big_mib, 1 << 20)
+    seconds, peak = carry_child("s3", ms, moto, "carry-big")
+    return Figure(
+        "data_carry", f"peak RSS carrying {big_mib} MiB of 1 MiB objects", "MB", None,
+        Series("devstack carry", [peak]), [], Target(150.0, "p95", "issue 13"),
+        [f"took {seconds:.1f} s"],
+    )  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument(
+        "--only", metavar="PART[,PART]", default=",".join(PARTS),
+        help=f"run only these parts ({', '.join(PARTS)}; default all)",
+    )  # fmt: skip
     args = parser.parse_args()
+    only = tuple(args.only.split(","))
+    if unknown := set(only) - set(PARTS):
+        parser.error(
+            f"unknown part(s) {', '.join(sorted(unknown))}: choose from {', '.join(PARTS)}"
+        )
     with tempfile.TemporaryDirectory(prefix="devstack-bench-") as tmp:
         plan = Plan((1,), args.reps or (1 if args.quick else 3), args.quick, Path(tmp))
-        for figure in run(plan):
+        for figure in run(plan, only):
             print(json.dumps(figure.to_json()))
 
 

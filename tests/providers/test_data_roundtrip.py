@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from devstack.data.adapter import DataOptions, DataTarget
+from devstack.data.adapter import DataError, DataOptions, DataTarget
 from devstack.data.progress import Meter
 from devstack.data.run import carry, restore, take_snapshot
 from devstack.data.snapshot import SnapshotStore
@@ -332,3 +332,163 @@ def test_a_swap_carry_copies_every_kind(request: pytest.FixtureRequest, tmp_path
     assert s3_objects(dests["uploads"]) == s3_objects(sources["uploads"])
     assert dynamo_items(dests["orders"]) == dynamo_items(sources["orders"])
     assert not any((tmp_path / "snapshots").iterdir())  # the carry's snapshot is gone
+
+
+# --- DynamoDB carry: written as the source is read when the destination is empty ----------
+
+
+class LabelMeter(Meter):
+    """The phases a carry reports (what `devstack logs <backing>` shows)."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet=True)
+        self.labels: list[str] = []
+
+    def start(self, label: str) -> None:
+        super().start(label)
+        self.labels.append(label)
+
+
+def create_orders_table(t: DataTarget, key: str = "pk") -> None:
+    assert t.aws is not None
+    schema = [{"AttributeName": key, "KeyType": "HASH"}]
+    definitions = [{"AttributeName": key, "AttributeType": "S"}]
+    if key == "pk":
+        schema.append({"AttributeName": "sk", "KeyType": "RANGE"})
+        definitions.append({"AttributeName": "sk", "AttributeType": "N"})
+    t.aws.client("dynamodb").create_table(
+        TableName=t.resources["table"], KeySchema=schema, AttributeDefinitions=definitions,
+        BillingMode="PAY_PER_REQUEST",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "dest"), PAIRS)
+@pytest.mark.parametrize("before", ["no table", "an empty table"])
+def test_a_dynamodb_carry_onto_an_empty_destination_copies_while_reading(
+    request: pytest.FixtureRequest, tmp_path: Path, source: str, dest: str, before: str
+) -> None:
+    table = unique("direct")
+    src = target(request, source, "dynamodb", "orders", table=table)
+    dst = target(request, dest, "dynamodb", "orders", table=table)
+    fill_dynamo(src)
+    if before == "an empty table":
+        create_orders_table(dst)
+    meter = LabelMeter()
+    (outcome,) = carry(SnapshotStore(tmp_path), {"orders": src}, {"orders": dst}, meter)
+    assert (outcome.add, outcome.change, outcome.delete) == (30, 0, 0)
+    assert (outcome.provider, outcome.items) == (dest, 30)
+    assert dynamo_items(dst) == dynamo_items(src)
+    # One phase, reading and writing together: no separate snapshot, then restore.
+    assert meter.labels == [f"carry orders (dynamodb, {source} -> {dest})"]
+    assert not any((tmp_path / "snapshots").iterdir())
+
+
+def test_a_dynamodb_carry_onto_a_table_with_items_compares_then_makes_it_equal(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    table = unique("equal")
+    src = target(request, "ministack", "dynamodb", "orders", table=table)
+    dst = target(request, "moto", "dynamodb", "orders", table=table)
+    fill_dynamo(src)
+    fill_dynamo(dst)
+    assert dst.aws is not None
+    db = dst.aws.client("dynamodb")
+    db.put_item(TableName=table, Item={"pk": {"S": "stale"}, "sk": {"N": "1"}})
+    db.put_item(TableName=table, Item={"pk": {"S": "user#0"}, "sk": {"N": "0"}, "x": {"S": "y"}})
+    meter = LabelMeter()
+    (outcome,) = carry(SnapshotStore(tmp_path), {"orders": src}, {"orders": dst}, meter)
+    assert (outcome.add, outcome.change, outcome.delete) == (0, 1, 1)
+    assert dynamo_items(dst) == dynamo_items(src)
+    assert [label.split()[0] for label in meter.labels] == ["snapshot", "restore"]
+
+
+def test_an_interrupted_dynamodb_carry_converges_when_run_again(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    table = unique("again")
+    src = target(request, "ministack", "dynamodb", "orders", table=table)
+    dst = target(request, "moto", "dynamodb", "orders", table=table)
+    fill_dynamo(src)
+    assert src.aws is not None
+    for n in range(100):  # 130 items: several batches of 25
+        item = {"pk": {"S": "more"}, "sk": {"N": str(n)}, "v": {"S": f"v{n}"}}
+        src.aws.client("dynamodb").put_item(TableName=table, Item=item)
+    store = SnapshotStore(tmp_path)
+    options = DataOptions(include_secrets=True, include_messages=True, workers=1)
+    with pytest.raises(Interrupt):  # once the first batch is written
+        carry(store, {"orders": src}, {"orders": dst}, StopAfterMeter(10), options)
+    written = len(dynamo_items(dst))
+    assert 0 < written < 130
+    assert list((tmp_path / "snapshots").iterdir()) == []  # no half snapshot left behind
+    (outcome,) = carry(store, {"orders": src}, {"orders": dst}, quiet())
+    assert dynamo_items(dst) == dynamo_items(src)
+    assert (outcome.add, outcome.change, outcome.delete) == (130 - written, 0, 0)
+
+
+def test_a_dynamodb_carry_refuses_an_empty_table_keyed_otherwise(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    table = unique("key")
+    src = target(request, "ministack", "dynamodb", "orders", table=table)
+    dst = target(request, "moto", "dynamodb", "orders", table=table)
+    fill_dynamo(src)
+    create_orders_table(dst, key="id")
+    with pytest.raises(DataError, match=r"has key \['id'\], the snapshot's has \['pk', 'sk'\]"):
+        carry(SnapshotStore(tmp_path), {"orders": src}, {"orders": dst}, quiet())
+    assert dst.aws is not None
+    assert dst.aws.client("dynamodb").scan(TableName=table)["Items"] == []
+
+
+@pytest.mark.parametrize(("source", "dest"), PAIRS)
+def test_items_whose_attributes_are_named_like_types_are_carried(
+    request: pytest.FixtureRequest, tmp_path: Path, source: str, dest: str
+) -> None:
+    """An item whose only attribute is `N` (a key-only table) is an item, not a number;
+    a map whose only key is `SS` is a map, not a string set."""
+    table = unique("named")
+    src = target(request, source, "dynamodb", "orders", table=table)
+    dst = target(request, dest, "dynamodb", "orders", table=table)
+    create_orders_table(src, key="N")
+    assert src.aws is not None and dst.aws is not None
+    items = [
+        {"N": {"S": "only-key"}},
+        {"N": {"S": "map"}, "m": {"M": {"SS": {"S": "x"}, "N": {"N": "1.50"}}}},
+        {"N": {"S": "list"}, "l": {"L": [{"M": {"BS": {"B": b"\x00\x01"}}}]}},
+    ]
+    for item in items:
+        src.aws.client("dynamodb").put_item(TableName=table, Item=item)
+    carry(SnapshotStore(tmp_path), {"orders": src}, {"orders": dst}, quiet())
+
+    def read(t: AwsTarget) -> dict[str, Any]:
+        got = t.client("dynamodb").scan(TableName=table)["Items"]
+        return {i["N"]["S"]: TypeDeserializer().deserialize({"M": i}) for i in got}
+
+    assert read(dst.aws) == read(src.aws)
+    assert read(dst.aws)["map"]["m"] == {"SS": "x", "N": 1.5}
+
+
+@pytest.mark.parametrize(("source", "dest"), PAIRS)
+def test_a_table_of_several_scan_pages_is_carried_whole(
+    request: pytest.FixtureRequest, tmp_path: Path, source: str, dest: str
+) -> None:
+    """Scan pages stop at 1 MB: 40 items of 100 KB take several, read ahead of the writes."""
+    table = unique("pages")
+    src = target(request, source, "dynamodb", "orders", table=table)
+    dst = target(request, dest, "dynamodb", "orders", table=table)
+    create_orders_table(src)
+    assert src.aws is not None
+    db = src.aws.client("dynamodb")
+    for n in range(40):
+        body = f"{n:03d}".encode() * 34_000
+        item = {"pk": {"S": "big"}, "sk": {"N": str(n)}, "body": {"B": body}}
+        db.put_item(TableName=table, Item=item)
+    assert "LastEvaluatedKey" in db.scan(TableName=table)  # more than one page indeed
+    (outcome,) = carry(SnapshotStore(tmp_path), {"orders": src}, {"orders": dst}, quiet())
+    assert outcome.add == 40
+    assert bodies(dst, table) == bodies(src, table)
+
+
+def bodies(t: DataTarget, table: str) -> dict[str, bytes]:
+    assert t.aws is not None
+    pages = t.aws.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    return {i["sk"]["N"]: bytes(i["body"]["B"]) for p in pages for i in p["Items"]}

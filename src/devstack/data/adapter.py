@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from devstack.providers.aws import AwsTarget
 
@@ -113,3 +113,28 @@ class Adapter(Protocol):
     def check(self, target: DataTarget, snap: BackingReader, options: DataOptions) -> list[str]:
         """After `apply`: the differences left between `target` and the snapshot, one line
         each ([] when equal). Restore fails if any is left."""
+
+
+@runtime_checkable
+class DirectCarry(Protocol):
+    """An adapter that can write a carry's destination while the source is being read,
+    when the destination holds nothing a plan would compare with. The snapshot is still
+    taken whole (every item with its sha256) and the destination checked against it."""
+
+    def carry_plan(
+        self, source: DataTarget, target: DataTarget, options: DataOptions
+    ) -> RestorePlan | None:
+        """A plan that only adds, when `target` holds nothing of the backing service yet
+        (None otherwise: the ordinary snapshot, plan and restore). Read-only."""
+
+    def carry_direct(
+        self,
+        source: DataTarget,
+        target: DataTarget,
+        out: BackingWriter,
+        plan: RestorePlan,
+        options: DataOptions,
+    ) -> None:
+        """Snapshot `source` into `out` (as `snapshot`) and write each item to `target`
+        as it is read; `plan.add` ends as the items written. Running it again after an
+        interruption is the ordinary restore's business: the target is no longer empty."""

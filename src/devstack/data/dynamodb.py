@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from devstack.data.adapter import DataError, DataOptions, DataTarget, RestorePlan
-from devstack.data.pool import run_all
+from devstack.data.pool import read_ahead, run_all
 from devstack.data.snapshot import BackingReader, BackingWriter, canonical
 
 _BATCH = 25  # BatchWriteItem's limit
@@ -29,32 +29,44 @@ _ACTIVE_TIMEOUT = 60.0
 
 def _client(target: DataTarget) -> Any:
     assert target.aws is not None
-    return target.aws.client("dynamodb", max_attempts=4)
+    # Every request is built from what a table returned (items, keys, its schema):
+    # botocore's own validation of each batch would cost more CPU than serialising it.
+    return target.aws.client("dynamodb", max_attempts=4, validate=False)
 
 
 def _table(target: DataTarget) -> str:
     return str(target.resources["table"])
 
 
-def to_json(value: Any) -> Any:
-    """boto3's typed value -> JSON (bytes as base64), normalised so that the same item
-    reads the same from every provider: numbers without trailing zeros (`12.3450` and
-    `12.345` are one number to DynamoDB), sets sorted (they have no order)."""
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((tag, inner),) = value.items()
-            if tag == "N":
-                return {"N": _number(inner)}
-            if tag == "NS":
-                return {"NS": sorted((_number(n) for n in inner), key=Decimal)}
-            if tag in ("SS", "BS"):
-                return {tag: sorted(to_json(inner))}
-        return {k: to_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_json(v) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(bytes(value)).decode()
-    return value
+def to_json(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as boto3 reads it -> JSON (bytes as base64), normalised so that the same
+    item reads the same from every provider: numbers without trailing zeros (`12.3450` and
+    `12.345` are one number to DynamoDB), sets sorted (they have no order).
+
+    Items and attribute values are told apart by position, not by shape: an item whose
+    only attribute is named `N` or `SS` is an item, not a number or a set."""
+    return {name: _value(value) for name, value in item.items()}
+
+
+def _value(value: dict[str, Any]) -> dict[str, Any]:
+    ((tag, inner),) = value.items()
+    if tag in {"S", "BOOL", "NULL"}:
+        return value  # the common case first: nothing to change, nothing copied
+    if tag == "N":
+        return {"N": _number(inner)}
+    if tag == "M":
+        return {"M": to_json(inner)}
+    if tag == "L":
+        return {"L": [_value(v) for v in inner]}
+    if tag == "B":
+        return {"B": base64.b64encode(bytes(inner)).decode()}
+    if tag == "SS":
+        return {"SS": sorted(inner)}
+    if tag == "NS":
+        return {"NS": sorted((_number(n) for n in inner), key=Decimal)}
+    if tag == "BS":
+        return {"BS": sorted(base64.b64encode(bytes(b)).decode() for b in inner)}
+    return value  # a type DynamoDB may add one day: kept as read
 
 
 def _number(text: str) -> str:
@@ -64,14 +76,21 @@ def _number(text: str) -> str:
         return text
 
 
-def from_json(value: Any, binary: bool = False) -> Any:
+def from_json(item: dict[str, Any]) -> dict[str, Any]:
     """The inverse of `to_json`: B and BS values back to bytes."""
-    if isinstance(value, dict):
-        return {k: from_json(v, k in ("B", "BS")) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_json(v, binary) for v in value]
-    if binary and isinstance(value, str):
-        return base64.b64decode(value)
+    return {name: _raw(value) for name, value in item.items()}
+
+
+def _raw(value: dict[str, Any]) -> dict[str, Any]:
+    ((tag, inner),) = value.items()
+    if tag == "B":
+        return {"B": base64.b64decode(inner)}
+    if tag == "BS":
+        return {"BS": [base64.b64decode(b) for b in inner]}
+    if tag == "M":
+        return {"M": from_json(inner)}
+    if tag == "L":
+        return {"L": [_raw(v) for v in inner]}
     return value
 
 
@@ -93,19 +112,33 @@ def _describe(db: Any, table: str) -> dict[str, Any] | None:
 
 
 def _scan(
-    db: Any, table: str, prefix: str | None = None, key: str = "", limit: int | None = None
-) -> Any:
+    db: Any,
+    table: str,
+    prefix: str | None = None,
+    key: str = "",
+    limit: int | None = None,
+    page_size: int | None = None,
+    ahead: int = 0,
+) -> Iterator[dict[str, Any]]:
     """Every item; with a prefix, those whose partition key `key` begins with it; with a
-    limit, the first `limit` found (the scan stops there)."""
+    limit, the first `limit` found (the scan stops there); `page_size`: at most that many
+    items a request (1 to learn cheaply whether a table holds any); `ahead`: pages read
+    by a thread of their own that many ahead of the caller (at most that many more are
+    read than a limit needs)."""
     args: dict[str, Any] = {"TableName": table}
+    if page_size is not None:
+        args["Limit"] = page_size
     if prefix:
         args.update(
             FilterExpression="begins_with(#k, :p)",
             ExpressionAttributeNames={"#k": key},
             ExpressionAttributeValues={":p": {"S": prefix}},
         )
+    pages: Iterator[Any] = iter(db.get_paginator("scan").paginate(**args))
+    if ahead:
+        pages = read_ahead(pages, ahead)
     seen = 0
-    for page in db.get_paginator("scan").paginate(**args):
+    for page in pages:
         for item in page.get("Items", []):
             if limit is not None and seen >= limit:
                 return
@@ -118,20 +151,7 @@ class DynamoDbAdapter:
 
     def snapshot(self, target: DataTarget, out: BackingWriter, options: DataOptions) -> None:
         db, table = _client(target), _table(target)
-        described = _describe(db, table)
-        if described is None:
-            raise DataError(f"{target.backing}: table {table} does not exist on {target.provider}")
-        schema = described["KeySchema"]
-        out.info.update(
-            table=table,
-            key_schema=schema,
-            attribute_definitions=described.get("AttributeDefinitions", []),
-            indexes=[
-                {k: i[k] for k in ("IndexName", "KeySchema", "Projection") if k in i}
-                for i in described.get("GlobalSecondaryIndexes", [])
-            ],
-        )
-        names = _key_names(schema)
+        names = _key_names(_take_info(target, db, table, out)["key_schema"])
         for raw in _scan(db, table, options.prefix, names[0], options.limit):
             item = to_json(raw)
             stored = out.put_record(_key_of(item, names), item)
@@ -143,14 +163,10 @@ class DynamoDbAdapter:
         described = _describe(db, table)
         current: dict[str, str] = {}
         if described is not None:
-            if _key_names(described["KeySchema"]) != names:
-                raise DataError(
-                    f"{snap.name}: table {table} on {target.provider} has key "
-                    f"{_key_names(described['KeySchema'])}, the snapshot's has {names}"
-                )
+            _same_key(snap.name, target, table, described, names)
             for raw in _scan(db, table):
-                item = to_json(raw)
-                current[_key_of(item, names)] = hashlib.sha256(canonical(item)).hexdigest()
+                value = to_json(raw)
+                current[_key_of(value, names)] = hashlib.sha256(canonical(value)).hexdigest()
         plan = RestorePlan(snap.name, self.kind)
         puts: set[str] = set()
         for item in snap.items:
@@ -186,21 +202,62 @@ class DynamoDbAdapter:
 
         # Batches made as the workers take them: the table is never all in memory.
         pending = requests()
-        batches = iter(lambda: list(islice(pending, _BATCH)), [])
+        batches = ((b, 0) for b in iter(lambda: list(islice(pending, _BATCH)), []))
+        _write(db, table, batches, snap.name, options)
 
-        def write(batch: list[dict[str, Any]]) -> None:
-            pending = {table: batch}
-            for attempt in range(8):
-                reply = db.batch_write_item(RequestItems=pending)
-                pending = reply.get("UnprocessedItems") or {}
-                if not pending:
-                    break
-                time.sleep(0.05 * 2**attempt)  # throttled: back off, as the SDKs advise
-            else:
-                raise DataError(f"{snap.name}: table {table} kept refusing writes")
-            options.progress.advance(len(batch))
+    def carry_plan(
+        self, source: DataTarget, target: DataTarget, options: DataOptions
+    ) -> RestorePlan | None:
+        """A carry whose destination table is missing or empty has nothing to compare:
+        its restore would only add. Then the items can be written as the source is read
+        (`carry_direct`), instead of after the whole snapshot. None when the table holds
+        items: the ordinary way (snapshot, plan by digest, restore). Read-only."""
+        src, dst, table = _client(source), _client(target), _table(target)
+        described = _describe(dst, table)
+        if described is not None:
+            if next(_scan(dst, table, limit=1, page_size=1), None) is not None:
+                return None
+            read = _describe(src, _table(source))
+            if read is not None:  # a missing source table: the snapshot says so, below
+                _same_key(source.backing, target, table, described, _key_names(read["KeySchema"]))
+        plan = RestorePlan(source.backing, self.kind)
+        plan.work = {"create": described is None}
+        return plan
 
-        run_all(batches, write, options.workers)
+    def carry_direct(
+        self,
+        source: DataTarget,
+        target: DataTarget,
+        out: BackingWriter,
+        plan: RestorePlan,
+        options: DataOptions,
+    ) -> None:
+        """Snapshot `source` into `out` and put each item to `target` as it is read:
+        the scan and the writes overlap. Each item is put as read (the snapshot holds it
+        normalised: the same item to DynamoDB). `plan.add` ends as the items written."""
+        src, table = _client(source), _table(source)
+        dst, dest_table = _client(target), _table(target)
+        names = _key_names(_take_info(source, src, table, out)["key_schema"])
+        if plan.work["create"]:
+            _create_table(dst, dest_table, out.info)
+
+        def batches() -> Iterator[tuple[list[dict[str, Any]], int]]:
+            batch: list[dict[str, Any]] = []
+            size = 0
+            # The next page is read while this one's items are written: the workers'
+            # bounded queue (2 batches each) would otherwise run dry at each page.
+            for raw in _scan(src, table, options.prefix, names[0], options.limit, ahead=1):
+                item = to_json(raw)
+                size += out.put_record(_key_of(item, names), item).size
+                batch.append({"PutRequest": {"Item": raw}})
+                plan.add += 1
+                if len(batch) == _BATCH:
+                    yield batch, size
+                    batch, size = [], 0
+            if batch:
+                yield batch, size
+
+        _write(dst, dest_table, batches(), source.backing, options)
 
     def check(self, target: DataTarget, snap: BackingReader, options: DataOptions) -> list[str]:
         """Every write was acknowledged (no unprocessed item left), so what is left to
@@ -212,6 +269,59 @@ class DynamoDbAdapter:
         if found == len(snap.items) or (options.keep_extra and found >= len(snap.items)):
             return []  # a pull's seed keeps what the table held besides
         return [f"table {table}: {found} items, the snapshot has {len(snap.items)}"]
+
+
+def _take_info(target: DataTarget, db: Any, table: str, out: BackingWriter) -> dict[str, Any]:
+    """The table's shape, into the snapshot: what a restore creates it from."""
+    described = _describe(db, table)
+    if described is None:
+        raise DataError(f"{target.backing}: table {table} does not exist on {target.provider}")
+    out.info.update(
+        table=table,
+        key_schema=described["KeySchema"],
+        attribute_definitions=described.get("AttributeDefinitions", []),
+        indexes=[
+            {k: i[k] for k in ("IndexName", "KeySchema", "Projection") if k in i}
+            for i in described.get("GlobalSecondaryIndexes", [])
+        ],
+    )
+    return out.info
+
+
+def _same_key(
+    name: str, target: DataTarget, table: str, described: dict[str, Any], names: list[str]
+) -> None:
+    if _key_names(described["KeySchema"]) != names:
+        raise DataError(
+            f"{name}: table {table} on {target.provider} has key "
+            f"{_key_names(described['KeySchema'])}, the snapshot's has {names}"
+        )
+
+
+def _write(
+    db: Any,
+    table: str,
+    batches: Iterator[tuple[list[dict[str, Any]], int]],
+    name: str,
+    options: DataOptions,
+) -> None:
+    """Each batch (its requests, and their bytes for the progress) written by a pool of
+    workers, retried until DynamoDB has processed every request."""
+
+    def write(work: tuple[list[dict[str, Any]], int]) -> None:
+        batch, size = work
+        pending = {table: batch}
+        for attempt in range(8):
+            reply = db.batch_write_item(RequestItems=pending)
+            pending = reply.get("UnprocessedItems") or {}
+            if not pending:
+                break
+            time.sleep(0.05 * 2**attempt)  # throttled: back off, as the SDKs advise
+        else:
+            raise DataError(f"{name}: table {table} kept refusing writes")
+        options.progress.advance(len(batch), size)
+
+    run_all(batches, write, options.workers)
 
 
 def _create_table(db: Any, table: str, info: dict[str, Any]) -> None:

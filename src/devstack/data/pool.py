@@ -3,10 +3,11 @@ listing 100,000 objects never holds 100,000 pending bodies in memory."""
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -31,3 +32,44 @@ def run_all(work: Iterable[T], do: Callable[[T], object], workers: int) -> None:
             pool.submit(do, x).add_done_callback(done)
     if failed:
         raise failed[0]
+
+
+_DONE = object()
+
+
+def read_ahead(work: Iterable[T], depth: int) -> Iterator[T]:
+    """The items of `work`, produced by a thread of their own up to `depth` ahead of the
+    consumer: a paginated read then waits on its next page while the items of the last
+    are being used, instead of after. An error of the producer is raised to the consumer;
+    a consumer that stops early stops the producer (after the request it is in)."""
+    ahead: queue.Queue[object] = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    failed: list[BaseException] = []
+
+    def put(x: object) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(x, timeout=0.1)  # a timeout only so as to notice `stop`
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for x in work:
+                if not put(x):
+                    return
+        except BaseException as exc:  # handed to the consumer, which raises it
+            failed.append(exc)
+        put(_DONE)
+
+    thread = threading.Thread(target=produce, name="read-ahead", daemon=True)
+    thread.start()
+    try:
+        while (x := ahead.get()) is not _DONE:
+            yield cast(T, x)
+        if failed:
+            raise failed[0]
+    finally:
+        stop.set()

@@ -57,12 +57,14 @@ class ReadOnlyTarget(AwsTarget):
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         max_attempts: int = 2,
+        validate: bool = True,
     ) -> Any:
         made = super().client(
             service,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_attempts=max_attempts,
+            validate=validate,
         )
         return guard(made, self.where)  # registering twice is a no-op (unique_id)
 
