@@ -116,10 +116,17 @@ class DockerRuntime:
     def running(self, workload: Workload) -> bool:
         """True while the container of this instance (same key and start) still runs: a
         published port answered after the container died is not this instance's health."""
-        return any(
-            w.key == workload.key and w.started_at == workload.started_at and w.state == "running"
-            for w in self.observe(workload.started_at)
-        )
+
+        def runs(found: list[Workload]) -> bool:
+            return any(
+                w.key == workload.key and w.started_at == workload.started_at
+                and w.state == "running"
+                for w in found
+            )  # fmt: skip
+
+        # A shared listing can only say "it ran then, and nothing exited since"; one that
+        # saw it still starting ("created") says nothing: then list afresh.
+        return runs(self.observe(workload.started_at)) or runs(self.observe())
 
     def observe(self, started_at: float | None = None) -> list[Workload]:
         """The stack's instances; `started_at`: only one instance started then is asked
@@ -225,8 +232,11 @@ class DockerRuntime:
         with self._lock:
             self._starting.add(key)
             self._failed.pop(key, None)
+        started = False
         try:
-            return self._start(self.api(), service, spec, replica)
+            workload = self._start(self.api(), service, spec, replica)
+            started = True
+            return workload
         except RuntimeError_:
             now = self._clock()
             failed = Workload(service.name, replica, "exited", service.spec_hash, service.digests,
@@ -235,7 +245,9 @@ class DockerRuntime:
                 self._failed[key] = failed
             raise
         finally:
-            self._listing.changed(exited=True)  # it may have replaced an older container
+            # A container started: a probe of another instance may keep its listing. One
+            # that failed was removed again (an exit); a replaced one is (_remove_key).
+            self._listing.changed(exited=not started)
             with self._lock:
                 self._starting.discard((service.name, replica))
 
@@ -400,6 +412,7 @@ class DockerRuntime:
         for item in self._containers(api, service, replica):
             with translated(f"removing {service}"):
                 api.remove_container(item["Id"], force=True, v=True)
+            self._listing.changed(exited=True)
 
     def _image_id(self, api: APIClient, reference: str) -> str:
         if reference not in self._images:

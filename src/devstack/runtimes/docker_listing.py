@@ -11,7 +11,9 @@ and nothing it could be wrong about happened since it was asked for:
   containers (start, die, destroy, oom) and every start, stop and removal of our own is
   a change;
 - for a probe's "is this instance's container still running": no exit (die, destroy,
-  oom, our own stop or removal), and the listing was asked after the instance started.
+  oom, our own stop or removal, a failed start), and the listing was asked after the
+  instance started. It is trusted only when it shows the container running (one asked
+  while it was still being created says nothing: the runtime lists again).
 Changes are heard only while the events stream is connected; without it, and for a
 remote engine (whose listings also tell that its connection lives), every call lists
 again, as before.
