@@ -111,10 +111,6 @@ class ProvisionRuntime:
             return set(self._records)
 
 
-# Backing kinds provisioned through a boto3 client of the same name.
-AWS_CLIENTS = ("s3", "sqs", "dynamodb", "ssm", "secretsmanager", "sns")
-
-
 def _aws_target(spec: ProvisionSpec) -> AwsTarget:
     from devstack.api.kinds import LOCALSTACK_COMPATIBLE
     from devstack.providers.aws import AwsTarget
@@ -134,7 +130,9 @@ def prepare_client(spec: ProvisionSpec) -> None:
     provider starts (a client of a new endpoint loads its service model: 0.1-0.2 s that
     otherwise came after the provider was healthy). Best effort: provisioning makes it
     again, and says what is wrong, if this failed."""
-    if spec.kind in AWS_CLIENTS:
+    from devstack.api.kinds import AWS_KINDS  # each named as its boto3 client is
+
+    if spec.kind in AWS_KINDS:
         with contextlib.suppress(Exception):
             _aws_target(spec).client(spec.kind)
 
