@@ -39,7 +39,7 @@ def shop(stack: Stack) -> Stack:
         shutil.copytree(
             SHOP / "services" / name,
             stack.root / "services" / name,
-            ignore=shutil.ignore_patterns("vendor", "__pycache__"),
+            ignore=shutil.ignore_patterns("vendor", "vendor.tmp", "__pycache__"),
         )
     return stack
 

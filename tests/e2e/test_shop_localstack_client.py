@@ -58,7 +58,7 @@ def shop(stack: Stack) -> Shop:
         shutil.copytree(
             SHOP / "services" / name,
             stack.root / "services" / name,
-            ignore=shutil.ignore_patterns("vendor", "__pycache__"),
+            ignore=shutil.ignore_patterns("vendor", "vendor.tmp", "__pycache__"),
         )
     return Shop(stack, api, stats)
 
