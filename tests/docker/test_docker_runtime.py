@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from dockerstack import HEALTH, HTTP_HEALTH, DockerStack, busybox, web
 
+from devstack.api.client import Client
 from helpers import environ, free_port, free_ports, service, wait_for
 
 pytestmark = pytest.mark.timeout(90)
@@ -423,3 +424,28 @@ def test_unreachable_engine_fails_the_service_at_once_and_backs_off(dstack: Dock
     # The restart policy backs off: by the time it is reported, a start failed once or twice.
     attempts = dstack.log_text("box").count("start service:box failed")
     assert attempts <= 3, f"{attempts} start attempts before box was reported: no backoff"
+
+
+def test_an_exit_is_told_at_the_engine_s_time_of_the_death(dstack: DockerStack) -> None:
+    # The restart backoff counts from the exit; the `exited` event carries the engine's
+    # time of the `die`, not when the daemon got round to logging it.
+    dstack.write({"box": busybox("sleep 0.3; exit 3", restart="no")})
+    dstack.ok("up", "-d")
+    told = wait_for(
+        lambda: [
+            line
+            for line in Client(dstack.socket).logs(services=["box"])
+            if line["stream"] == "event" and line["text"] == "box exited with code 3"
+        ],
+        20.0,
+        "box's exit to be told",
+    )
+    cid = dstack.container("box").id
+    deaths = [
+        e["timeNano"] / 1e9
+        for e in dstack.engine.api.events(
+            since=int(time.time()) - 60, until=int(time.time()) + 1, decode=True,
+            filters={"container": cid, "event": "die"},
+        )
+    ]  # fmt: skip
+    assert [line["ts"] for line in told] == deaths

@@ -121,8 +121,9 @@ class LogStore:
         with self._lock:
             return self._sizes.get(service, 0)
 
-    def event(self, text: str, service: str = ENGINE) -> None:
-        self.emit(service, 0, "event", text)
+    def event(self, text: str, service: str = ENGINE, ts: float | None = None) -> None:
+        """`ts`: when it happened, if not now (an exit is told after its bookkeeping)."""
+        self.emit(service, 0, "event", text, ts)
 
     def snapshot(
         self, services: Iterable[str] | None = None, since: float | None = None

@@ -470,7 +470,11 @@ class DockerRuntime:
                         attrs = event.get("Actor", {}).get("Attributes", {})
                         name = attrs.get(f"{LABEL}.service", "?")
                         code = attrs.get("exitCode", "?")
-                        self._logs.event(f"{name} exited with code {code}", service=name)
+                        # Stamped with the engine's time of the death, as the process
+                        # runtime stamps its exits: the backoff counts from it.
+                        nanos = event.get("timeNano")
+                        when = nanos / 1e9 if isinstance(nanos, int) else None
+                        self._logs.event(f"{name} exited with code {code}", name, when)
                         # The engine may list the container as running for a moment after
                         # `die`: mark dirty again once the exit is visible.
                         threading.Thread(

@@ -288,15 +288,16 @@ class ProcessRuntime:
             inst = self._instances.get(key)
             if inst is None or inst.stopping or not same(inst):
                 return
+            exited_at = self._clock()
             inst.workload = replace(
-                inst.workload, state="exited", exit_code=code, exited_at=self._clock()
+                inst.workload, state="exited", exit_code=code, exited_at=exited_at
             )
             self._save()
         self._tailer.remove(*key)
         shown = "unknown code" if code is None else f"code {code}"
-        # Told before the state file is written: the event's time is the exit's, which
-        # the backoff counts from (a write waiting on another under load took 50 ms).
-        self._logs.event(f"{key[0]} exited with {shown}", service=key[0])
+        # Stamped with the exit's own time, which the backoff counts from: the state file's
+        # write and the tailer's last read come first (50 ms and more under load).
+        self._logs.event(f"{key[0]} exited with {shown}", service=key[0], ts=exited_at)
         self._on_change()
         self._flush()
 
