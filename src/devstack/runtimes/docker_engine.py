@@ -19,6 +19,7 @@ from docker import APIClient
 from docker.utils import kwargs_from_env
 
 from devstack.engine.ports import RuntimeError_
+from devstack.runtimes import docker_sdk
 from devstack.runtimes.engine_target import (
     EngineChoiceError,
     EngineTarget,
@@ -73,10 +74,13 @@ def connect(target: EngineTarget | None = None) -> APIClient:
     current Docker context, else the default socket."""
     if target is None:
         with translated("connecting to Docker"):
+            host = os.environ.get("DOCKER_HOST") or _context_host()
+            if host and host.startswith("ssh://"):
+                docker_sdk.enable_ssh()
             if os.environ.get("DOCKER_HOST"):
                 client = APIClient(version="auto", **kwargs_from_env())
             else:
-                client = APIClient(base_url=_context_host(), version="auto")
+                client = APIClient(base_url=host, version="auto")
             client.ping()
             return client
     try:
@@ -106,6 +110,7 @@ def client_for(target: EngineTarget, timeout: int | None = None) -> APIClient:
         if tls is not None:
             kwargs["tls"] = tls
     if target.kind == "ssh":
+        docker_sdk.enable_ssh()
         # paramiko, not the ssh binary: the same connection carries the port forwards.
         kwargs["use_ssh_client"] = False
         kwargs["max_pool_size"] = SSH_SESSIONS
