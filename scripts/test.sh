@@ -25,11 +25,13 @@ PYTHON=$PYTHON scripts/quickstart-check.sh --prepare "$qs/venv" >"$qs/install.lo
 qs_install=$!
 
 # The docker runtime's tests run against a real engine with locally built images (no
-# registry is reachable): install and start dockerd when we can, build the test images.
-echo "==> docker engine and test images"
-scripts/test-images.sh --python --localstack
-echo "==> database servers for the process provider, tmux for the terminal tests"
-scripts/servers-setup.sh
+# registry is reachable): install and start dockerd when we can, build the test images;
+# then the database servers for the process provider and tmux for the terminal tests.
+# Mostly downloads and the engine's work: it goes on while lint, types and docs run.
+machines_log="$qs/machines.log"
+echo "==> docker engine, test images, database servers, tmux, in the background: $machines_log"
+( scripts/test-images.sh --python --localstack && scripts/servers-setup.sh ) >"$machines_log" 2>&1 &
+machines=$!
 
 echo "==> ruff"
 "$VENV/bin/ruff" check src tests benchmarks
@@ -42,6 +44,13 @@ echo "==> docs site (mkdocs build --strict: a broken link or anchor fails)"
 site=$(mktemp -d)
 NO_MKDOCS_2_WARNING=1 "$VENV/bin/mkdocs" build --strict --quiet --site-dir "$site"
 rm -rf "$site"
+echo "==> docker engine, test images, database servers, tmux (set up in the background)"
+if ! wait "$machines"; then
+  cat "$machines_log" >&2
+  echo "test: setting up the docker engine, test images or servers failed (above)" >&2
+  exit 1
+fi
+cat "$machines_log"
 echo "==> the README's quickstart, in a fresh virtualenv with the README's install"
 if ! wait "$qs_install"; then
   cat "$qs/install.log" >&2
