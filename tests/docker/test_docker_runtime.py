@@ -369,13 +369,17 @@ def test_a_network_removed_behind_our_back_is_created_again_for_the_next_start(
     dstack: DockerStack,
 ) -> None:
     """The daemon remembers that it ensured the stack network (parallel starts no longer
-    list it each time); one removed by hand meanwhile must not fail the next start."""
-    dstack.write({"one": busybox(IDLE)})
+    list it each time); one removed by hand meanwhile must not fail the next start.
+
+    `restart: "no"`: the network can only be removed while no container is on it, and
+    with a restart policy the daemon may start `one` again in between (a CI run lost
+    that race: "network ... has active endpoints")."""
+    dstack.write({"one": busybox(IDLE, restart="no")})
     dstack.up()
     dstack.container("one").remove(force=True)
     wait_for(lambda: not dstack.containers("one"), 10.0, "one's container to be gone")
     dstack.engine.networks.get(dstack.network).remove()
-    dstack.write({"one": busybox(IDLE), "two": busybox(IDLE)})
+    dstack.write({"one": busybox(IDLE, restart="no"), "two": busybox(IDLE)})
     dstack.up()
     assert {s["name"]: s["state"] for s in dstack.services().values()} == {
         "one": "running",
