@@ -7,6 +7,9 @@ stack comes up as before, and a daemon the CLI ends up not needing leaves nothin
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +64,29 @@ def test_a_bad_manifest_is_reported_through_the_daemon_launched_ahead(stack: Sta
     assert "devstack.yaml:5:5: services.x.restrat: " in result.stderr
     assert stack.daemons() == [], "the daemon stayed after refusing the manifest"
     assert not stack.socket.exists()
+
+
+def test_while_the_first_up_waits_another_client_is_answered(stack: Stack) -> None:
+    # The daemon imports its API only once the first `up --wait` settled, or as soon as a
+    # client connects (daemon/boot.py, `until_settled`): `status` from another terminal
+    # must not wait for the slow service.
+    slow = service("slow", port=free_port())
+    slow["command"] = ["sh", "-c", 'sleep 8 && exec "$0" "$@"', *slow["command"]]
+    stack.write({"slow": slow})
+    upping = subprocess.Popen(
+        [sys.executable, "-m", "devstack.cli.main", "up", "-d", "--wait", "--wait-timeout", "30"],
+        cwd=stack.root, env=stack.cli_env(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for(stack.socket.exists, 10.0, "the daemon's socket")
+        answered = stack.ok("status", "--json")
+        assert upping.poll() is None, "the first `up` finished already: nothing was tested"
+        [row] = json.loads(answered.stdout)["services"]
+        assert (row["name"], row["health"]) == ("slow", "starting"), row
+        out, err = upping.communicate(timeout=40)
+        assert upping.returncode == 0, f"{out}\n{err}"
+    finally:
+        if upping.poll() is None:
+            upping.kill()
+            upping.wait()

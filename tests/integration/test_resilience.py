@@ -126,6 +126,9 @@ def test_a_crashed_service_whose_port_another_process_answers_is_not_healthy(
     # pre-start port check passed, and the service then dies with EADDRINUSE.
     web = service("web", port=port)
     web["command"] = ["sh", "-c", 'sleep 1.5 && exec "$0" "$@"', *web["command"]]
+    # Not restarted: a restart 0.5 s after the crash runs `sleep` again, and status read
+    # then shows a starting instance, not the crashed one this test is about.
+    web["restart"] = "no"
     stack.write({"web": web})
     upping = subprocess.Popen(
         [sys.executable, "-m", "devstack.cli.main", "up", "-d", "--wait", "--wait-timeout", "60"],

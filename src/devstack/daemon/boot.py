@@ -15,14 +15,18 @@ and, when the intent asks to wait, once the stack is up or has failed:
     {"kind": "ready", "count": 3}  or  {"kind": "failed", "services": [...], "logs": {...}}
 
 then closes it. The CLI prints the plan as an API `up` would have, and reaches the API
-afterwards for `--wait`, attaching or the UI (the socket is bound before the import, so
-those calls queue instead of failing).
+afterwards for attaching or the UI (the socket is bound before the import, so those
+calls queue instead of failing). With `--wait`, the API's import itself waits until
+`ready` or `failed` was reported, or until a client connects (`until_settled`): run at
+once, it took the CPU from the services `up` had just started.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
+import socket
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -110,3 +114,12 @@ def report_when_ready(
     thread = threading.Thread(target=run, name="boot-ready", daemon=True)
     thread.start()
     return thread
+
+
+def until_settled(sock: socket.socket, settling: threading.Thread, poll: float = 0.05) -> None:
+    """Until `settling` (the `ready`/`failed` report) ends or a client connects to the
+    listening `sock` (a connection waits in its backlog: it reads as readable)."""
+    while settling.is_alive():
+        readable, _, _ = select.select([sock], [], [], poll)
+        if readable:
+            return
