@@ -66,6 +66,7 @@ def docker_up(plan: Plan) -> list[Figure]:
         composed = [(Series(label, []), Series(f"{label} `up -d`", []), binary)
                     for label, binary in binaries]  # fmt: skip
         cold, noop, recreated, cli = Series("devstack", []), Series("devstack", []), 0, []
+        first = Series("devstack", [])
         budgets: list[dict[str, float]] = []
         root = plan.folder(f"docker-{n}")
         # Four cold ups per repetition, each of up to 50 containers: 3 repetitions keep a
@@ -94,6 +95,9 @@ def docker_up(plan: Plan) -> list[Figure]:
                     ready, returned = devstack_up_ready(root, ports, budgets)
                     cold.samples.append(ready)
                     cli.append(returned)
+                    # As for processes (suite_process.cold_up): the first call after
+                    # the cold `up` is a figure of its own; the no-op `up` is timed next.
+                    first.samples.append(timed_cli(root, "status", "--json"))
                     before = containers(api, stack)
                     noop.samples.append(timed_cli(root, "up", "-d", "--wait"))
                     recreated += len(before - containers(api, stack))
@@ -108,6 +112,10 @@ def docker_up(plan: Plan) -> list[Figure]:
         bases = [c for c, _, _ in composed if c.samples] + [threaded, serial]
         figures.append(Figure("docker_up", "cold `up -d --wait`, containers, to all answering",
                               "s", n, cold, bases, goals[0], notes, goals[1:]))  # fmt: skip
+        figures.append(Figure("docker_up", "`status --json` right after the cold `up` returned, containers",
+                              "s", n, first, [], None,
+                              ["the daemon loads its HTTP API once the first `up --wait` "
+                               "settled: the first call may wait for it"]))  # fmt: skip
         figures.append(Figure("docker_up", "no-op `up -d --wait`, containers", "s", n, noop,
                               [c for _, c, _ in composed if c.samples],
                               Target(0.3, "p95", "issue 3"),
