@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
+FOLLOW_AFTER = 0.25  # seconds an `up` runs before its build steps are followed
+
+
 @contextmanager
 def build_progress(client: Client, since: float, enabled: bool = True) -> Iterator[None]:
     """Show the daemon's build steps logged from `since` until the block ends."""
@@ -26,6 +29,12 @@ def build_progress(client: Client, since: float, enabled: bool = True) -> Iterat
     done = threading.Event()
 
     def show() -> None:
+        # Followed only once the `up` takes a while: an `up` with nothing to build is
+        # answered in tens of milliseconds, and a log stream opened for it cost the daemon
+        # (and the call) more than the answer. Lines are read from `since`, so a build
+        # that began meanwhile is shown whole.
+        if done.wait(FOLLOW_AFTER):
+            return
         try:
             for line in client.logs(since=since, follow=True):
                 if done.is_set():

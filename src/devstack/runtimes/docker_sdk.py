@@ -14,28 +14,33 @@ SDK; code that imported the SDK earlier (a test) simply has its SSH transport al
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
 import sys
-import threading
-from collections.abc import Sequence
-from types import ModuleType
+
+# Imported by every `devstack.runtimes` module, the fast CLI's included (cli/fast.py):
+# nothing here may cost an import (importlib.abc alone was 19 ms of a no-op `up`).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 SSH_MODULE = "docker.transport.sshconn"
 
-_enabled = threading.Event()
 
+class _DeferSSH:
+    """Refuses `docker.transport.sshconn` until SSH is enabled (the SDK then has none).
 
-class _DeferSSH(importlib.abc.MetaPathFinder):
-    """Refuses `docker.transport.sshconn` until SSH is enabled (the SDK then has none)."""
+    A meta path finder by its `find_spec` alone (the import system asks no more)."""
+
+    enabled = False  # set once by enable_ssh(), never cleared
 
     def find_spec(
         self,
         fullname: str,
         path: Sequence[str] | None,
         target: ModuleType | None = None,
-    ) -> importlib.machinery.ModuleSpec | None:
-        if fullname == SSH_MODULE and not _enabled.is_set():
+    ) -> ModuleSpec | None:
+        if fullname == SSH_MODULE and not self.enabled:
             raise ImportError(f"{SSH_MODULE} is loaded when an ssh:// engine is used")
         return None  # everything else: the ordinary finders
 
@@ -52,7 +57,9 @@ def install() -> None:
 def enable_ssh() -> None:
     """Give the SDK its ssh:// transport; ImportError without paramiko (the caller has
     checked with `engine_target.require_ssh_support`, which names the install)."""
-    _enabled.set()
+    _FINDER.enabled = True
+    import importlib
+
     import docker.api.client as client_module
     from docker import transport
 
