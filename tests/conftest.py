@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -31,6 +32,18 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         created.cleanup()
         if short is not None:
             shutil.rmtree(short, ignore_errors=True)
+
+
+@pytest.fixture
+def hello_ports() -> Iterator[None]:
+    """Held while a test runs the hello example, whose ports (8000, 8001) are fixed: the
+    modules that run it (e2e/test_hello.py, tui/test_tmux.py) may land on two workers at
+    once, and one then found the other's services on its ports (a CI run). Requested
+    before `stack`, so it is released after that stack's `down`."""
+    path = Path(tempfile.gettempdir()) / "devstack-tests-hello-ports.lock"
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 # -- long variants (the reliability suite's many seeds, real 60 s timeouts) ---------------

@@ -29,7 +29,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def hello(stack: Stack) -> Stack:
+def hello(hello_ports: None, stack: Stack) -> Stack:
     for name in FILES:
         shutil.copy2(HELLO / name, stack.root / name)
     return stack
